@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { startNatsServer } from "../../test/support/nats.ts";
+import { RelayProcess } from "../baselines/relay-process.ts";
+import type { Target } from "../load/protocol.ts";
+import { readCpuMs, readIo, readMemory } from "./proc.ts";
+import { RouterProcess, type RouterProcessOptions } from "./router-process.ts";
+
+/** Whatever the load is pointed at: the router or a baseline, measured the same way. */
+export interface SystemUnderTest {
+  name: string;
+  target: Target;
+  cpuMs(): number;
+  rssKb(): number;
+  /** Bytes written to disk so far (durability's cost). */
+  diskWriteBytes(): number;
+  stop(): Promise<void>;
+}
+
+export interface RouterSystem extends SystemUnderTest {
+  router: RouterProcess;
+}
+
+export async function startRouterSystem(options: RouterProcessOptions = {}, name = "router"): Promise<RouterSystem> {
+  const router = await RouterProcess.start(options);
+  return {
+    name,
+    router,
+    target: { kind: "router", url: router.url, secret: router.secret },
+    cpuMs: () => router.cpuMs(),
+    rssKb: () => router.memory().rssKb,
+    diskWriteBytes: () => readIo(router.pid).writeBytes,
+    stop: async () => {
+      await router.stop();
+      router.removeData();
+    },
+  };
+}
+
+export async function startRelaySystem(): Promise<SystemUnderTest> {
+  const relay = await RelayProcess.start();
+  return {
+    name: "plain relay (ws + JSON)",
+    target: { kind: "relay", url: relay.url },
+    cpuMs: () => relay.cpuMs(),
+    rssKb: () => relay.rssKb(),
+    diskWriteBytes: () => readIo(relay.pid).writeBytes,
+    stop: () => relay.stop(),
+  };
+}
+
+/** test/support/nats.ts starts the server; its pid is found by its port for CPU and RSS. */
+function pidListeningWith(binaryName: string, port: number): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (args[0]?.endsWith(binaryName) && args.includes(String(port))) return Number(entry);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return undefined;
+}
+
+export async function startNatsSystem(): Promise<SystemUnderTest> {
+  const server = await startNatsServer();
+  const pid = pidListeningWith("nats-server", server.port);
+  return {
+    name: "NATS core pub/sub",
+    target: { kind: "nats", url: server.url },
+    cpuMs: () => (pid ? readCpuMs(pid) : 0),
+    rssKb: () => (pid ? readMemory(pid).rssKb : 0),
+    diskWriteBytes: () => (pid ? readIo(pid).writeBytes : 0),
+    stop: () => server.stop(),
+  };
+}

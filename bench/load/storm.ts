@@ -1,0 +1,96 @@
+import { nowNs, sleep } from "../lib/clock.ts";
+import { encodeHistogram, newHistogram, recordNs } from "../lib/histogram.ts";
+import type { LoadClient } from "./clients/types.ts";
+import { encodeProbe } from "./probe.ts";
+import type { ClientSpec, ReconnectResult } from "./protocol.ts";
+import { Recorder, type EventHub } from "./recorder.ts";
+
+/**
+ * Sends `perRecipient` messages to each recipient, spread over this process's clients, and
+ * waits until the router has made every one durable. Senders are paced to stay inside the
+ * router's per-connection frame rate limit.
+ */
+export async function sendToRecipients(
+  hub: EventHub,
+  clients: readonly LoadClient[],
+  options: { recipients: string[]; perRecipient: number; bodyBytes: number },
+): Promise<{ sent: number; acked: number; errors: Record<string, number> }> {
+  const recorder = new Recorder();
+  hub.current = recorder;
+  const perSenderPerSecond = 800;
+  let index = 0;
+  for (const recipient of options.recipients) {
+    const sender = clients[index % clients.length]!;
+    for (let k = 0; k < options.perRecipient; k += 1) {
+      const probe = { sentAtNs: nowNs(), sender: sender.spec.index, n: sender.nextN++ };
+      sender.send(recipient, encodeProbe(probe, options.bodyBytes), probe);
+      recorder.sent += 1;
+    }
+    index += 1;
+    if (index % (clients.length * 10) === 0) await sleep((10 * options.perRecipient * 1000) / perSenderPerSecond);
+  }
+  const deadline = Date.now() + 120_000;
+  while (recorder.acked + Object.values(recorder.errors).reduce((a, b) => a + b, 0) < recorder.sent && Date.now() < deadline) await sleep(20);
+  return { sent: recorder.sent, acked: recorder.acked, errors: recorder.errors };
+}
+
+/**
+ * Every given client reconnects at the same instant and says hello; a refused or reset
+ * connection retries with exponential backoff and jitter, as the protocol tells clients to.
+ */
+export async function reconnectAll(
+  hub: EventHub,
+  specs: readonly ClientSpec[],
+  connect: (spec: ClientSpec) => Promise<LoadClient>,
+  options: { expectPerClient: number; timeoutMs: number; spreadMs: number },
+): Promise<{ result: ReconnectResult; clients: LoadClient[] }> {
+  const recorder = new Recorder();
+  hub.current = recorder;
+  const synced = newHistogram();
+  const syncedAtNs: number[] = [];
+  const clients: LoadClient[] = [];
+  let failed = 0;
+  let retries = 0;
+  let firstError: string | undefined;
+  const errors: Record<string, number> = {};
+  const startedAtNs = nowNs();
+  const deadline = Date.now() + options.timeoutMs;
+
+  await Promise.all(
+    specs.map(async (spec) => {
+      if (options.spreadMs > 0) await sleep(Math.random() * options.spreadMs);
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          const client = await connect(spec);
+          const at = nowNs();
+          syncedAtNs.push(at);
+          recordNs(synced, at - startedAtNs);
+          clients.push(client);
+          return;
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          firstError ??= message;
+          errors[message] = (errors[message] ?? 0) + 1;
+          if (Date.now() > deadline) {
+            failed += 1;
+            return;
+          }
+          retries += 1;
+          await sleep(Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        }
+      }
+    }),
+  );
+
+  let incomplete = 0;
+  let pendingReceived = 0;
+  for (const spec of specs) {
+    const got = recorder.replayed.get(spec.user) ?? 0;
+    pendingReceived += got;
+    if (got < options.expectPerClient) incomplete += 1;
+  }
+  return {
+    result: { startedAtNs, syncedAtNs, synced: encodeHistogram(synced), clients: specs.length, failed, retries, incomplete, pendingReceived, firstError, errors },
+    clients,
+  };
+}

@@ -1,0 +1,104 @@
+import type { Progress } from "../lib/progress.ts";
+import { runClusterScenario } from "./cluster.ts";
+import { runConnectionsScenario, type ConnectionsOptions } from "./connections.ts";
+import { DEFAULT_RATES, runDirectScenario, type DirectScenarioOptions } from "./direct.ts";
+import { runGroupScenario, type GroupOptions } from "./group.ts";
+import { runHotChatScenario, type HotChatOptions } from "./hot-chat.ts";
+import { runReconnectScenario, type ReconnectOptions } from "./reconnect.ts";
+
+/** Knobs the command line can turn; each scenario reads the ones it knows. */
+export interface CommonFlags {
+  quick: boolean;
+  pairs?: number;
+  stepSeconds?: number;
+  baselines: boolean;
+  profile: boolean;
+  cqlFlags: string[];
+}
+
+export interface Scenario {
+  name: string;
+  summary: string;
+  options(flags: CommonFlags): object;
+  run(options: object, progress: Progress): Promise<unknown>;
+}
+
+function directOptions(flags: CommonFlags): DirectScenarioOptions {
+  return {
+    pairs: flags.pairs ?? (flags.quick ? 100 : 1000),
+    processes: 2,
+    rates: flags.quick ? DEFAULT_RATES.slice(0, 6) : DEFAULT_RATES,
+    stepSeconds: flags.stepSeconds ?? (flags.quick ? 2 : 5),
+    drainMs: 5000,
+    bodyBytes: 64,
+    p99LimitMs: 100,
+    halfRateCheck: true,
+    warmupSeconds: 2,
+    baselines: flags.baselines,
+    profile: flags.profile,
+    profileSeconds: flags.quick ? 4 : 10,
+    cqlFlags: flags.cqlFlags,
+  };
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: "connections",
+    summary: "5k/10k/15k idle authenticated connections: memory per connection, heartbeat CPU, projection to 1M",
+    options: (flags): ConnectionsOptions => ({
+      levels: flags.quick ? [1000, 2000] : [5000, 10_000, 15_000],
+      perProcess: 5000,
+      heartbeatSeconds: flags.quick ? 10 : 40,
+      idleTimeoutSeconds: 16,
+      snapshotClients: flags.quick ? 200 : 2000,
+    }),
+    run: (options, progress) => runConnectionsScenario(options as ConnectionsOptions, progress),
+  },
+  {
+    name: "direct",
+    summary: "pairs at a rising rate until p99 > 100 ms, with the plain relay and NATS baselines and a CPU profile",
+    options: directOptions,
+    run: (options, progress) => runDirectScenario(options as DirectScenarioOptions, progress),
+  },
+  {
+    name: "hot-chat",
+    summary: "one conversation as fast as durable acks allow (the single-writer limit)",
+    options: (flags): HotChatOptions => ({ windows: [1, 8, 64, 256, 1024], seconds: flags.stepSeconds ?? (flags.quick ? 2 : 5), bodyBytes: 64 }),
+    run: (options, progress) => runHotChatScenario(options as HotChatOptions, progress),
+  },
+  {
+    name: "reconnect",
+    summary: "10k clients with pending messages drop and reconnect at once: time until all have synced",
+    options: (flags): ReconnectOptions => ({
+      clients: flags.quick ? 1000 : 10_000,
+      pendingPerClient: 5,
+      processes: 2,
+      senders: flags.quick ? 20 : 100,
+      timeoutSeconds: 120,
+      bodyBytes: 64,
+      spreadMs: 3000,
+    }),
+    run: (options, progress) => runReconnectScenario(options as ReconnectOptions, progress),
+  },
+  {
+    name: "group",
+    summary: "500-member groups: time until the last online member has the message",
+    options: (flags): GroupOptions => ({
+      groups: flags.quick ? 2 : 4,
+      members: 500,
+      processes: 2,
+      rates: [10, 25, 50, 100, 200, 400, 800],
+      stepSeconds: flags.stepSeconds ?? (flags.quick ? 2 : 5),
+      drainMs: 3000,
+      p99LimitMs: 100,
+      bodyBytes: 64,
+    }),
+    run: (options, progress) => runGroupScenario(options as GroupOptions, progress),
+  },
+  {
+    name: "cluster",
+    summary: "same-node versus cross-node direct traffic (needs the cluster: issue 5)",
+    options: () => ({}),
+    run: async () => runClusterScenario(),
+  },
+];

@@ -1,0 +1,69 @@
+import { nowNs } from "../lib/clock.ts";
+import { summarizeCpuProfile, type ProfileSummary } from "../lib/cpu-profile.ts";
+import { readThreadCpuMs } from "../lib/proc.ts";
+import type { Progress } from "../lib/progress.ts";
+import { startRouterSystem } from "../lib/systems.ts";
+import { LoadPool } from "../load/pool.ts";
+import { openPairs, runDirectStep, type DirectOptions, type DirectStep } from "./direct-ramp.ts";
+
+export interface ThreadCpu {
+  thread: string;
+  cpuMs: number;
+  percentOfProcess: number;
+}
+
+export interface ProfiledRun {
+  rate: number;
+  seconds: number;
+  step: DirectStep;
+  profile: ProfileSummary;
+  /** The main (JS) thread against the others: libuv's pool runs lmdb's commits, V8's helpers run GC. */
+  threads: ThreadCpu[];
+}
+
+/**
+ * The direct load once more at a fixed rate on a router started with `--cpu-prof`, kept
+ * apart from the measured ramp so the profiler's own cost does not touch those numbers. Only
+ * samples taken while the load ran count (the profile's clock is CLOCK_MONOTONIC too).
+ */
+export async function profileDirect(rate: number, seconds: number, options: DirectOptions, progress: Progress): Promise<ProfiledRun | undefined> {
+  const system = await startRouterSystem({ nodeFlags: ["--cpu-prof", "--cpu-prof-dir={profileDir}"] }, "router (profiled)");
+  const pool = await LoadPool.start(Math.max(1, Math.min(options.processes, options.pairs)));
+  let step: DirectStep;
+  let window: { startUs: number; endUs: number };
+  const pid = system.router.pid;
+  let before = new Map<number, { name: string; cpuMs: number }>();
+  let after = before;
+  try {
+    await openPairs(pool, system, options.pairs);
+    await runDirectStep(pool, system, rate, { ...options, stepSeconds: Math.max(1, options.warmupSeconds) });
+    before = readThreadCpuMs(pid);
+    const startUs = nowNs() / 1000;
+    step = await runDirectStep(pool, system, rate, { ...options, stepSeconds: seconds });
+    window = { startUs, endUs: nowNs() / 1000 };
+    after = readThreadCpuMs(pid);
+  } finally {
+    await pool.close();
+    await system.router.stop();
+  }
+  const path = system.router.cpuProfilePath();
+  if (!path) {
+    progress("the profiled router wrote no .cpuprofile");
+    system.router.removeData();
+    return undefined;
+  }
+  const profile = summarizeCpuProfile(path, window);
+  system.router.removeData();
+
+  const deltas = [...after].map(([tid, { cpuMs }]) => ({ tid, cpuMs: cpuMs - (before.get(tid)?.cpuMs ?? 0) }));
+  const processMs = deltas.reduce((sum, entry) => sum + entry.cpuMs, 0);
+  const mainMs = deltas.find((entry) => entry.tid === pid)?.cpuMs ?? 0;
+  const others = deltas.filter((entry) => entry.tid !== pid && entry.cpuMs > 0).sort((a, b) => b.cpuMs - a.cpuMs);
+  const share = (ms: number): number => Math.round((1000 * ms) / Math.max(1, processMs)) / 10;
+  const threads: ThreadCpu[] = [
+    { thread: "main (JavaScript, uWS, lmdb reads)", cpuMs: mainMs, percentOfProcess: share(mainMs) },
+    ...others.map((entry) => ({ thread: `thread #${entry.tid - pid}`, cpuMs: entry.cpuMs, percentOfProcess: share(entry.cpuMs) })),
+  ];
+  progress(`profile: ${profile.busyMs} ms busy of ${profile.windowMs} ms on the main thread; main thread ${share(mainMs)}% of the process's CPU`);
+  return { rate, seconds, step, profile, threads };
+}

@@ -1,0 +1,298 @@
+/**
+ * The reference client for protocol v1 (docs/protocol.md): what a Swift or Kotlin client does,
+ * in TypeScript. Tests and bench/ drive the router through it.
+ */
+import WebSocket from "ws";
+import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
+import type {
+  ChatEventFrame,
+  ErrorFrame,
+  GroupFrame,
+  HistoryFrame,
+  KeysFrame,
+  KeysOkFrame,
+  MediaRef,
+  MessageFrame,
+  SentFrame,
+  ServerFrame,
+  SyncedFrame,
+  WelcomeFrame,
+} from "../src/protocol/frames.ts";
+
+export interface ClientOptions {
+  url: string;
+  token: string;
+  device?: string;
+  /** Ack every `msg` as it arrives (per chat watermark). Default true. */
+  autoAck?: boolean;
+  /** How long a request waits for its answer. Default 10 s. */
+  requestTimeoutMs?: number;
+}
+
+export class RequestError extends Error {
+  constructor(readonly frame: ErrorFrame) {
+    super(`${frame.code}: ${frame.msg}`);
+  }
+  get code(): string {
+    return this.frame.code;
+  }
+}
+
+interface Waiter {
+  match(frame: ServerFrame): boolean;
+  resolve(frame: ServerFrame): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+export class RouterClient {
+  /** Every frame received, in order. */
+  readonly frames: ServerFrame[] = [];
+  /** Messages received, deduplicated by (chat, seq), in arrival order. */
+  readonly messages: MessageFrame[] = [];
+  /** Edits, deletes and reactions received, deduplicated by (chat, pos). */
+  readonly events: ChatEventFrame[] = [];
+  welcome: WelcomeFrame | undefined;
+  synced: SyncedFrame | undefined;
+  closed: CloseInfo | undefined;
+  private readonly seen = new Set<string>();
+  private readonly acked = new Map<string, number>();
+  /** Positions received above the acked watermark, per chat, waiting for a gap to fill. */
+  private readonly held = new Map<string, Set<number>>();
+  private waiters: Waiter[] = [];
+  private nextRequestId = 1;
+  private readonly closedPromise: Promise<CloseInfo>;
+
+  private constructor(
+    private readonly socket: WebSocket,
+    private readonly options: ClientOptions,
+  ) {
+    socket.binaryType = "nodebuffer";
+    socket.on("message", (data: Buffer, isBinary: boolean) => {
+      if (isBinary) this.onFrame(decodeValue(data) as ServerFrame);
+    });
+    this.closedPromise = new Promise((resolve) => {
+      socket.on("close", (code: number, reason: Buffer) => {
+        this.closed = { code, reason: reason.toString() };
+        for (const waiter of this.waiters) {
+          clearTimeout(waiter.timer);
+          waiter.reject(new Error(`connection closed (${code} ${reason.toString()})`));
+        }
+        this.waiters = [];
+        resolve(this.closed);
+      });
+    });
+  }
+
+  /** Opens a socket without saying hello: for tests of what the server does before it. */
+  static async open(url: string, options: Partial<ClientOptions> = {}): Promise<RouterClient> {
+    const socket = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+    });
+    socket.on("error", () => {});
+    return new RouterClient(socket, { url, token: "", ...options });
+  }
+
+  /** Connects, says hello, and waits until the server has replayed what this device missed. */
+  static async connect(options: ClientOptions): Promise<RouterClient> {
+    const client = await RouterClient.open(options.url, options);
+    const synced = client.waitFor((frame): frame is SyncedFrame => frame.t === "synced");
+    // It may time out while hello is still unanswered: handled here, so that never surfaces as
+    // an unhandled rejection; awaiting it below still throws.
+    synced.catch(() => undefined);
+    try {
+      client.welcome = (await client.request({ t: "hello", token: options.token, device: options.device })) as WelcomeFrame;
+      client.synced = await synced;
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  get user(): string {
+    return this.welcome?.user ?? "";
+  }
+
+  /** Sends any value as one binary frame (tests use it for malformed frames). */
+  sendRaw(value: unknown): void {
+    this.socket.send(encodeValue(value));
+  }
+
+  sendBytes(bytes: Uint8Array | string): void {
+    this.socket.send(bytes, { binary: typeof bytes !== "string" });
+  }
+
+  /** Sends a request with a fresh `r` and resolves with its answer (rejects on `err`). */
+  async request(frame: Record<string, unknown>): Promise<ServerFrame> {
+    const r = this.nextRequestId++;
+    const answer = this.nextFrame((f) => "r" in f && f.r === r, this.options.requestTimeoutMs);
+    this.sendRaw({ ...frame, r });
+    const reply = await answer;
+    if (reply.t === "err") throw new RequestError(reply);
+    return reply;
+  }
+
+  send(to: string, body: Uint8Array | string, extra: { cid?: string; kind?: string; reply?: number } = {}): Promise<SentFrame> {
+    const cid = extra.cid ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    return this.request({ t: "send", cid, to, body, kind: extra.kind, reply: extra.reply }) as Promise<SentFrame>;
+  }
+
+  sendToGroup(group: string, body: Uint8Array | string, extra: { cid?: string; kind?: string; reply?: number } = {}): Promise<SentFrame> {
+    const cid = extra.cid ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    return this.request({ t: "send", cid, group, body, kind: extra.kind, reply: extra.reply }) as Promise<SentFrame>;
+  }
+
+  /** A message carrying an upload (sdk/media.ts): `media` is what the upload answered, plus an optional thumb. */
+  sendMedia(target: { to: string } | { group: string }, media: MediaRef, caption: Uint8Array | string = "", extra: { cid?: string; reply?: number } = {}): Promise<SentFrame> {
+    const cid = extra.cid ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    return this.request({ t: "send", cid, ...target, body: caption, kind: "media", media, reply: extra.reply }) as Promise<SentFrame>;
+  }
+
+  /** group.create / add / remove / leave / info / admin: every one answers with the group. */
+  group(t: "create" | "add" | "remove" | "leave" | "info" | "admin", fields: Record<string, unknown>): Promise<GroupFrame> {
+    return this.request({ t: `group.${t}`, ...fields }) as Promise<GroupFrame>;
+  }
+
+  /** edit / delete / react of message `seq`; answered with `sent` naming the event's position. */
+  operate(t: "edit" | "delete" | "react", chat: string, seq: number, fields: Record<string, unknown> = {}): Promise<SentFrame> {
+    return this.request({ t, chat, seq, ...fields }) as Promise<SentFrame>;
+  }
+
+  /** Publishes this device's public keys (docs/protocol.md, End-to-end encryption); resolves with the one-time prekeys held. */
+  async putKeys(keys: {
+    identity: Uint8Array;
+    signed: { id: number; key: Uint8Array; sig: Uint8Array };
+    prekeys: Array<{ id: number; key: Uint8Array }>;
+    kyber?: { id: number; key: Uint8Array; sig: Uint8Array };
+    reg?: number;
+  }): Promise<number> {
+    const ok = (await this.request({ t: "keys.put", ...keys })) as KeysOkFrame;
+    return ok.count;
+  }
+
+  /** Claims one bundle per device of `user` (each one-time prekey is handed out once). */
+  getKeys(user: string, device?: string): Promise<KeysFrame> {
+    return this.request({ t: "keys.get", user, device }) as Promise<KeysFrame>;
+  }
+
+  typing(chat: string, on: boolean): void {
+    this.sendRaw({ t: "typing", chat, on });
+  }
+
+  history(chat: string, before?: number, limit?: number): Promise<HistoryFrame> {
+    return this.request({ t: "history", chat, before, limit }) as Promise<HistoryFrame>;
+  }
+
+  ack(chat: string, seq: number): void {
+    this.sendRaw({ t: "ack", chat, seq });
+  }
+
+  read(chat: string, seq: number): void {
+    this.sendRaw({ t: "read", chat, seq });
+  }
+
+  /**
+   * Resolves with the first frame (already received or future) matching `predicate`.
+   * Frames already received count, so a test never races the server.
+   */
+  waitFor<T extends ServerFrame>(predicate: ((frame: ServerFrame) => frame is T) | ((frame: ServerFrame) => boolean), timeoutMs = 10_000, fromIndex = 0): Promise<T> {
+    for (let i = fromIndex; i < this.frames.length; i += 1) {
+      const frame = this.frames[i]!;
+      if (predicate(frame)) return Promise.resolve(frame as T);
+    }
+    return this.nextFrame<T>(predicate, timeoutMs);
+  }
+
+  /** Like waitFor, but only frames that arrive from now on. */
+  nextFrame<T extends ServerFrame>(predicate: (frame: ServerFrame) => boolean, timeoutMs = 10_000): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`connection closed (${this.closed.code})`));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        match: predicate,
+        resolve: resolve as (frame: ServerFrame) => void,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for a frame`));
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Waits until `count` distinct messages of `chat` (or of any chat) have arrived. */
+  async waitForMessages(count: number, chat?: string, timeoutMs = 10_000): Promise<MessageFrame[]> {
+    const matching = () => this.messages.filter((m) => chat === undefined || m.chat === chat);
+    if (matching().length >= count) return matching();
+    await this.nextFrame(() => matching().length >= count, timeoutMs);
+    return matching();
+  }
+
+  waitForClose(): Promise<CloseInfo> {
+    return this.closedPromise;
+  }
+
+  close(): Promise<CloseInfo> {
+    if (!this.closed) this.socket.close(1000, "bye");
+    return this.closedPromise;
+  }
+
+  /** Drops the TCP connection without a close handshake, as a phone losing signal does. */
+  terminate(): Promise<CloseInfo> {
+    this.socket.terminate();
+    return this.closedPromise;
+  }
+
+  /**
+   * Acks the highest contiguous position held, as the protocol asks: a message lost on the
+   * way (a gap) holds the watermark back, so the server replays it on the next connect.
+   * The first position seen in a chat on this connection follows the server's cursor.
+   */
+  private hold(chat: string, position: number): void {
+    if (this.options.autoAck === false) return;
+    const mark = this.acked.get(chat) ?? position - 1;
+    if (position <= mark) return;
+    let held = this.held.get(chat);
+    if (!held) this.held.set(chat, (held = new Set()));
+    held.add(position);
+    let next = mark;
+    while (held.delete(next + 1)) next += 1;
+    this.acked.set(chat, next);
+    if (next > mark) this.ack(chat, next);
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    // Messages and events share one order per chat: `seq` for a message, `pos` for an event.
+    const position = frame.t === "msg" ? frame.seq : "pos" in frame ? frame.pos : undefined;
+    if (position !== undefined && "chat" in frame) {
+      const key = `${frame.chat}\u0000${position}`;
+      if (!this.seen.has(key)) {
+        this.seen.add(key);
+        if (frame.t === "msg") this.messages.push(frame);
+        else this.events.push(frame as ChatEventFrame);
+      }
+      this.hold(frame.chat, position);
+    }
+    // This device's own messages are answered with `sent`, not sent back: it holds them too.
+    if (frame.t === "sent") this.hold(frame.chat, frame.seq);
+    this.frames.push(frame);
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.match(frame)) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(frame);
+      } else {
+        this.waiters.push(waiter);
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { ChatEventFrame, MessageFrame } from "../protocol/frames.ts";
+import type { MessagePatch, StoredMessage } from "../storage/types.ts";
+
+/** Kinds whose entries change an earlier message instead of being one. */
+export const EVENT_KINDS = new Set(["edit", "delete", "react"]);
+
+export function isEventEntry(entry: StoredMessage): boolean {
+  return entry.target !== undefined && EVENT_KINDS.has(entry.kind);
+}
+
+/** The client's view of a stored message: everything but the sender's idempotency key. */
+export function toMessageFrame(message: StoredMessage): MessageFrame {
+  return {
+    t: "msg",
+    chat: message.chat,
+    seq: message.seq,
+    from: message.from,
+    ts: message.ts,
+    body: message.body,
+    kind: message.kind,
+    reply: message.reply,
+    media: message.media,
+    edited: message.edited,
+    deleted: message.deleted || undefined,
+    reactions: message.reactions && Object.keys(message.reactions).length > 0 ? message.reactions : undefined,
+  };
+}
+
+/**
+ * The frame an entry of a chat's log becomes. Edit entries are stored without their body
+ * (a later delete must leave no copy of it behind); `editedBody` supplies it.
+ */
+export function toClientFrame(entry: StoredMessage, editedBody?: StoredMessage["body"]): MessageFrame | ChatEventFrame {
+  if (!isEventEntry(entry)) return toMessageFrame(entry);
+  const common = { chat: entry.chat, seq: entry.target!, ts: entry.ts, pos: entry.seq };
+  switch (entry.kind) {
+    case "edit":
+      return { t: "edit", ...common, body: editedBody ?? entry.body, by: entry.from };
+    case "delete":
+      return { t: "delete", ...common, by: entry.from };
+    default:
+      return { t: "react", ...common, user: entry.from, emoji: entry.emoji ?? "" };
+  }
+}
+
+/** A stored message with a patch applied: its state after an edit, delete or reaction. */
+export function applyPatch(message: StoredMessage, patch: MessagePatch): StoredMessage {
+  const { seq: _seq, ...changes } = patch;
+  return { ...message, ...changes };
+}

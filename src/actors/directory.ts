@@ -1,0 +1,216 @@
+import { dispatch, spawn, stop, type ActorSystemRef, type Ref, type SupervisionContext } from "nact";
+import type { Logger } from "../util/logger.ts";
+
+/** What one kind of actor does; the directory owns its lifecycle. */
+export interface ActorBehaviour<Msg, State> {
+  /** Fresh state for a (re)started actor. Must be cheap and synchronous: load lazily in `handle`. */
+  initialState(key: string): State;
+  handle(state: State, message: Msg, key: string): Promise<State> | State;
+  /** Tell whoever waits on `message` that handling it crashed; `key` names the actor. */
+  answerCrash(message: Msg, error: unknown, key: string): void;
+  /** State that must not be passivated even when idle (a user with live devices). */
+  keepAlive?(state: State): boolean;
+}
+
+export interface SupervisionPolicy {
+  idleMs: number;
+  maxRestarts: number;
+  withinMs: number;
+}
+
+export interface DirectoryEvents {
+  restart(kind: string): void;
+  escalate(kind: string): void;
+  deadLetter(kind: string): void;
+}
+
+interface Entry<Msg, State> {
+  ref: Ref<Msg>;
+  /** The actor's state as of its last handled message, for passivation decisions. */
+  state: State | undefined;
+  /** Messages dispatched and not yet handled, plus holds taken by async work in flight. */
+  pending: number;
+  lastUsed: number;
+  crashes: number[];
+  /** Set when another node took this key over: stop as soon as nothing is in flight. */
+  evicting: boolean;
+}
+
+interface QueuedMail<Msg> {
+  message: Msg;
+}
+
+/**
+ * The live actors of one kind, keyed by user or chat id, each a nact actor supervised by
+ * a parent that never handles messages itself.
+ *
+ * Messages go straight to the child's ref: routing through the parent would copy its child
+ * map on every message (nact builds a context per message). Activation is get-or-spawn;
+ * passivation happens only when an actor has nothing queued and nothing in flight, so no
+ * message is ever dispatched into an actor that is stopping.
+ */
+export class ActorDirectory<Msg, State> {
+  private readonly entries = new Map<string, Entry<Msg, State>>();
+  private readonly supervisor: Ref<never>;
+  private readonly sweeper: NodeJS.Timeout;
+  private nextName = 0;
+  private stopped = false;
+
+  constructor(
+    system: ActorSystemRef,
+    private readonly kind: string,
+    private readonly behaviour: ActorBehaviour<Msg, State>,
+    private readonly policy: SupervisionPolicy,
+    private readonly log: Logger,
+    private readonly events: DirectoryEvents,
+  ) {
+    // The supervisor only receives escalations; stopping the child is its whole job.
+    this.supervisor = spawn(system, (state: undefined) => state, kind, {
+      onCrash: (_message, _error, ctx) => ctx.stopChild,
+    }) as Ref<never>;
+    this.sweeper = setInterval(() => this.passivateIdle(), Math.max(250, Math.floor(policy.idleMs / 2)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** True while any actor has mail queued or work (a store write) in flight. */
+  busy(): boolean {
+    for (const entry of this.entries.values()) if (entry.pending > 0) return true;
+    return false;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  tell(key: string, message: Msg): void {
+    if (this.stopped) {
+      this.events.deadLetter(this.kind);
+      this.behaviour.answerCrash(message, new Error(`${this.kind} directory stopped`), key);
+      return;
+    }
+    const entry = this.entries.get(key) ?? this.activate(key);
+    entry.pending += 1;
+    entry.lastUsed = Date.now();
+    dispatch(entry.ref, message);
+  }
+
+  /**
+   * Delivers only to an actor that is live now. Users with a connected device always are;
+   * the others recover from the store when they connect, so waking them would be waste.
+   */
+  tellIfActive(key: string, message: Msg): boolean {
+    const entry = this.entries.get(key);
+    if (!entry || this.stopped) return false;
+    entry.pending += 1;
+    entry.lastUsed = Date.now();
+    dispatch(entry.ref, message);
+    return true;
+  }
+
+  /** Keeps the actor of `key` alive while work it started (a store write) is in flight. */
+  hold(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) entry.pending += 1;
+  }
+
+  release(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) {
+      entry.pending -= 1;
+      entry.lastUsed = Date.now();
+      if (entry.evicting) this.stopIfIdle(key, entry);
+    }
+  }
+
+  /** The keys of the live actors, for hand-off when the ring changes. */
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /**
+   * Stops the actor of `key` once it has nothing queued or in flight. Its state is in the
+   * store; the key's new owner activates it from there.
+   */
+  evict(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    entry.evicting = true;
+    this.stopIfIdle(key, entry);
+  }
+
+  private stopIfIdle(key: string, entry: Entry<Msg, State>): void {
+    if (entry.pending > 0 || this.entries.get(key) !== entry) return;
+    this.entries.delete(key);
+    stop(entry.ref);
+  }
+
+  stopAll(): void {
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    for (const entry of this.entries.values()) stop(entry.ref);
+    this.entries.clear();
+    stop(this.supervisor);
+  }
+
+  private activate(key: string): Entry<Msg, State> {
+    const entry: Entry<Msg, State> = { ref: undefined as unknown as Ref<Msg>, state: undefined, pending: 0, lastUsed: Date.now(), crashes: [], evicting: false };
+    const behaviour = this.behaviour;
+    this.nextName += 1;
+    entry.ref = spawn(
+      this.supervisor,
+      async (state: State, message: Msg) => {
+        try {
+          entry.state = await behaviour.handle(state, message, key);
+          return entry.state;
+        } finally {
+          entry.pending -= 1;
+          if (entry.evicting) this.stopIfIdle(key, entry);
+        }
+      },
+      `a${this.nextName}`,
+      {
+        initialStateFunc: () => (entry.state = behaviour.initialState(key)),
+        onCrash: (message, error, ctx) => this.onCrash(key, entry, message as Msg, error, ctx),
+      },
+    );
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * OTP's restart intensity: restart with fresh state (reloaded from the store) unless the
+   * actor crashed more than `maxRestarts` times within `withinMs`; then it is stopped, its
+   * queued mail handed to a fresh incarnation, and the escalation counted and logged.
+   */
+  private onCrash(key: string, entry: Entry<Msg, State>, message: Msg, error: unknown, ctx: SupervisionContext<Msg, Ref<never>>): symbol {
+    const now = Date.now();
+    entry.crashes = entry.crashes.filter((at) => now - at < this.policy.withinMs);
+    entry.crashes.push(now);
+    this.behaviour.answerCrash(message, error, key);
+    if (entry.crashes.length <= this.policy.maxRestarts) {
+      this.log.error({ err: error, kind: this.kind, key, restarts: entry.crashes.length }, "actor crashed, restarting");
+      this.events.restart(this.kind);
+      return ctx.reset as symbol;
+    }
+    this.log.error({ err: error, kind: this.kind, key, restarts: entry.crashes.length }, "actor crashed too often, escalating");
+    this.events.escalate(this.kind);
+    if (this.entries.get(key) === entry) this.entries.delete(key);
+    const queued = (ctx.mailbox as unknown as QueuedMail<Msg>[]).map((mail) => mail.message);
+    for (const mail of queued) this.tell(key, mail);
+    return ctx.stop as symbol;
+  }
+
+  private passivateIdle(): void {
+    const cutoff = Date.now() - this.policy.idleMs;
+    for (const [key, entry] of this.entries) {
+      if (entry.pending === 0 && entry.lastUsed < cutoff && !(entry.state && this.behaviour.keepAlive?.(entry.state))) {
+        this.entries.delete(key);
+        stop(entry.ref);
+      }
+    }
+  }
+}

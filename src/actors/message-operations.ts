@@ -1,0 +1,55 @@
+import type { ConversationKit, ConversationState, NewEntry } from "./conversation-actor.ts";
+import type { MessagePatch } from "../storage/types.ts";
+import { replyError, type MessageOperation } from "./messages.ts";
+
+/**
+ * Edit, delete for everyone, and react. Each is an entry in the chat's order (so members,
+ * offline ones included, apply it in order) plus a patch of the message it names, written
+ * in the same batch. A delete empties the stored body; edit entries never hold a body of
+ * their own, so no copy of deleted text remains.
+ */
+export async function handleMessageOperation(
+  kit: ConversationKit,
+  state: ConversationState,
+  chat: string,
+  request: MessageOperation,
+): Promise<void> {
+  const { operation, user, replyTo } = request;
+  const fail = (code: Parameters<typeof replyError>[2], msg: string) => replyError(kit.deps.link, replyTo, code, msg);
+  if (!state.members.includes(user)) return fail("forbidden", "not a member of this chat");
+  if (!kit.writable(chat)) return fail("unavailable", "storage is not taking writes for this chat; retry");
+  const target = await kit.message(state, chat, operation.seq);
+  if (!target || target.kind === "system") return fail("not_found", `no message ${operation.seq} in this chat`);
+  if (target.deleted) return fail("conflict", "that message was deleted");
+  const now = Date.now();
+  const limits = kit.deps.limits;
+
+  let entry: NewEntry;
+  let patch: MessagePatch;
+  let liveBody: NewEntry["body"] | undefined;
+  switch (operation.t) {
+    case "edit":
+      if (target.from !== user) return fail("forbidden", "only the sender may edit a message");
+      if (now - target.ts > limits.editWindowMs) return fail("too_late", "the edit window of this message has passed");
+      entry = { from: user, body: "", kind: "edit", cid: "", target: target.seq };
+      patch = { seq: target.seq, body: operation.body, edited: now };
+      liveBody = operation.body;
+      break;
+    case "delete":
+      if (target.from !== user) return fail("forbidden", "only the sender may delete a message for everyone");
+      if (now - target.ts > limits.deleteWindowMs) return fail("too_late", "the delete window of this message has passed");
+      entry = { from: user, body: "", kind: "delete", cid: "", target: target.seq };
+      patch = { seq: target.seq, body: "", deleted: true };
+      break;
+    case "react": {
+      const reactions = { ...target.reactions };
+      if (operation.emoji === "") delete reactions[user];
+      else reactions[user] = operation.emoji;
+      entry = { from: user, body: "", kind: "react", cid: "", target: target.seq, emoji: operation.emoji };
+      patch = { seq: target.seq, reactions };
+      break;
+    }
+  }
+  // Answered `sent` once durable, like a send; its `seq` is the event's own position.
+  kit.accept(state, chat, entry, { device: request.device, waiters: [replyTo], patches: [patch], liveBody });
+}

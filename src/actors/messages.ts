@@ -1,0 +1,185 @@
+import type {
+  Body,
+  CLOSE_CODES,
+  ErrorCode,
+  GroupRequestFrame,
+  MediaRef,
+  MessageOperationFrame,
+  ServerFrame,
+} from "../protocol/frames.ts";
+import type { StoredMessage } from "../storage/types.ts";
+
+/**
+ * Where a client connection lives: the node holding its socket and the socket's id there.
+ * Plain data, so actor messages stay serialisable when they cross nodes.
+ */
+export interface ConnectionRef {
+  node: string;
+  id: number;
+}
+
+/** A request waiting for its answer: the connection and the client's `r`. */
+export interface ReplyTo {
+  conn: ConnectionRef;
+  r: number;
+}
+
+export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
+
+/** How actors reach client connections, wherever the socket is. */
+export interface ClientLink {
+  /** `ephemeral` frames (typing, presence) may be dropped under backpressure; others never silently. */
+  send(conn: ConnectionRef, frame: ServerFrame, ephemeral?: boolean): void;
+  close(conn: ConnectionRef, code: CloseCode, reason: string): void;
+  /** Closes every connection of `user` (after its actor lost track of them). */
+  closeUser(user: string, code: CloseCode, reason: string): void;
+}
+
+export function replyError(link: ClientLink, replyTo: ReplyTo, code: ErrorCode, msg: string): void {
+  link.send(replyTo.conn, { t: "err", r: replyTo.r, code, msg });
+}
+
+// ---- to a ConversationActor -------------------------------------------------
+
+export interface SendRequest {
+  type: "send";
+  from: string;
+  device: string;
+  cid: string;
+  body: Body;
+  kind: string;
+  reply?: number;
+  media?: MediaRef;
+  replyTo: ReplyTo;
+}
+
+export interface HistoryRequest {
+  type: "history";
+  user: string;
+  before?: number;
+  limit: number;
+  replyTo: ReplyTo;
+}
+
+/** A member's watermark moved (a device acked, or the user read). */
+export interface MarkUpdate {
+  type: "mark";
+  user: string;
+  delivered?: number;
+  read?: number;
+}
+
+/** group.create / add / remove / leave / info / admin, for the group's actor. */
+export interface GroupCommand {
+  type: "group";
+  user: string;
+  command: GroupRequestFrame;
+  replyTo: ReplyTo;
+}
+
+/** edit / delete / react of an earlier message. */
+export interface MessageOperation {
+  type: "operation";
+  user: string;
+  device: string;
+  operation: MessageOperationFrame;
+  replyTo: ReplyTo;
+}
+
+export interface ReceiptsQuery {
+  type: "receipts";
+  user: string;
+  seq: number;
+  replyTo: ReplyTo;
+}
+
+export interface TypingUpdate {
+  type: "typing";
+  user: string;
+  on: boolean;
+}
+
+/** A typing indicator was never switched off; sent by the actor to itself. */
+export interface TypingExpired {
+  type: "typing-expired";
+  user: string;
+  token: number;
+}
+
+/** The store answered a batch write; sent by the actor to itself. */
+export interface BatchWritten {
+  type: "written";
+  batchId: number;
+  error?: unknown;
+}
+
+export type ConversationMessage =
+  | SendRequest
+  | HistoryRequest
+  | MarkUpdate
+  | BatchWritten
+  | GroupCommand
+  | MessageOperation
+  | ReceiptsQuery
+  | TypingUpdate
+  | TypingExpired;
+
+// ---- to a UserActor ----------------------------------------------------------
+
+export interface Attach {
+  type: "attach";
+  device: string;
+  conn: ConnectionRef;
+  r: number;
+}
+
+export interface Detach {
+  type: "detach";
+  device: string;
+  conn: ConnectionRef;
+}
+
+/** Messages of one chat that became durable, ascending; `origin` is the device that sent them. */
+export interface Deliver {
+  type: "deliver";
+  messages: StoredMessage[];
+  origin: { user: string; device: string };
+}
+
+export interface DeviceAck {
+  type: "ack";
+  device: string;
+  conn: ConnectionRef;
+  chat: string;
+  seq: number;
+}
+
+export interface UserRead {
+  type: "read";
+  chat: string;
+  seq: number;
+}
+
+export interface ReceiptNotice {
+  type: "receipt";
+  chat: string;
+  user: string;
+  delivered?: number;
+  read?: number;
+}
+
+export interface TypingNotice {
+  type: "typing";
+  chat: string;
+  user: string;
+  on: boolean;
+}
+
+/** One of the user's devices ran low on one-time prekeys (from the KeyService). */
+export interface KeysLowNotice {
+  type: "keys.low";
+  device: string;
+  count: number;
+}
+
+export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice;

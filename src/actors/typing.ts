@@ -1,0 +1,68 @@
+import type { TypingExpired, TypingNotice, TypingUpdate } from "./messages.ts";
+
+interface TypingState {
+  on: boolean;
+  forwardedAt: number;
+  token: number;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+export interface TypingContext {
+  limits: { typingThrottleMs: number; typingExpiryMs: number };
+  forward(member: string, notice: TypingNotice): void;
+  self: { tell(chat: string, message: TypingExpired): void; hold(chat: string): void; release(chat: string): void };
+}
+
+/**
+ * Typing indicators of one chat: relayed to the other members' live devices only, never
+ * stored or queued. A user's repeated `on` is forwarded at most once per throttle window;
+ * an `on` never followed by `off` is switched off by the server after the expiry.
+ */
+export class TypingRelay {
+  private readonly byUser = new Map<string, TypingState>();
+  private nextToken = 1;
+
+  handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired, context: TypingContext): void {
+    if (!members.includes(message.user)) return;
+    const now = Date.now();
+    const current = this.byUser.get(message.user);
+    if (message.type === "typing-expired") {
+      if (!current || current.token !== message.token) return;
+      this.stop(chat, message.user, current, context);
+      this.relay(chat, members, message.user, false, context);
+      return;
+    }
+    if (!message.on) {
+      if (!current) return;
+      this.stop(chat, message.user, current, context);
+      this.relay(chat, members, message.user, false, context);
+      return;
+    }
+    const state = current ?? { on: false, forwardedAt: 0, token: 0, expiry: undefined };
+    if (state.expiry) clearTimeout(state.expiry);
+    else context.self.hold(chat);
+    state.token = this.nextToken++;
+    const token = state.token;
+    state.expiry = setTimeout(() => context.self.tell(chat, { type: "typing-expired", user: message.user, token }), context.limits.typingExpiryMs);
+    state.expiry.unref();
+    this.byUser.set(message.user, state);
+    if (state.on && now - state.forwardedAt < context.limits.typingThrottleMs) return;
+    state.on = true;
+    state.forwardedAt = now;
+    this.relay(chat, members, message.user, true, context);
+  }
+
+  private stop(chat: string, user: string, state: TypingState, context: TypingContext): void {
+    if (state.expiry) {
+      clearTimeout(state.expiry);
+      context.self.release(chat);
+    }
+    this.byUser.delete(user);
+  }
+
+  private relay(chat: string, members: readonly string[], user: string, on: boolean, context: TypingContext): void {
+    for (const member of members) {
+      if (member !== user) context.forward(member, { type: "typing", chat, user, on });
+    }
+  }
+}

@@ -1,0 +1,247 @@
+import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame } from "../protocol/frames.ts";
+import type { Stores, StoredMessage } from "../storage/types.ts";
+import type { Logger } from "../util/logger.ts";
+import type { ActorBehaviour } from "./directory.ts";
+import { toClientFrame } from "./client-frames.ts";
+import type {
+  Attach,
+  ClientLink,
+  ConnectionRef,
+  ConversationMessage,
+  Deliver,
+  DeviceAck,
+  ReceiptNotice,
+  TypingNotice,
+  UserMessage,
+  UserRead,
+} from "./messages.ts";
+
+/** One live device of the user. */
+interface DeviceSession {
+  conn: ConnectionRef;
+  /** Highest seq the device acked, per chat (mirrors the CursorStore). */
+  cursors: Map<string, number>;
+  /** Highest seq handed to this connection, per chat: nothing at or below it is sent again. */
+  sent: Map<string, number>;
+}
+
+export class UserState {
+  readonly sessions = new Map<string, DeviceSession>();
+}
+
+export interface UserDeps {
+  nodeId: string;
+  stores: Stores;
+  link: ClientLink;
+  conversations: { tell(chat: string, message: ConversationMessage): void };
+  log: Logger;
+  syncLimitPerChat: number;
+  presence: { userOnline(user: string): void; userOffline(user: string, at: number): void };
+}
+
+function sameConnection(a: ConnectionRef, b: ConnectionRef): boolean {
+  return a.id === b.id && a.node === b.node;
+}
+
+/** Oldest first across chats; within a chat ts never decreases, so seq breaks ties. */
+function byTimeThenSeq(a: StoredMessage, b: StoredMessage): number {
+  return a.ts - b.ts || (a.chat < b.chat ? -1 : a.chat > b.chat ? 1 : a.seq - b.seq);
+}
+
+/**
+ * One user: their live devices, each device's cursors, and what was handed to each
+ * connection. Delivery is at-least-once per device and deduplicated by (chat, seq): a
+ * connecting device gets everything after its cursors, then live messages, without gaps.
+ */
+export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserState> {
+  function send(session: DeviceSession, frame: MessageFrame | ChatEventFrame): void {
+    deps.link.send(session.conn, frame);
+  }
+
+  /** Log entries as frames; stored edit entries get the edited message's current body. */
+  async function framesOf(entries: StoredMessage[]): Promise<Array<MessageFrame | ChatEventFrame>> {
+    const frames: Array<MessageFrame | ChatEventFrame> = [];
+    for (const entry of entries) {
+      if (entry.kind === "edit" && entry.target !== undefined) {
+        const [target] = await deps.stores.messages.readAfter(entry.chat, entry.target - 1, 1);
+        frames.push(toClientFrame(entry, target?.seq === entry.target ? target.body : ""));
+      } else {
+        frames.push(toClientFrame(entry));
+      }
+    }
+    return frames;
+  }
+
+  /**
+   * Every chat the user may have missed something in, with its latest seq and the lowest seq
+   * the user may see. Direct chats and small groups come from the inbox written on send;
+   * groups come from the user's group list (large groups write no inbox entries).
+   */
+  async function chatsToSync(user: string): Promise<Array<{ chat: string; latest: number; floor: number }>> {
+    const inbox = await deps.stores.messages.inbox(user);
+    const groups = await deps.stores.groups.groupsOf(user);
+    const memberOf = new Set(groups);
+    const chats: Array<{ chat: string; latest: number; floor: number }> = [];
+    for (const { chat, seq } of inbox) {
+      if (memberOf.has(chat)) continue;
+      // A group left or removed from: the inbox holds up to the notice of leaving; only that
+      // is owed to a device that never synced the group.
+      chats.push({ chat, latest: seq, floor: isGroupChat(chat) ? seq : 1 });
+    }
+    for (const chat of groups) {
+      const info = await deps.stores.groups.get(chat);
+      chats.push({ chat, latest: await deps.stores.messages.lastSeq(chat), floor: info?.joined[user] ?? 1 });
+    }
+    return chats;
+  }
+
+  function persistCursor(user: string, device: string, chat: string, seq: number): void {
+    // A lost cursor write only means the device is sent those messages again (at-least-once).
+    deps.stores.cursors.setCursor(user, device, chat, seq).catch((error: unknown) => {
+      deps.log.warn({ err: error, user, device, chat }, "cursor write failed");
+    });
+  }
+
+  async function onAttach(state: UserState, user: string, attach: Attach): Promise<void> {
+    const previous = state.sessions.get(attach.device);
+    const wasOffline = state.sessions.size === 0;
+    if (previous && !sameConnection(previous.conn, attach.conn)) {
+      deps.link.close(previous.conn, CLOSE_CODES.replaced, "replaced by a newer connection of this device");
+    }
+    const cursors = await deps.stores.cursors.cursors(user, attach.device);
+    // Cursor writes are not awaited, so the replaced session may know of newer acks than the store.
+    for (const [chat, seq] of previous?.cursors ?? []) if (seq > (cursors.get(chat) ?? 0)) cursors.set(chat, seq);
+    const session: DeviceSession = { conn: attach.conn, cursors, sent: new Map(cursors) };
+    state.sessions.set(attach.device, session);
+    if (wasOffline) deps.presence.userOnline(user);
+    deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: Date.now() });
+
+    const chats = await chatsToSync(user);
+    let recovered = true;
+    const missed: StoredMessage[] = [];
+    for (const { chat, latest, floor } of chats) {
+      const cursor = Math.max(cursors.get(chat) ?? 0, floor - 1);
+      if (latest <= cursor) continue;
+      if (latest - cursor > deps.syncLimitPerChat) {
+        // Too far behind to replay: hand over the newest part; the client pages history for the rest.
+        recovered = false;
+        missed.push(...(await deps.stores.messages.readBefore(chat, latest + 1, deps.syncLimitPerChat)));
+      } else {
+        missed.push(...(await deps.stores.messages.readAfter(chat, cursor, latest - cursor)));
+      }
+      session.sent.set(chat, latest);
+    }
+    missed.sort(byTimeThenSeq);
+    for (const frame of await framesOf(missed)) send(session, frame);
+
+    // Group receipts are counted on request; direct chats get the other side's marks now.
+    for (const { chat } of chats) {
+      if (isGroupChat(chat)) continue;
+      for (const [member, marks] of await deps.stores.receipts.marks(chat)) {
+        if (member === user) continue;
+        deps.link.send(attach.conn, { t: "receipt", chat, user: member, delivered: marks.delivered, read: marks.read });
+      }
+    }
+    deps.link.send(attach.conn, { t: "synced", recovered });
+  }
+
+  async function onDeliver(state: UserState, user: string, deliver: Deliver): Promise<void> {
+    for (const [device, session] of state.sessions) {
+      const fromThisDevice = deliver.origin.user === user && deliver.origin.device === device;
+      for (const message of deliver.messages) {
+        const chat = message.chat;
+        const handed = session.sent.get(chat) ?? 0;
+        if (message.seq <= handed) continue;
+        if (message.seq > handed + 1) {
+          // A gap can only open if this session missed a deliver; fill it from the store.
+          const gap = await deps.stores.messages.readAfter(chat, handed, message.seq - handed - 1);
+          for (const frame of await framesOf(gap)) send(session, frame);
+        }
+        session.sent.set(chat, message.seq);
+        if (!fromThisDevice) {
+          send(session, toClientFrame(message));
+        } else if ((session.cursors.get(chat) ?? 0) === message.seq - 1) {
+          // The sender has its own message already (it got `sent`): count it as acked.
+          session.cursors.set(chat, message.seq);
+          persistCursor(user, device, chat, message.seq);
+        }
+      }
+    }
+  }
+
+  function onAck(state: UserState, user: string, ack: DeviceAck): void {
+    const session = state.sessions.get(ack.device);
+    if (!session || !sameConnection(session.conn, ack.conn)) return;
+    // A device can only ack what this connection was handed; anything beyond is ignored.
+    const seq = Math.min(ack.seq, session.sent.get(ack.chat) ?? 0);
+    if (seq <= (session.cursors.get(ack.chat) ?? 0)) return;
+    session.cursors.set(ack.chat, seq);
+    persistCursor(user, ack.device, ack.chat, seq);
+    deps.conversations.tell(ack.chat, { type: "mark", user, delivered: seq });
+  }
+
+  function onRead(user: string, read: UserRead): void {
+    deps.conversations.tell(read.chat, { type: "mark", user, read: read.seq });
+  }
+
+  function onTyping(state: UserState, notice: TypingNotice): void {
+    for (const session of state.sessions.values()) {
+      deps.link.send(session.conn, { t: "typing", chat: notice.chat, user: notice.user, on: notice.on }, true);
+    }
+  }
+
+  function onReceipt(state: UserState, notice: ReceiptNotice): void {
+    for (const session of state.sessions.values()) {
+      deps.link.send(session.conn, { t: "receipt", chat: notice.chat, user: notice.user, delivered: notice.delivered, read: notice.read });
+    }
+  }
+
+  return {
+    initialState: () => new UserState(),
+    async handle(state, message, user) {
+      switch (message.type) {
+        case "attach":
+          await onAttach(state, user, message);
+          break;
+        case "detach": {
+          const session = state.sessions.get(message.device);
+          if (session && sameConnection(session.conn, message.conn)) {
+            state.sessions.delete(message.device);
+            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now());
+          }
+          break;
+        }
+        case "deliver":
+          await onDeliver(state, user, message);
+          break;
+        case "ack":
+          onAck(state, user, message);
+          break;
+        case "read":
+          onRead(user, message);
+          break;
+        case "receipt":
+          onReceipt(state, message);
+          break;
+        case "typing":
+          onTyping(state, message);
+          break;
+        case "keys.low":
+          // Every device hears it: any of them may be the one that refills, or tell the user.
+          for (const session of state.sessions.values()) deps.link.send(session.conn, { t: "keys.low", device: message.device, count: message.count });
+          break;
+      }
+      return state;
+    },
+    keepAlive: (state) => state.sessions.size > 0,
+    answerCrash(message, _error, user) {
+      if (message.type === "attach") {
+        deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });
+      }
+      // The restarted actor starts without its device sessions: have every device reconnect
+      // and resume from its cursors rather than wait for messages that would not come.
+      deps.link.closeUser(user, CLOSE_CODES.going_away, "user actor restarted; reconnect");
+      deps.presence.userOffline(user, Date.now());
+    },
+  };
+}

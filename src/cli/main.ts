@@ -1,0 +1,155 @@
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { signToken, readSecret } from "../auth/tokens.ts";
+import { ConfigError, configFromEnvironment, setConfigValue, validateConfig, type ConfigKey } from "../config.ts";
+import { NoSuchNodeError } from "../cluster/admin.ts";
+import { NatsConnectError } from "../cluster/nats-connection.ts";
+import { startNode } from "../node.ts";
+import { migrateKeyspace } from "../storage/open-stores.ts";
+import { StorageUnavailableError } from "../storage/types.ts";
+import { createLogger } from "../util/logger.ts";
+import { clusterRingCommand, clusterStatusCommand, clusterWhereCommand, nodeDrainCommand } from "./cluster-commands.ts";
+
+const USAGE = `router: a WhatsApp-class message router
+
+Usage:
+  router node start [--host H] [--port P] [--data DIR] [--secret S] [--log-level L] [--node-id ID] [--nats URL] [--cluster-prefix P]
+                    [--scylla HOSTS --redis URL [--keyspace K] [--local-dc DC]]
+      Runs one node. Every flag also comes from the environment:
+      ROUTER_HOST, ROUTER_PORT, ROUTER_DATA, ROUTER_SECRET, ROUTER_LOG_LEVEL, ROUTER_NODE_ID,
+      ROUTER_SCYLLA, ROUTER_REDIS, ROUTER_KEYSPACE, ROUTER_LOCAL_DC.
+      Without --scylla, messages live in LMDB under --data; with it, in ScyllaDB / Cassandra
+      (HOSTS: host[:port],...) and presence in Redis. The keyspace must be migrated first.
+  router db migrate --scylla HOSTS [--keyspace K] [--local-dc DC] [--replication N]
+      Creates the keyspace (N replicas in DC; default 3, fewer on a smaller cluster) and
+      applies the CQL migrations it lacks. Safe to run again.
+  router token --user U [--device D] [--ttl SECONDS] [--secret S | --data DIR]
+      Prints a client token (HS256). Without --secret (or ROUTER_SECRET) it reads the
+      secret a node generated in its data directory (default ./data).
+  router cluster status [--nats URL] [--prefix P] [--json]
+      Every node: address, version, up since, connections, actors.
+  router cluster ring [--nats URL] [--prefix P] [--json]
+      Each node's share of users and chats.
+  router cluster where <user|chat> [--nats URL] [--prefix P] [--json]
+      The node that owns a user's or a chat's actor.
+  router node drain <node-id> [--nats URL] [--prefix P]
+      Has a node leave the ring, hand its actors over, send its clients elsewhere and stop.
+      The cluster commands talk to the cluster over NATS (ROUTER_NATS, ROUTER_CLUSTER_PREFIX).
+  router help
+`;
+
+/** Flags of `node start` and the config key each one sets. */
+const NODE_FLAGS: Record<string, ConfigKey> = {
+  host: "host",
+  port: "port",
+  data: "dataDir",
+  secret: "secret",
+  "log-level": "logLevel",
+  "node-id": "nodeId",
+  nats: "cluster.nats",
+  "cluster-prefix": "cluster.subjectPrefix",
+  scylla: "storage.scylla",
+  redis: "storage.redis",
+  keyspace: "storage.keyspace",
+  "local-dc": "storage.localDc",
+};
+
+/** Flags of `db migrate` and the config key each one sets. */
+const DB_FLAGS: Record<string, ConfigKey> = {
+  scylla: "storage.scylla",
+  keyspace: "storage.keyspace",
+  "local-dc": "storage.localDc",
+  replication: "storage.replication",
+  "log-level": "logLevel",
+};
+
+async function dbMigrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: Object.fromEntries(Object.keys(DB_FLAGS).map((flag) => [flag, { type: "string" as const }])),
+    strict: true,
+  });
+  const config = configFromEnvironment(process.env);
+  for (const [flag, key] of Object.entries(DB_FLAGS)) {
+    const value = values[flag];
+    if (typeof value === "string") setConfigValue(config, key, value);
+  }
+  const applied = await migrateKeyspace(config, createLogger(config.logLevel, "db-migrate"));
+  const done = applied.length > 0 ? `applied migrations ${applied.join(", ")}` : "already up to date";
+  process.stdout.write(`keyspace ${config.storage.keyspace}: ${done}\n`);
+  return 0;
+}
+
+async function nodeStart(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: Object.fromEntries(Object.keys(NODE_FLAGS).map((flag) => [flag, { type: "string" as const }])),
+    strict: true,
+  });
+  const config = configFromEnvironment(process.env);
+  for (const [flag, key] of Object.entries(NODE_FLAGS)) {
+    const value = values[flag];
+    if (typeof value === "string") setConfigValue(config, key, value);
+  }
+  const node = await startNode(validateConfig(config));
+  // A supervisor (systemd, Kubernetes) stops us with SIGTERM, an operator with `node drain`:
+  // either way the node drains and the process exits cleanly.
+  const shutdown = () => void node.stop();
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+  await node.stopped;
+  return 0;
+}
+
+async function token(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      user: { type: "string" },
+      device: { type: "string" },
+      ttl: { type: "string", default: String(30 * 24 * 3600) },
+      secret: { type: "string" },
+      data: { type: "string" },
+    },
+    strict: true,
+  });
+  if (!values.user) throw new ConfigError("--user is required");
+  const ttl = Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl < 0) throw new ConfigError("--ttl is a whole number of seconds (0: never expires)");
+  const secret = values.secret ?? process.env.ROUTER_SECRET ?? readSecret(resolve(values.data ?? process.env.ROUTER_DATA ?? "data"));
+  process.stdout.write(`${await signToken(secret, { user: values.user, device: values.device }, ttl)}\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, subcommand, ...rest] = argv;
+  try {
+    if (command === "node" && subcommand === "start") return await nodeStart(rest);
+    if (command === "node" && subcommand === "drain") return await nodeDrainCommand(rest);
+    if (command === "cluster" && subcommand === "status") return await clusterStatusCommand(rest);
+    if (command === "cluster" && subcommand === "ring") return await clusterRingCommand(rest);
+    if (command === "cluster" && subcommand === "where") return await clusterWhereCommand(rest);
+    if (command === "db" && subcommand === "migrate") return await dbMigrate(rest);
+    if (command === "token") return await token(argv.slice(1));
+    if (command === undefined || command === "help" || command === "--help") {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    process.stderr.write(`unknown command: ${argv.join(" ")}\n\n${USAGE}`);
+    return 2;
+  } catch (error) {
+    if (error instanceof ConfigError || (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))) {
+      process.stderr.write(`router: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof NoSuchNodeError || error instanceof NatsConnectError || error instanceof StorageUnavailableError) {
+      process.stderr.write(`router: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof Error && error.message.startsWith("no secret in")) {
+      process.stderr.write(`router: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,280 @@
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { defaultPushConfig, type PushConfig } from "./push/config.ts";
+
+/** Everything a node can be told. All defaults live in `defaultConfig()`. */
+export interface NodeConfig {
+  nodeId: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  /** HS256 secret for client tokens; when empty, one generated into dataDir is used. */
+  secret: string;
+  logLevel: string;
+  limits: {
+    /** Largest inbound WebSocket message in bytes; larger ones close the connection with 1009. */
+    maxFrameBytes: number;
+    /** Sustained inbound frames per second per connection. */
+    framesPerSecond: number;
+    /** Frames a connection may send back to back before the per-second rate applies. */
+    frameBurst: number;
+    /** Bytes buffered towards a slow client before ephemeral frames are dropped. */
+    softBackpressureBytes: number;
+    /** Bytes buffered towards a client before it is disconnected as a slow consumer. */
+    maxBackpressureBytes: number;
+    /** Seconds without traffic before the connection is pinged, then closed. */
+    idleTimeoutSeconds: number;
+    helloTimeoutMs: number;
+  };
+  actors: {
+    /** An actor with nothing to do for this long is passivated (its state stays in the store). */
+    idleMs: number;
+    /** OTP-style restart intensity: more than `maxRestarts` crashes within `withinMs` escalates. */
+    maxRestarts: number;
+    withinMs: number;
+  };
+  /** At most this many messages per chat are replayed on connect; beyond it `synced.recovered` is false. */
+  syncLimitPerChat: number;
+  groups: {
+    maxMembers: number;
+    /** Up to this many members a message is written to each member's inbox; above, members pull. */
+    fanoutThreshold: number;
+  };
+  messages: {
+    /** How long after sending its sender may edit a message. */
+    editWindowMs: number;
+    /** How long after sending its sender may delete a message for everyone. */
+    deleteWindowMs: number;
+  };
+  cluster: {
+    /** NATS server URL(s), comma-separated; empty runs the node alone. */
+    nats: string;
+    /** Subject prefix shared by the nodes of one cluster. */
+    subjectPrefix: string;
+    heartbeatMs: number;
+    /** Heartbeats a node may miss before the others consider it down. */
+    missedBeats: number;
+  };
+  typing: {
+    /** At most one typing indicator per user and chat in this window. */
+    throttleMs: number;
+    /** A typing indicator not switched off is switched off by the server after this long. */
+    expiryMs: number;
+  };
+  /** Push notifications for devices that did not ack in time (src/push/config.ts). */
+  push: PushConfig;
+  /** Where chats live: embedded LMDB under dataDir, or the cluster backend (CQL + Redis). */
+  storage: {
+    /** `lmdb`, `cql`, or empty: `cql` when `scylla` is set, `lmdb` otherwise. */
+    backend: string;
+    /** ScyllaDB / Cassandra contact points, `host[:port]`, comma-separated. */
+    scylla: string;
+    /** `redis://host:port` (or `rediss://`): presence, last seen, leases, rate limits. */
+    redis: string;
+    keyspace: string;
+    /** The data centre this node runs in; requests go to its replicas. */
+    localDc: string;
+    /** Replicas in localDc when `router db migrate` creates the keyspace; 0: 3, or fewer if the data centre is smaller. */
+    replication: number;
+    /** Apply missing CQL migrations at start instead of refusing to start (one node or development). */
+    migrateOnStart: boolean;
+    cqlRequestTimeoutMs: number;
+    /** Every Redis key starts with it: one per cluster sharing a Redis. */
+    redisPrefix: string;
+    redisCommandTimeoutMs: number;
+  };
+  media: {
+    /** `file`: under `<dataDir>/media`; `s3`: an S3-compatible bucket shared by the cluster. */
+    backend: string;
+    /** Largest upload in bytes; larger ones are refused with 413. */
+    maxUploadBytes: number;
+    /** Lifetime of presigned upload and download URLs (s3 only). */
+    presignTtlSeconds: number;
+    s3: {
+      /** Empty for AWS itself; an S3-compatible server's URL otherwise (path-style addressing). */
+      endpoint: string;
+      region: string;
+      bucket: string;
+      /** Empty: the AWS SDK's default credential chain. */
+      accessKeyId: string;
+      secretAccessKey: string;
+    };
+  };
+}
+
+export function defaultConfig(): NodeConfig {
+  return {
+    nodeId: `${hostname()}-${process.pid}`,
+    host: "127.0.0.1",
+    port: 7070,
+    dataDir: resolve("data"),
+    secret: "",
+    logLevel: "info",
+    limits: {
+      maxFrameBytes: 64 * 1024,
+      framesPerSecond: 1000,
+      frameBurst: 2000,
+      softBackpressureBytes: 256 * 1024,
+      maxBackpressureBytes: 4 * 1024 * 1024,
+      idleTimeoutSeconds: 60,
+      helloTimeoutMs: 10_000,
+    },
+    actors: { idleMs: 120_000, maxRestarts: 5, withinMs: 10_000 },
+    syncLimitPerChat: 1000,
+    groups: { maxMembers: 500, fanoutThreshold: 50 },
+    messages: { editWindowMs: 15 * 60_000, deleteWindowMs: 48 * 3600_000 },
+    typing: { throttleMs: 2000, expiryMs: 6000 },
+    push: defaultPushConfig(),
+    media: {
+      backend: "file",
+      maxUploadBytes: 100 * 1024 * 1024,
+      presignTtlSeconds: 900,
+      s3: { endpoint: "", region: "us-east-1", bucket: "", accessKeyId: "", secretAccessKey: "" },
+    },
+    cluster: { nats: "", subjectPrefix: "router", heartbeatMs: 1000, missedBeats: 3 },
+    storage: {
+      backend: "",
+      scylla: "",
+      redis: "",
+      keyspace: "router",
+      localDc: "datacenter1",
+      replication: 0,
+      migrateOnStart: false,
+      cqlRequestTimeoutMs: 10_000,
+      redisPrefix: "router:",
+      redisCommandTimeoutMs: 1_000,
+    },
+  };
+}
+
+/** Environment variable → config key. Command-line flags win over these. */
+export const ENVIRONMENT_TABLE = {
+  ROUTER_NODE_ID: "nodeId",
+  ROUTER_HOST: "host",
+  ROUTER_PORT: "port",
+  ROUTER_DATA: "dataDir",
+  ROUTER_SECRET: "secret",
+  ROUTER_LOG_LEVEL: "logLevel",
+  ROUTER_MAX_FRAME_BYTES: "limits.maxFrameBytes",
+  ROUTER_FRAMES_PER_SECOND: "limits.framesPerSecond",
+  ROUTER_FRAME_BURST: "limits.frameBurst",
+  ROUTER_IDLE_TIMEOUT_SECONDS: "limits.idleTimeoutSeconds",
+  ROUTER_ACTOR_IDLE_MS: "actors.idleMs",
+  ROUTER_SYNC_LIMIT_PER_CHAT: "syncLimitPerChat",
+  ROUTER_BACKEND: "storage.backend",
+  ROUTER_SCYLLA: "storage.scylla",
+  ROUTER_REDIS: "storage.redis",
+  ROUTER_KEYSPACE: "storage.keyspace",
+  ROUTER_LOCAL_DC: "storage.localDc",
+  ROUTER_CQL_REPLICATION: "storage.replication",
+  ROUTER_CQL_MIGRATE_ON_START: "storage.migrateOnStart",
+  ROUTER_CQL_REQUEST_TIMEOUT_MS: "storage.cqlRequestTimeoutMs",
+  ROUTER_REDIS_PREFIX: "storage.redisPrefix",
+  ROUTER_REDIS_TIMEOUT_MS: "storage.redisCommandTimeoutMs",
+  ROUTER_NATS: "cluster.nats",
+  ROUTER_CLUSTER_PREFIX: "cluster.subjectPrefix",
+  ROUTER_CLUSTER_HEARTBEAT_MS: "cluster.heartbeatMs",
+  ROUTER_CLUSTER_MISSED_BEATS: "cluster.missedBeats",
+  ROUTER_GROUP_MAX_MEMBERS: "groups.maxMembers",
+  ROUTER_GROUP_FANOUT_THRESHOLD: "groups.fanoutThreshold",
+  ROUTER_EDIT_WINDOW_MS: "messages.editWindowMs",
+  ROUTER_DELETE_WINDOW_MS: "messages.deleteWindowMs",
+  ROUTER_PUSH_DELAY_MS: "push.delayMs",
+  ROUTER_PUSH_COALESCE_MS: "push.coalesceMs",
+  ROUTER_PUSH_PREVIEW_CHARS: "push.previewChars",
+  ROUTER_PUSH_APNS_URL: "push.apns.url",
+  ROUTER_PUSH_APNS_KEY_FILE: "push.apns.keyFile",
+  ROUTER_PUSH_APNS_KEY_ID: "push.apns.keyId",
+  ROUTER_PUSH_APNS_TEAM_ID: "push.apns.teamId",
+  ROUTER_PUSH_APNS_TOPIC: "push.apns.topic",
+  ROUTER_PUSH_FCM_URL: "push.fcm.url",
+  ROUTER_PUSH_FCM_PROJECT_ID: "push.fcm.projectId",
+  ROUTER_PUSH_FCM_ACCESS_TOKEN: "push.fcm.accessToken",
+  ROUTER_PUSH_FCM_SERVICE_ACCOUNT_FILE: "push.fcm.serviceAccountFile",
+  ROUTER_PUSH_FCM_TOKEN_URL: "push.fcm.tokenUrl",
+  ROUTER_PUSH_WEBHOOK_URL: "push.webhook.url",
+  ROUTER_PUSH_WEBHOOK_SECRET: "push.webhook.secret",
+  ROUTER_MEDIA_BACKEND: "media.backend",
+  ROUTER_MEDIA_MAX_UPLOAD_BYTES: "media.maxUploadBytes",
+  ROUTER_MEDIA_PRESIGN_TTL_SECONDS: "media.presignTtlSeconds",
+  ROUTER_MEDIA_S3_ENDPOINT: "media.s3.endpoint",
+  ROUTER_MEDIA_S3_REGION: "media.s3.region",
+  ROUTER_MEDIA_S3_BUCKET: "media.s3.bucket",
+  ROUTER_MEDIA_S3_ACCESS_KEY_ID: "media.s3.accessKeyId",
+  ROUTER_MEDIA_S3_SECRET_ACCESS_KEY: "media.s3.secretAccessKey",
+} as const;
+
+export type ConfigKey = (typeof ENVIRONMENT_TABLE)[keyof typeof ENVIRONMENT_TABLE];
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Sets one dotted key from a string, converting to the type the default has. */
+export function setConfigValue(config: NodeConfig, key: ConfigKey, raw: string): void {
+  const path = key.split(".");
+  let target = config as unknown as Record<string, unknown>;
+  for (const part of path.slice(0, -1)) target = target[part] as Record<string, unknown>;
+  const leaf = path.at(-1)!;
+  const current = target[leaf];
+  if (typeof current === "number") {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${key} must be a non-negative number, got ${JSON.stringify(raw)}`);
+    target[leaf] = value;
+  } else if (typeof current === "boolean") {
+    if (!["true", "false", "1", "0"].includes(raw)) throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(raw)}`);
+    target[leaf] = raw === "true" || raw === "1";
+  } else {
+    target[leaf] = key === "dataDir" ? resolve(raw) : raw;
+  }
+}
+
+export function configFromEnvironment(env: NodeJS.ProcessEnv, config = defaultConfig()): NodeConfig {
+  for (const [variable, key] of Object.entries(ENVIRONMENT_TABLE)) {
+    const raw = env[variable];
+    if (raw !== undefined && raw !== "") setConfigValue(config, key, raw);
+  }
+  return config;
+}
+
+export function validateConfig(config: NodeConfig): NodeConfig {
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new ConfigError("port must be 0-65535");
+  if (config.limits.maxFrameBytes < 1024) throw new ConfigError("limits.maxFrameBytes must be at least 1024");
+  if (config.limits.frameBurst < 1 || config.limits.framesPerSecond <= 0) throw new ConfigError("frame rate limits must be positive");
+  if (config.limits.idleTimeoutSeconds !== 0 && config.limits.idleTimeoutSeconds < 8) {
+    throw new ConfigError("limits.idleTimeoutSeconds must be 0 (off) or at least 8");
+  }
+  if (!["file", "s3"].includes(config.media.backend)) throw new ConfigError(`media.backend must be file or s3, got ${config.media.backend}`);
+  if (config.media.backend === "s3" && !config.media.s3.bucket) throw new ConfigError("media.backend s3 needs media.s3.bucket");
+  validateStorage(config.storage);
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
+    throw new ConfigError(`unknown log level ${config.logLevel}`);
+  }
+  return config;
+}
+
+/** The storage backend a config selects, or a ConfigError saying what is missing or contradictory. */
+export function storageBackend(storage: NodeConfig["storage"]): "lmdb" | "cql" {
+  const backend = storage.backend || (storage.scylla ? "cql" : "lmdb");
+  if (backend !== "lmdb" && backend !== "cql") {
+    throw new ConfigError(`unknown storage backend ${JSON.stringify(storage.backend)}: lmdb (embedded) or cql (ScyllaDB / Cassandra with Redis)`);
+  }
+  if (backend === "lmdb" && storage.scylla) throw new ConfigError("storage backend lmdb contradicts --scylla; drop one of them");
+  if (backend === "lmdb" && storage.redis) {
+    throw new ConfigError("--redis needs the cluster backend: give --scylla too (Redis holds no messages)");
+  }
+  if (backend === "cql" && !storage.scylla) throw new ConfigError("storage backend cql needs --scylla HOSTS (ROUTER_SCYLLA)");
+  if (backend === "cql" && !storage.redis) {
+    throw new ConfigError("the cluster backend needs --redis URL (ROUTER_REDIS) besides --scylla: presence and writer leases live there");
+  }
+  return backend;
+}
+
+function validateStorage(storage: NodeConfig["storage"]): void {
+  storageBackend(storage);
+  if (!/^[a-z][a-z0-9_]{0,47}$/.test(storage.keyspace)) {
+    throw new ConfigError(`keyspace ${JSON.stringify(storage.keyspace)} must be lower case letters, digits and _, starting with a letter`);
+  }
+  if (!Number.isInteger(storage.replication)) throw new ConfigError("storage.replication must be a whole number (0: automatic)");
+  if (storage.cqlRequestTimeoutMs <= 0 || storage.redisCommandTimeoutMs <= 0) throw new ConfigError("storage timeouts must be positive");
+}

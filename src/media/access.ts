@@ -1,0 +1,46 @@
+import { directChatMembers, isGroupChat, type ErrorCode, type MediaRef } from "../protocol/frames.ts";
+import type { GroupStore, MediaInfo, MediaStore } from "../storage/types.ts";
+
+export type MediaDecision = { ok: true; info: MediaInfo } | { ok: false; code: Extract<ErrorCode, "not_found" | "forbidden" | "invalid_field">; msg: string };
+
+/**
+ * Who may touch an object: its uploader, and the current members of any chat carrying it.
+ * Group membership is read when asked, so a removed member loses access to the group's media.
+ */
+export class MediaAccess {
+  constructor(
+    readonly store: MediaStore,
+    private readonly groups: GroupStore,
+  ) {}
+
+  async canRead(user: string, id: string): Promise<MediaDecision> {
+    const info = await this.store.info(id);
+    if (!info) return { ok: false, code: "not_found", msg: "no such media" };
+    if (info.uploader === user) return { ok: true, info };
+    for (const chat of await this.store.chatsOf(id)) {
+      if (await this.isMember(user, chat)) return { ok: true, info };
+    }
+    return { ok: false, code: "forbidden", msg: "not a member of a chat that carries this media" };
+  }
+
+  /**
+   * Called by the chat's writer before it accepts a media message: the link is durable
+   * before the message is, so no stored message ever names media its members cannot fetch.
+   * Only someone who can already read the object may put it in a chat (upload or forward):
+   * knowing an id is not enough.
+   */
+  async attach(chat: string, from: string, ref: MediaRef): Promise<MediaDecision> {
+    const decision = await this.canRead(from, ref.id);
+    if (!decision.ok) return decision;
+    if (decision.info.size !== ref.size || decision.info.sha256 !== ref.sha256) {
+      return { ok: false, code: "invalid_field", msg: "`media` size or sha256 differ from the uploaded object" };
+    }
+    await this.store.link(chat, ref.id);
+    return decision;
+  }
+
+  private async isMember(user: string, chat: string): Promise<boolean> {
+    if (isGroupChat(chat)) return (await this.groups.get(chat))?.members.includes(user) ?? false;
+    return directChatMembers(chat)?.includes(user) ?? false;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Protocol v1: every WebSocket message is one MessagePack map with a string `t`.
+ * docs/protocol.md is the contract for client authors; this file is its executable form.
+ */
+
+/** Message bodies are opaque to the router: bytes (bin) or text (str). */
+export type Body = Uint8Array | string;
+
+// ---- client to server -------------------------------------------------------
+
+/** A reference to an object uploaded with `POST /media`, as a message carries it. */
+export interface MediaRef {
+  id: string;
+  mime: string;
+  size: number;
+  sha256: string;
+  /** A small preview the sender made (opaque: encrypted in encrypted chats). */
+  thumb?: Uint8Array;
+}
+
+/** Media ids are chosen by the server: 32 hex characters (128 random bits). */
+export const MEDIA_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+export interface HelloFrame { t: "hello"; r: number; token: string; device?: string }
+/** Exactly one of `to` (a user: direct chat) and `group` (a group chat id). */
+export interface SendFrame {
+  t: "send";
+  r: number;
+  cid: string;
+  to?: string;
+  group?: string;
+  body: Body;
+  kind?: string;
+  reply?: number;
+  /** With `kind: "media"`: the uploaded object this message carries (docs/protocol.md, Media). */
+  media?: MediaRef;
+}
+export interface AckFrame { t: "ack"; chat: string; seq: number }
+export interface ReadFrame { t: "read"; chat: string; seq: number }
+export interface HistoryRequestFrame { t: "history"; r: number; chat: string; before?: number; limit?: number }
+export interface PingFrame { t: "ping"; r: number }
+
+export interface GroupCreateFrame { t: "group.create"; r: number; name: string; members: string[] }
+export interface GroupAddFrame { t: "group.add"; r: number; chat: string; users: string[] }
+export interface GroupRemoveFrame { t: "group.remove"; r: number; chat: string; user: string }
+export interface GroupLeaveFrame { t: "group.leave"; r: number; chat: string }
+export interface GroupInfoFrame { t: "group.info"; r: number; chat: string }
+export interface GroupAdminFrame { t: "group.admin"; r: number; chat: string; user: string; admin: boolean }
+/** How many members have delivered and read `seq` of a chat. */
+export interface ReceiptsRequestFrame { t: "receipts"; r: number; chat: string; seq: number }
+
+export interface WatchFrame { t: "watch"; r?: number; users: string[] }
+export interface TypingRequestFrame { t: "typing"; chat: string; on: boolean }
+
+export interface EditRequestFrame { t: "edit"; r: number; chat: string; seq: number; body: Body }
+export interface DeleteRequestFrame { t: "delete"; r: number; chat: string; seq: number }
+export interface ReactRequestFrame { t: "react"; r: number; chat: string; seq: number; emoji: string }
+
+export type GroupRequestFrame =
+  | GroupCreateFrame
+  | GroupAddFrame
+  | GroupRemoveFrame
+  | GroupLeaveFrame
+  | GroupInfoFrame
+  | GroupAdminFrame;
+
+export type MessageOperationFrame = EditRequestFrame | DeleteRequestFrame | ReactRequestFrame;
+
+/** Push notifications (docs/protocol.md, "Push notifications"); each is answered `push.ok`. */
+export interface PushRegisterFrame { t: "push.register"; r: number; platform: "apns" | "fcm" | "webhook"; token: string }
+export interface PushUnregisterFrame { t: "push.unregister"; r: number }
+/** `until`: ms since the epoch; 0 unmutes. */
+export interface PushMuteFrame { t: "push.mute"; r: number; chat: string; until: number }
+/** Quiet hours as minutes of the day (0-1440) in `tz` (IANA, default UTC); both absent clears them. */
+export interface PushDndFrame { t: "push.dnd"; r: number; start?: number; end?: number; tz?: string }
+export type PushRequestFrame = PushRegisterFrame | PushUnregisterFrame | PushMuteFrame | PushDndFrame;
+
+/** End-to-end encryption: the router keeps public prekeys and never sees a private key. */
+export interface SignedPreKey { id: number; key: Uint8Array; sig: Uint8Array }
+export interface OneTimePreKey { id: number; key: Uint8Array }
+/** Publishes this connection's device's keys; `prekeys` are added to those already held. */
+export interface KeysPutFrame {
+  t: "keys.put";
+  r: number;
+  identity: Uint8Array;
+  signed: SignedPreKey;
+  prekeys: OneTimePreKey[];
+  kyber?: SignedPreKey;
+  reg?: number;
+}
+export interface KeysGetFrame { t: "keys.get"; r: number; user: string; device?: string }
+export type KeysRequestFrame = KeysPutFrame | KeysGetFrame;
+
+export type ClientFrame =
+  | HelloFrame
+  | SendFrame
+  | AckFrame
+  | ReadFrame
+  | HistoryRequestFrame
+  | PingFrame
+  | GroupRequestFrame
+  | ReceiptsRequestFrame
+  | WatchFrame
+  | TypingRequestFrame
+  | MessageOperationFrame
+  | KeysRequestFrame
+  | PushRequestFrame;
+
+export type ClientFrameType = ClientFrame["t"];
+
+// ---- server to client -------------------------------------------------------
+
+export interface WelcomeFrame { t: "welcome"; r: number; user: string; device: string; node: string; ts: number }
+export interface SyncedFrame { t: "synced"; recovered: boolean }
+/** The answer to `send` (with its `cid`) and to `edit` / `delete` / `react` (whose `seq` is the event's position). */
+export interface SentFrame { t: "sent"; r: number; cid?: string; chat: string; seq: number; ts: number }
+
+/** One chat message as the server hands it out, live, on sync and in history. */
+export interface MessageFrame {
+  t: "msg";
+  chat: string;
+  seq: number;
+  from: string;
+  ts: number;
+  body: Body;
+  kind: string;
+  reply?: number;
+  media?: MediaRef;
+  /** Current state, as of when the frame was produced. */
+  edited?: number;
+  deleted?: boolean;
+  reactions?: Record<string, string>;
+}
+
+/**
+ * Events that change an earlier message, named by that message's `seq`. Each also holds
+ * a place in the chat's order, `pos`, which the client acks like a message's seq.
+ */
+export interface EditFrame { t: "edit"; chat: string; seq: number; body: Body; by: string; ts: number; pos: number }
+export interface DeleteFrame { t: "delete"; chat: string; seq: number; by: string; ts: number; pos: number }
+export interface ReactFrame { t: "react"; chat: string; seq: number; user: string; emoji: string; ts: number; pos: number }
+export type ChatEventFrame = EditFrame | DeleteFrame | ReactFrame;
+
+export interface GroupFrame { t: "group"; r: number; chat: string; name: string; members: string[]; admins: string[] }
+export interface ReceiptsFrame { t: "receipts"; r: number; chat: string; seq: number; members: number; delivered: number; read: number }
+export interface PresenceFrame { t: "presence"; user: string; online: boolean; last_seen?: number }
+export interface TypingFrame { t: "typing"; chat: string; user: string; on: boolean }
+export interface WatchingFrame { t: "watching"; r: number; users: number }
+
+export interface ReceiptFrame { t: "receipt"; chat: string; user: string; delivered?: number; read?: number }
+export interface HistoryFrame { t: "history"; r: number; chat: string; msgs: MessageFrame[]; more: boolean }
+export interface PongFrame { t: "pong"; r: number; ts: number }
+export interface ErrorFrame { t: "err"; r?: number; code: ErrorCode; msg: string }
+
+export interface KeysOkFrame { t: "keys.ok"; r: number; count: number }
+export interface KeyBundle {
+  device: string;
+  identity: Uint8Array;
+  signed: SignedPreKey;
+  /** Claimed for this caller alone; absent when the device has none left. */
+  prekey?: OneTimePreKey;
+  kyber?: SignedPreKey;
+  reg?: number;
+}
+export interface KeysFrame { t: "keys"; r: number; user: string; bundles: KeyBundle[] }
+/** To the owner's devices: `device` has fewer than the low-water mark of one-time prekeys left. */
+export interface KeysLowFrame { t: "keys.low"; device: string; count: number }
+
+export type ServerFrame =
+  | WelcomeFrame
+  | SyncedFrame
+  | SentFrame
+  | MessageFrame
+  | ChatEventFrame
+  | GroupFrame
+  | ReceiptsFrame
+  | PresenceFrame
+  | TypingFrame
+  | WatchingFrame
+  | ReceiptFrame
+  | HistoryFrame
+  | PongFrame
+  | ErrorFrame
+  | KeysOkFrame
+  | KeysFrame
+  | KeysLowFrame
+  | PushOkFrame;
+
+export interface PushOkFrame { t: "push.ok"; r: number }
+
+// ---- errors -----------------------------------------------------------------
+
+/**
+ * Stable error codes. Clients switch on these, never on `msg`.
+ * `retriable` tells a client whether sending the same request again (same `cid`) can succeed.
+ */
+export const ERROR_CODES = {
+  bad_frame: { retriable: false, doc: "not a MessagePack map with a string `t`" },
+  unknown_type: { retriable: false, doc: "`t` names no frame this server knows" },
+  invalid_field: { retriable: false, doc: "a field is missing, mistyped or out of range" },
+  hello_required: { retriable: false, doc: "the first frame must be `hello`" },
+  already_authenticated: { retriable: false, doc: "`hello` sent twice on one connection" },
+  unauthorized: { retriable: false, doc: "the token is missing, malformed, expired or badly signed" },
+  forbidden: { retriable: false, doc: "the user may not do this: not a member, not an admin, not the sender" },
+  not_found: { retriable: false, doc: "no such chat or message" },
+  too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
+  limit_exceeded: { retriable: false, doc: "a group would go over its member limit, or a list is too long" },
+  conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },
+  rate_limited: { retriable: true, doc: "too many frames per second on this connection; slow down" },
+  unavailable: { retriable: true, doc: "storage or a peer node is unreachable; retry with the same `cid`" },
+  timeout: { retriable: true, doc: "the request was not answered in time; retry with the same `cid`" },
+  internal: { retriable: true, doc: "the server failed handling this request; it was logged" },
+  shutting_down: { retriable: true, doc: "the node is stopping; reconnect (to another node)" },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** WebSocket close codes the server uses, in the 4000-4999 private range where not standard. */
+export const CLOSE_CODES = {
+  /** Standard: the server is going away (drain or shutdown). Reconnect. */
+  going_away: 1001,
+  /** Standard: bytes were not a MessagePack frame. */
+  unsupported_data: 1007,
+  /** Standard: a frame larger than the negotiated limit (sent by uWS itself). */
+  too_large: 1009,
+  unauthorized: 4001,
+  hello_timeout: 4008,
+  /** Another connection of the same user and device replaced this one. */
+  replaced: 4009,
+  /** The connection could not keep up (its send buffer overflowed); reconnect and resync. */
+  slow_consumer: 4010,
+} as const;
+
+// ---- identifiers -------------------------------------------------------------
+
+export const USER_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,64}$/;
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_.@+-]{1,64}$/;
+export const DEFAULT_DEVICE = "default";
+
+export function isUserId(value: unknown): value is string {
+  return typeof value === "string" && USER_ID_PATTERN.test(value);
+}
+
+export const GROUP_ID_PATTERN = /^g:[A-Za-z0-9]{8,40}$/;
+
+export function isGroupChat(chat: string): boolean {
+  return GROUP_ID_PATTERN.test(chat);
+}
+
+/** `d:` + both user ids in byte order, so either side names the same chat. */
+export function directChatId(a: string, b: string): string {
+  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+}
+
+/** The two members of a direct chat, or undefined when `chat` is not a well-formed direct chat id. */
+export function directChatMembers(chat: string): [string, string] | undefined {
+  if (!chat.startsWith("d:")) return undefined;
+  const parts = chat.slice(2).split(":");
+  if (parts.length !== 2) return undefined;
+  const [a, b] = parts as [string, string];
+  if (!isUserId(a) || !isUserId(b) || !(a <= b)) return undefined;
+  return [a, b];
+}
+
+export const HISTORY_DEFAULT_LIMIT = 50;
+export const HISTORY_MAX_LIMIT = 200;

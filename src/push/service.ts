@@ -1,0 +1,101 @@
+import { directChatMembers, isGroupChat, type ErrorCode, type PushRequestFrame, type ServerFrame } from "../protocol/frames.ts";
+import type { CursorStore, PushPlatform, PushRegistrationStore } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/types.ts";
+import type { Logger } from "../util/logger.ts";
+import { ApnsProvider } from "./apns.ts";
+import type { PushConfig } from "./config.ts";
+import { FcmProvider } from "./fcm.ts";
+import type { PushProvider } from "./notification.ts";
+import { PushScheduler, type DurableEntry, type PushEvent } from "./scheduler.ts";
+import { WebhookProvider } from "./webhook.ts";
+
+/** The providers whose settings are complete; the rest are off. */
+export function providersFrom(config: PushConfig): Map<PushPlatform, PushProvider> {
+  const providers = new Map<PushPlatform, PushProvider>();
+  const { apns, fcm, webhook } = config;
+  if (apns.keyFile && apns.keyId && apns.teamId && apns.topic) providers.set("apns", ApnsProvider.fromKeyFile(apns));
+  if (fcm.projectId && (fcm.accessToken || fcm.serviceAccountFile)) {
+    providers.set(
+      "fcm",
+      new FcmProvider({
+        url: fcm.url,
+        projectId: fcm.projectId,
+        accessToken: fcm.accessToken || undefined,
+        serviceAccount: fcm.serviceAccountFile ? FcmProvider.serviceAccountFrom(fcm.serviceAccountFile) : undefined,
+        tokenUrl: fcm.tokenUrl || undefined,
+      }),
+    );
+  }
+  if (webhook.url && webhook.secret) providers.set("webhook", new WebhookProvider(webhook));
+  return providers;
+}
+
+export interface PushServiceDeps {
+  config: PushConfig;
+  /** Undefined when the backend has no push storage: requests are refused and nothing is pushed. */
+  store: PushRegistrationStore | undefined;
+  cursors: CursorStore;
+  log: Logger;
+  observe?: (event: PushEvent) => void;
+  /** Tests hand in providers pointed at local servers. */
+  providers?: Map<PushPlatform, PushProvider>;
+}
+
+/** push.* requests and the scheduler behind one object the node wires in. */
+export class PushService {
+  readonly scheduler: PushScheduler | undefined;
+  private readonly providers: Map<PushPlatform, PushProvider>;
+
+  constructor(private readonly deps: PushServiceDeps) {
+    this.providers = deps.providers ?? providersFrom(deps.config);
+    this.scheduler = deps.store
+      ? new PushScheduler({
+          store: deps.store,
+          cursors: deps.cursors,
+          providers: this.providers,
+          log: deps.log,
+          options: deps.config,
+          observe: deps.observe,
+        })
+      : undefined;
+  }
+
+  onDurable(entries: readonly DurableEntry[]): void {
+    this.scheduler?.onDurable(entries);
+  }
+
+  /** Answers one push.* request: `push.ok`, or an `err` frame. */
+  async handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> {
+    const store = this.deps.store;
+    const fail = (code: ErrorCode, msg: string): ServerFrame => ({ t: "err", r: frame.r, code, msg });
+    if (!store) return fail("unavailable", "push notifications are not available on this storage backend");
+    try {
+      switch (frame.t) {
+        case "push.register":
+          if (!this.providers.has(frame.platform)) return fail("invalid_field", `platform ${frame.platform} is not enabled on this server`);
+          await store.register({ user, device, platform: frame.platform, token: frame.token, updatedAt: Date.now() });
+          break;
+        case "push.unregister":
+          await store.unregister(user, device);
+          break;
+        case "push.mute":
+          if (!isGroupChat(frame.chat) && !directChatMembers(frame.chat)?.includes(user)) return fail("forbidden", `not a member of ${frame.chat}`);
+          await store.setMute(user, frame.chat, frame.until);
+          break;
+        case "push.dnd":
+          await store.setDnd(user, frame.start === undefined || frame.end === undefined ? undefined : { start: frame.start, end: frame.end, tz: frame.tz });
+          break;
+      }
+    } catch (error) {
+      if (error instanceof StorageUnavailableError) return fail("unavailable", "storage unavailable; retry");
+      this.deps.log.error({ err: error, user, device, t: frame.t }, "push request failed");
+      return fail("internal", "push request failed");
+    }
+    return { t: "push.ok", r: frame.r };
+  }
+
+  async stop(): Promise<void> {
+    if (this.scheduler) await this.scheduler.stop();
+    else await Promise.all([...this.providers.values()].map((p) => p.close()));
+  }
+}

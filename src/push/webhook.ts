@@ -1,0 +1,50 @@
+import { createHmac } from "node:crypto";
+import type { PushRegistration } from "../storage/types.ts";
+import { fitPayload, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
+
+export const SIGNATURE_HEADER = "x-router-signature";
+export const TIMESTAMP_HEADER = "x-router-timestamp";
+
+/** `v1=` + hex HMAC-SHA256 of `timestamp.body`: the timestamp in the MAC lets receivers refuse replays. */
+export function webhookSignature(secret: string, timestamp: string, body: string): string {
+  return `v1=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+}
+
+/**
+ * POSTs JSON to one operator-configured URL. The device's token is only data in the body:
+ * clients never choose where the server sends requests.
+ */
+export class WebhookProvider implements PushProvider {
+  readonly platform = "webhook" as const;
+
+  constructor(private readonly options: { url: string; secret: string; timeoutMs?: number }) {}
+
+  async send(registration: PushRegistration, notification: PushNotification): Promise<PushOutcome> {
+    const body = fitPayload(notification, (n) => ({
+      user: registration.user,
+      device: registration.device,
+      token: registration.token,
+      count: n.count,
+      chats: n.chats,
+      title: n.title,
+      body: n.body,
+    }));
+    const timestamp = String(Date.now());
+    const response = await fetch(this.options.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        [TIMESTAMP_HEADER]: timestamp,
+        [SIGNATURE_HEADER]: webhookSignature(this.options.secret, timestamp, body),
+      },
+      body,
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+    });
+    await response.arrayBuffer();
+    if (response.ok) return { kind: "sent" };
+    if (response.status === 410) return { kind: "unregistered", reason: "410" };
+    return { kind: "failed", reason: `webhook ${response.status}` };
+  }
+
+  async close(): Promise<void> {}
+}

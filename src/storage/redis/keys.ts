@@ -1,0 +1,29 @@
+/**
+ * Every key the router writes, under one prefix (one per cluster, or per test). The part in
+ * braces is Redis' hash tag: the keys a script touches together share one, so they would
+ * share a slot in a clustered Redis.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  online(user: string): string {
+    return `${this.prefix}online:{${user}}`;
+  }
+
+  lastSeen(user: string): string {
+    return `${this.prefix}seen:{${user}}`;
+  }
+
+  lease(chat: string): string {
+    return `${this.prefix}lease:{${chat}}`;
+  }
+
+  /** The chat's last fencing token; outlives its leases, so tokens only grow. */
+  fence(chat: string): string {
+    return `${this.prefix}fence:{${chat}}`;
+  }
+
+  rate(key: string, window: number): string {
+    return `${this.prefix}rate:{${key}}:${window}`;
+  }
+}

@@ -1,0 +1,116 @@
+import type { WebSocket } from "uWebSockets.js";
+import type { CloseCode, ConnectionRef } from "../actors/messages.ts";
+import { encodeFrame } from "../protocol/codec.ts";
+import { CLOSE_CODES, type ServerFrame } from "../protocol/frames.ts";
+import type { Logger } from "../util/logger.ts";
+import { TokenBucket } from "./rate-limiter.ts";
+
+/** What uWS keeps per socket: only our connection object. */
+export interface SocketData {
+  connection?: ClientConnection;
+  remoteAddress: string;
+}
+
+export type ConnectionPhase = "awaiting_hello" | "authenticating" | "ready" | "closed";
+
+export interface OutboundLimits {
+  softBackpressureBytes: number;
+}
+
+export interface OutboundEvents {
+  framesOut(count: number): void;
+  droppedEphemeral(): void;
+  slowConsumer(): void;
+}
+
+const SEND_DROPPED = 2;
+
+/**
+ * One client socket as the rest of the node sees it: `send(frame)` and `close(code)`.
+ * Frames produced in one turn of the event loop are written corked, in one syscall.
+ * Every call is safe after the socket closed.
+ */
+export class ClientConnection {
+  phase: ConnectionPhase = "awaiting_hello";
+  user = "";
+  device = "";
+  readonly ref: ConnectionRef;
+  readonly bucket: TokenBucket;
+  helloTimer: NodeJS.Timeout | undefined;
+  /** Frames that arrived while the hello token was being checked, handled once it is. */
+  readonly earlyFrames: unknown[] = [];
+  private outbox: Uint8Array[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly ws: WebSocket<SocketData>,
+    nodeId: string,
+    id: number,
+    bucket: TokenBucket,
+    private readonly limits: OutboundLimits,
+    private readonly events: OutboundEvents,
+    private readonly log: Logger,
+  ) {
+    this.ref = { node: nodeId, id };
+    this.bucket = bucket;
+  }
+
+  get id(): number {
+    return this.ref.id;
+  }
+
+  get open(): boolean {
+    return this.phase !== "closed";
+  }
+
+  send(frame: ServerFrame, ephemeral = false): void {
+    if (!this.open) return;
+    if (ephemeral && this.ws.getBufferedAmount() > this.limits.softBackpressureBytes) {
+      this.events.droppedEphemeral();
+      return;
+    }
+    this.outbox.push(encodeFrame(frame));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const frames = this.outbox;
+    this.outbox = [];
+    if (!this.open || frames.length === 0) return;
+    let dropped = false;
+    this.ws.cork(() => {
+      for (const frame of frames) {
+        if (this.ws.send(frame, true, false) === SEND_DROPPED) {
+          dropped = true;
+          break;
+        }
+      }
+    });
+    this.events.framesOut(frames.length);
+    if (dropped) {
+      // A durable frame could not be buffered: the client resyncs from its cursors.
+      this.events.slowConsumer();
+      this.log.warn({ conn: this.id, user: this.user }, "slow consumer disconnected");
+      this.close(CLOSE_CODES.slow_consumer, "send buffer full; reconnect to resync");
+    }
+  }
+
+  close(code: CloseCode, reason: string): void {
+    if (!this.open) return;
+    // Frames already produced (an error explaining the close) go out first.
+    this.flush();
+    this.markClosed();
+    this.ws.end(code, reason);
+  }
+
+  /** Called from uWS' close handler, and by close(): the socket must not be touched after. */
+  markClosed(): void {
+    this.phase = "closed";
+    this.outbox = [];
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+  }
+}

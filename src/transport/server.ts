@@ -1,0 +1,147 @@
+import uWS, { type HttpResponse, type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
+import { CLOSE_CODES } from "../protocol/frames.ts";
+import type { Logger } from "../util/logger.ts";
+import { ClientConnection, type OutboundEvents, type SocketData } from "./connection.ts";
+import { TokenBucket } from "./rate-limiter.ts";
+import type { ConnectionRegistry } from "./registry.ts";
+import type { SessionProtocol } from "./session-protocol.ts";
+
+export interface TransportOptions {
+  nodeId: string;
+  host: string;
+  port: number;
+  maxFrameBytes: number;
+  framesPerSecond: number;
+  frameBurst: number;
+  softBackpressureBytes: number;
+  maxBackpressureBytes: number;
+  idleTimeoutSeconds: number;
+  helloTimeoutMs: number;
+}
+
+export interface TransportHooks {
+  registry: ConnectionRegistry;
+  protocol: SessionProtocol;
+  log: Logger;
+  outbound: OutboundEvents;
+  onOpen(): void;
+  onClose(connection: ClientConnection): void;
+  health(): { status: "ok" | "degraded"; [key: string]: unknown };
+  metrics(): string;
+  /** Further HTTP routes on the same app and port (media), registered before the 404 fallback. */
+  routes?: Array<(app: TemplatedApp) => void>;
+}
+
+export interface RunningTransport {
+  port: number;
+  /** Stops accepting connections; open sockets stay until closed. */
+  stopListening(): void;
+}
+
+const OVERSIZE_MARGIN = 4;
+
+function reply(res: HttpResponse, status: string, contentType: string, body: string): void {
+  res.cork(() => {
+    res.writeStatus(status).writeHeader("content-type", contentType).end(body);
+  });
+}
+
+/**
+ * The uWebSockets.js edge: `/ws` for clients, `/healthz` and `/metrics` for operators.
+ * Nothing past this file sees a uWS object; the rest of the node talks to ClientConnection.
+ */
+export function startTransport(options: TransportOptions, hooks: TransportHooks): Promise<RunningTransport> {
+  const app: TemplatedApp = uWS.App();
+  let nextConnectionId = 0;
+
+  app.ws<SocketData>("/ws", {
+    compression: uWS.DISABLED,
+    // uWS drops a socket over its limit without a close frame; a margin above ours lets us
+    // close with 1009 so the client knows why. Beyond the margin the socket is just dropped.
+    maxPayloadLength: options.maxFrameBytes * OVERSIZE_MARGIN,
+    maxBackpressure: options.maxBackpressureBytes,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: options.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+
+    upgrade: (res, req, context) => {
+      // The request object is only valid inside this handler: copy what we need now.
+      const key = req.getHeader("sec-websocket-key");
+      const protocol = req.getHeader("sec-websocket-protocol");
+      const extensions = req.getHeader("sec-websocket-extensions");
+      const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+      res.upgrade<SocketData>({ remoteAddress }, key, protocol, extensions, context);
+    },
+
+    open: (ws) => {
+      nextConnectionId += 1;
+      const connection = new ClientConnection(
+        ws,
+        options.nodeId,
+        nextConnectionId,
+        new TokenBucket(options.framesPerSecond, options.frameBurst),
+        { softBackpressureBytes: options.softBackpressureBytes },
+        hooks.outbound,
+        hooks.log,
+      );
+      ws.getUserData().connection = connection;
+      connection.helloTimer = setTimeout(() => {
+        if (connection.phase !== "awaiting_hello") return;
+        connection.send({ t: "err", code: "hello_required", msg: "no hello within the time allowed" });
+        connection.close(CLOSE_CODES.hello_timeout, "hello timeout");
+      }, options.helloTimeoutMs);
+      hooks.registry.add(connection);
+      hooks.onOpen();
+    },
+
+    message: (ws, message, isBinary) => {
+      const connection = ws.getUserData().connection;
+      if (!connection?.open) return;
+      if (message.byteLength > options.maxFrameBytes) {
+        connection.close(CLOSE_CODES.too_large, `frames are at most ${options.maxFrameBytes} bytes`);
+        return;
+      }
+      try {
+        if (isBinary) hooks.protocol.onBytes(connection, new Uint8Array(message));
+        else hooks.protocol.onText(connection);
+      } catch (error) {
+        // A bug in handling one frame must not take the node down with it.
+        hooks.log.error({ err: error, conn: connection.id }, "frame handling failed");
+        connection.send({ t: "err", code: "internal", msg: "the server failed handling this frame" });
+      }
+    },
+
+    close: (ws) => {
+      const connection = ws.getUserData().connection;
+      if (!connection) return;
+      connection.markClosed();
+      hooks.registry.remove(connection);
+      hooks.onClose(connection);
+    },
+  });
+
+  app.get("/healthz", (res) => {
+    const health = hooks.health();
+    reply(res, health.status === "ok" ? "200 OK" : "503 Service Unavailable", "application/json", JSON.stringify(health));
+  });
+  app.get("/metrics", (res) => {
+    reply(res, "200 OK", "text/plain; version=0.0.4", hooks.metrics());
+  });
+  for (const register of hooks.routes ?? []) register(app);
+  app.any("/*", (res) => {
+    reply(res, "404 Not Found", "text/plain", "not found\n");
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(options.host, options.port, (listenSocket: us_listen_socket | false) => {
+      if (!listenSocket) {
+        reject(new Error(`cannot listen on ${options.host}:${options.port}`));
+        return;
+      }
+      resolve({
+        port: uWS.us_socket_local_port(listenSocket),
+        stopListening: () => uWS.us_listen_socket_close(listenSocket),
+      });
+    });
+  });
+}

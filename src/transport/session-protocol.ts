@@ -1,0 +1,282 @@
+import { randomBytes } from "node:crypto";
+import type { ConnectionRef, ConversationMessage, UserMessage } from "../actors/messages.ts";
+import { InvalidTokenError, verifyToken } from "../auth/tokens.ts";
+import { decodeValue, UndecodableFrameError } from "../protocol/codec.ts";
+import {
+  CLOSE_CODES,
+  DEFAULT_DEVICE,
+  directChatId,
+  directChatMembers,
+  HISTORY_DEFAULT_LIMIT,
+  isGroupChat,
+  type ClientFrame,
+  type ErrorCode,
+  type HelloFrame,
+  type KeysGetFrame,
+  type KeysPutFrame,
+  type PushRequestFrame,
+  type ServerFrame,
+} from "../protocol/frames.ts";
+import { validateFrame } from "../protocol/validate.ts";
+import type { Logger } from "../util/logger.ts";
+import type { ClientConnection } from "./connection.ts";
+import type { ConnectionRegistry } from "./registry.ts";
+
+export interface SessionDeps {
+  secret: string;
+  registry: ConnectionRegistry;
+  users: { tell(user: string, message: UserMessage): void };
+  conversations: { tell(chat: string, message: ConversationMessage): void };
+  presence: { watch(conn: ConnectionRef, users: string[], r?: number): Promise<void> };
+  /** The prekey service; without it `keys.*` are answered `unavailable`. */
+  keys?: {
+    put(conn: ConnectionRef, user: string, device: string, frame: KeysPutFrame): Promise<void>;
+    get(conn: ConnectionRef, frame: KeysGetFrame): Promise<void>;
+  };
+  /** Push registrations and preferences; without it `push.*` are answered `unavailable`. */
+  push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
+  log: Logger;
+  events: {
+    frameIn(): void;
+    rejected(code: ErrorCode): void;
+  };
+}
+
+/** Frames a client may pipeline behind `hello` before the token is checked. */
+const MAX_EARLY_FRAMES = 256;
+
+/**
+ * What each inbound frame means for a connection: decode, validate, authenticate, then hand
+ * to the user's or the chat's actor. Nothing unvalidated goes past this module.
+ */
+export class SessionProtocol {
+  constructor(private readonly deps: SessionDeps) {}
+
+  onBytes(connection: ClientConnection, bytes: Uint8Array): void {
+    this.deps.events.frameIn();
+    let value: unknown;
+    try {
+      value = decodeValue(bytes);
+    } catch (error) {
+      if (!(error instanceof UndecodableFrameError)) throw error;
+      this.reject(connection, "bad_frame", "bytes are not MessagePack");
+      connection.close(CLOSE_CODES.unsupported_data, "frames are MessagePack");
+      return;
+    }
+    if (!connection.bucket.take()) {
+      this.reject(connection, "rate_limited", "too many frames; slow down", requestIdOf(value));
+      return;
+    }
+    if (connection.phase === "authenticating") {
+      if (connection.earlyFrames.length >= MAX_EARLY_FRAMES) {
+        this.reject(connection, "rate_limited", "wait for `welcome` before sending more", requestIdOf(value));
+      } else {
+        connection.earlyFrames.push(value);
+      }
+      return;
+    }
+    this.onValue(connection, value);
+  }
+
+  onText(connection: ClientConnection): void {
+    this.deps.events.frameIn();
+    this.reject(connection, "bad_frame", "frames are binary WebSocket messages");
+  }
+
+  private onValue(connection: ClientConnection, value: unknown): void {
+    const result = validateFrame(value);
+    if (!result.ok) {
+      this.reject(connection, result.code, result.msg, result.r);
+      return;
+    }
+    const frame = result.frame;
+    if (connection.phase === "awaiting_hello") {
+      if (frame.t !== "hello") {
+        this.reject(connection, "hello_required", "the first frame must be `hello`", "r" in frame ? frame.r : undefined);
+        return;
+      }
+      this.onHello(connection, frame).catch((error: unknown) => {
+        this.deps.log.error({ err: error, conn: connection.id }, "hello failed");
+        this.reject(connection, "internal", "hello failed", frame.r);
+        connection.close(CLOSE_CODES.going_away, "hello failed");
+      });
+      return;
+    }
+    if (frame.t === "hello") {
+      this.reject(connection, "already_authenticated", "this connection already said hello", frame.r);
+      return;
+    }
+    this.onFrame(connection, frame);
+  }
+
+  private async onHello(connection: ClientConnection, hello: HelloFrame): Promise<void> {
+    connection.phase = "authenticating";
+    let claims;
+    try {
+      claims = await verifyToken(this.deps.secret, hello.token);
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      this.reject(connection, "unauthorized", error.message, hello.r);
+      connection.close(CLOSE_CODES.unauthorized, "unauthorized");
+      return;
+    }
+    if (!connection.open) return;
+    const device = hello.device ?? claims.device ?? DEFAULT_DEVICE;
+    if (claims.device !== undefined && claims.device !== device) {
+      this.reject(connection, "unauthorized", "this token is for another device", hello.r);
+      connection.close(CLOSE_CODES.unauthorized, "unauthorized");
+      return;
+    }
+    if (connection.helloTimer) clearTimeout(connection.helloTimer);
+    connection.user = claims.user;
+    connection.device = device;
+    connection.phase = "ready";
+    this.deps.registry.bindUser(connection);
+    this.deps.users.tell(claims.user, { type: "attach", device, conn: connection.ref, r: hello.r });
+    for (const early of connection.earlyFrames.splice(0)) {
+      if (!connection.open) break;
+      this.onValue(connection, early);
+    }
+  }
+
+  private onFrame(connection: ClientConnection, frame: Exclude<ClientFrame, HelloFrame>): void {
+    const user = connection.user;
+    switch (frame.t) {
+      case "ping":
+        connection.send({ t: "pong", r: frame.r, ts: Date.now() });
+        return;
+      case "send": {
+        const chat = frame.group ?? directChatId(user, frame.to!);
+        this.deps.conversations.tell(chat, {
+          type: "send",
+          from: user,
+          device: connection.device,
+          cid: frame.cid,
+          body: frame.body,
+          kind: frame.kind ?? "text",
+          reply: frame.reply,
+          media: frame.media,
+          replyTo: { conn: connection.ref, r: frame.r },
+        });
+        return;
+      }
+      case "group.create":
+        this.deps.conversations.tell(newGroupId(), { type: "group", user, command: frame, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
+      case "group.add":
+      case "group.remove":
+      case "group.leave":
+      case "group.info":
+      case "group.admin":
+        this.deps.conversations.tell(frame.chat, { type: "group", user, command: frame, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
+      case "edit":
+      case "delete":
+      case "react":
+        if (!this.mayBeMember(connection, frame.chat, frame.r)) return;
+        this.deps.conversations.tell(frame.chat, {
+          type: "operation",
+          user,
+          device: connection.device,
+          operation: frame,
+          replyTo: { conn: connection.ref, r: frame.r },
+        });
+        return;
+      case "history":
+        if (!this.mayBeMember(connection, frame.chat, frame.r)) return;
+        this.deps.conversations.tell(frame.chat, {
+          type: "history",
+          user,
+          before: frame.before,
+          limit: frame.limit ?? HISTORY_DEFAULT_LIMIT,
+          replyTo: { conn: connection.ref, r: frame.r },
+        });
+        return;
+      case "receipts":
+        if (!this.mayBeMember(connection, frame.chat, frame.r)) return;
+        this.deps.conversations.tell(frame.chat, { type: "receipts", user, seq: frame.seq, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
+      case "ack":
+        if (!this.mayBeMember(connection, frame.chat)) return;
+        this.deps.users.tell(user, { type: "ack", device: connection.device, conn: connection.ref, chat: frame.chat, seq: frame.seq });
+        return;
+      case "read":
+        if (!this.mayBeMember(connection, frame.chat)) return;
+        this.deps.users.tell(user, { type: "read", chat: frame.chat, seq: frame.seq });
+        return;
+      case "typing":
+        // Typing goes nowhere for a non-member, and is not worth an answer either way.
+        if (isGroupChat(frame.chat) || directChatMembers(frame.chat)?.includes(user)) {
+          this.deps.conversations.tell(frame.chat, { type: "typing", user, on: frame.on });
+        }
+        return;
+      case "keys.put":
+      case "keys.get": {
+        const keys = this.deps.keys;
+        if (!keys) {
+          this.reject(connection, "unavailable", "this node has no prekey service", frame.r);
+          return;
+        }
+        const done = frame.t === "keys.put" ? keys.put(connection.ref, user, connection.device, frame) : keys.get(connection.ref, frame);
+        done.catch((error: unknown) => {
+          this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
+          this.reject(connection, "internal", `${frame.t} failed`, frame.r);
+        });
+        return;
+      }
+      case "watch":
+        this.deps.presence.watch(connection.ref, frame.users, frame.r).catch((error: unknown) => {
+          this.deps.log.warn({ err: error, conn: connection.id }, "watch failed");
+          if (frame.r !== undefined) this.reject(connection, "unavailable", "presence is unavailable; retry", frame.r);
+        });
+        return;
+      case "push.register":
+      case "push.unregister":
+      case "push.mute":
+      case "push.dnd": {
+        const push = this.deps.push;
+        if (!push) {
+          this.reject(connection, "unavailable", "this node has no push service", frame.r);
+          return;
+        }
+        push.handle(user, connection.device, frame).then(
+          (answer) => connection.send(answer),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, "internal", `${frame.t} failed`, frame.r);
+          },
+        );
+        return;
+      }
+    }
+  }
+
+  /**
+   * Direct chats name their members, so a non-member is refused here; a group's members are
+   * known to its actor, which checks them.
+   */
+  private mayBeMember(connection: ClientConnection, chat: string, r?: number): boolean {
+    if (isGroupChat(chat) || directChatMembers(chat)?.includes(connection.user)) return true;
+    this.reject(connection, "forbidden", `not a member of ${chat}`, r);
+    return false;
+  }
+
+  private reject(connection: ClientConnection, code: ErrorCode, msg: string, r?: number): void {
+    this.deps.events.rejected(code);
+    connection.send({ t: "err", r, code, msg });
+  }
+}
+
+/** `g:` + 20 random base-32 characters: unguessable, so group ids need no reservation. */
+function newGroupId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  let id = "g:";
+  for (const byte of randomBytes(20)) id += alphabet[byte & 31];
+  return id;
+}
+
+function requestIdOf(value: unknown): number | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const r = (value as { r?: unknown }).r;
+  return typeof r === "number" && Number.isSafeInteger(r) && r >= 0 ? r : undefined;
+}

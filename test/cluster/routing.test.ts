@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { directChatId, type PresenceFrame } from "../../src/protocol/frames.ts";
+import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
+import type { Stores } from "../../src/storage/types.ts";
+import type { RouterClient } from "../../sdk/client.ts";
+import { startNatsServer, type NatsServer } from "../support/nats.ts";
+import { TestNode, tempDir } from "../support/node.ts";
+
+/**
+ * Three nodes on one NATS, sharing one store (as a cluster shares its CQL backend): every
+ * user and chat actor lives on the node the ring names, whichever node a client reached.
+ */
+describe("cluster routing over NATS", () => {
+  const dir = tempDir();
+  let nats: NatsServer;
+  let shared: Stores;
+  const nodes: TestNode[] = [];
+
+  before(async () => {
+    nats = await startNatsServer();
+    shared = openLmdbStores({ path: join(dir, "lmdb") });
+    const storesForNode: Stores = { ...shared, close: async () => {} };
+    const prefix = `t${process.pid}`;
+    for (let i = 0; i < 3; i += 1) {
+      nodes.push(
+        await TestNode.start({
+          overrides: { stores: storesForNode },
+          config: (c) => {
+            c.nodeId = `node-${i}`;
+            c.cluster.nats = nats.url;
+            c.cluster.subjectPrefix = prefix;
+            c.cluster.heartbeatMs = 200;
+          },
+        }),
+      );
+    }
+    await Promise.all(nodes.map((node) => node.node.cluster!.whenMembers(3)));
+  });
+  after(async () => {
+    for (const node of nodes) await node.stop();
+    await shared.close();
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("carries direct messages, receipts and history between users on different nodes", async () => {
+    const clients: RouterClient[] = [];
+    // Many pairs, so the ring puts users and chats on every node, local and remote.
+    for (let i = 0; i < 24; i += 1) {
+      clients.push(await nodes[i % 3]!.connect(`ca${i}`), await nodes[(i + 1) % 3]!.connect(`cb${i}`));
+    }
+    await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        const [a, b] = [clients[2 * i]!, clients[2 * i + 1]!];
+        const chat = directChatId(`ca${i}`, `cb${i}`);
+        const sent = [];
+        for (let n = 0; n < 20; n += 1) sent.push(await a.send(`cb${i}`, `p${i}-${n}`));
+        assert.deepEqual(sent.map((s) => s.seq), Array.from({ length: 20 }, (_, n) => n + 1));
+        const received = await b.waitForMessages(20, chat);
+        assert.deepEqual(received.map((m) => m.body), Array.from({ length: 20 }, (_, n) => `p${i}-${n}`));
+        await a.waitFor((f) => f.t === "receipt" && f.chat === chat && f.delivered === 20);
+        const page = await b.history(chat, undefined, 5);
+        assert.deepEqual(page.msgs.map((m) => m.seq), [16, 17, 18, 19, 20]);
+      }),
+    );
+    // The actors really are spread: every node hosts some users and some chats.
+    for (const node of nodes) {
+      assert.ok(node.node.metrics.value("router_user_actors") > 0, `${node.config.nodeId} hosts users`);
+      assert.ok(node.node.metrics.value("router_conversation_actors") > 0, `${node.config.nodeId} hosts chats`);
+    }
+    await Promise.all(clients.map((client) => client.close()));
+  });
+
+  it("replays to a device that reconnects through another node", async () => {
+    const sender = await nodes[0]!.connect("roamer-sender");
+    const first = await nodes[1]!.connect("roamer");
+    await sender.send("roamer", "one");
+    await first.waitForMessages(1);
+    await first.close();
+    await sender.send("roamer", "two");
+    const again = await nodes[2]!.connect("roamer");
+    assert.deepEqual(again.messages.map((m) => m.body), ["two"]);
+    await Promise.all([sender.close(), again.close()]);
+  });
+
+  it("carries groups and presence across nodes", async () => {
+    const members = await Promise.all(Array.from({ length: 6 }, (_, i) => nodes[i % 3]!.connect(`gm${i}`)));
+    const group = await members[0]!.group("create", { name: "spread", members: members.slice(1).map((_, i) => `gm${i + 1}`) });
+    for (let n = 0; n < 5; n += 1) await members[n % 6]!.sendToGroup(group.chat, `g${n}`);
+    for (const [i, member] of members.entries()) {
+      const expected = ["g0", "g1", "g2", "g3", "g4"].filter((_, n) => n % 6 !== i);
+      const received = await member.waitForMessages(1 + expected.length, group.chat);
+      assert.deepEqual(received.filter((m) => m.kind !== "system").map((m) => m.body), expected);
+    }
+
+    const watcher = members[0]!;
+    await watcher.request({ t: "watch", users: ["faraway"] });
+    await watcher.waitFor((f) => f.t === "presence" && (f as PresenceFrame).user === "faraway");
+    const faraway = await nodes[2]!.connect("faraway");
+    await watcher.waitFor((f) => f.t === "presence" && (f as PresenceFrame).user === "faraway" && (f as PresenceFrame).online);
+    await Promise.all([...members, faraway].map((client) => client.close()));
+  });
+});

@@ -1,0 +1,65 @@
+import { rmSync } from "node:fs";
+import type { NodeConfig } from "../../src/config.ts";
+import { openCqlStores } from "../../src/storage/cql/cql-stores.ts";
+import type { Stores } from "../../src/storage/types.ts";
+import { clusterStorage, dropKeyspace } from "./backend.ts";
+import { testCqlContactPoint } from "./cassandra.ts";
+import { startNatsServer, type NatsServer } from "./nats.ts";
+import { tempDir } from "./node.ts";
+import { startRedisServer, type RedisServer } from "./redis.ts";
+
+/**
+ * What a cluster test's nodes share, as in production: one NATS, one CQL keyspace (on the
+ * run's Cassandra) and one Redis. NATS and Redis are this test's own, so it can stop them.
+ */
+export class ClusterBackend {
+  private constructor(
+    readonly nats: NatsServer,
+    readonly redis: RedisServer,
+    /** Names the keyspace and Redis prefix (see keyspaceFor); nodes keep their own data dirs. */
+    private readonly sharedDir: string,
+    /** The same keyspace, for a test to look at what was stored. */
+    readonly stores: Stores,
+    /** NATS subject prefix of this cluster. */
+    readonly prefix: string,
+  ) {}
+
+  static async start(prefix: string): Promise<ClusterBackend> {
+    const [nats, redis] = await Promise.all([startNatsServer(), startRedisServer()]);
+    const sharedDir = tempDir("router-cluster-");
+    const storage = clusterStorage(sharedDir, { redis: redis.url });
+    // Migrated once here: nodes starting together would otherwise race to create the tables.
+    const stores = await openCqlStores({
+      contactPoints: [storage.scylla],
+      localDataCenter: storage.localDc,
+      keyspace: storage.keyspace,
+      replication: { class: "SimpleStrategy", replication_factor: 1 },
+    });
+    return new ClusterBackend(nats, redis, sharedDir, stores, prefix);
+  }
+
+  /** Storage settings of every node of this cluster. */
+  storage(): NodeConfig["storage"] {
+    return { ...clusterStorage(this.sharedDir, { redis: this.redis.url }), migrateOnStart: false };
+  }
+
+  /** `router node start` flags and environment for a node of this cluster. */
+  processSettings(nodeId: string): { args: string[]; env: Record<string, string> } {
+    const storage = this.storage();
+    return {
+      args: [
+        ...["--nats", this.nats.url, "--cluster-prefix", this.prefix, "--node-id", nodeId],
+        ...["--scylla", storage.scylla, "--redis", storage.redis, "--keyspace", storage.keyspace, "--local-dc", storage.localDc],
+      ],
+      env: { ROUTER_REDIS_PREFIX: storage.redisPrefix },
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.stores.close();
+    await dropKeyspace(this.storage().keyspace, testCqlContactPoint());
+    await Promise.all([this.nats.stop(), this.redis.stop()]);
+    rmSync(this.sharedDir, { recursive: true, force: true });
+  }
+}
+
