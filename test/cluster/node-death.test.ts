@@ -34,6 +34,22 @@ describe("node death and NATS restart under traffic", () => {
     return NodeProcess.start(dataDir, undefined, args, { host: `127.0.0.${i + 2}`, env: { ...env, ROUTER_CLUSTER_HEARTBEAT_MS: "250" } });
   }
 
+  it("carries direct and group messages between users on different node processes", async () => {
+    const members = await Promise.all(Array.from({ length: 6 }, (_, i) => nodes[i % 3]!.connect(`pm${i}`)));
+    const direct = await members[0]!.send("pm1", "hello across processes");
+    const [delivered] = await members[1]!.waitForMessages(1, direct.chat);
+    assert.equal(delivered?.body, "hello across processes");
+
+    const group = await members[0]!.group("create", { name: "spread", members: members.slice(1).map((_, i) => `pm${i + 1}`) });
+    for (let n = 0; n < 6; n += 1) await members[n]!.sendToGroup(group.chat, `g${n}`);
+    for (const [i, member] of members.entries()) {
+      const expected = ["g0", "g1", "g2", "g3", "g4", "g5"].filter((_, n) => n !== i);
+      const received = await member.waitForMessages(1 + expected.length, group.chat);
+      assert.deepEqual(received.filter((m) => m.kind !== "system").map((m) => m.body), expected, `member ${i}: each once, in order`);
+    }
+    await Promise.all(members.map((member) => member.close()));
+  });
+
   it("keeps every answered message when a node is SIGKILLed and when NATS restarts", async () => {
     const traffic = new PairTraffic("k", 12, 60, live);
     await traffic.start();

@@ -1,37 +1,28 @@
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { directChatId, type PresenceFrame } from "../../src/protocol/frames.ts";
-import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
 import type { RouterClient } from "../../sdk/client.ts";
-import { startNatsServer, type NatsServer } from "../support/nats.ts";
-import { TestNode, tempDir } from "../support/node.ts";
+import { ClusterBackend } from "../support/cluster.ts";
+import { TestNode } from "../support/node.ts";
 
 /**
- * Three nodes on one NATS, sharing one store (as a cluster shares its CQL backend): every
- * user and chat actor lives on the node the ring names, whichever node a client reached.
+ * Three nodes on one NATS, one CQL keyspace and one Redis: every user and chat actor lives on
+ * the node the ring names, whichever node a client reached.
  */
 describe("cluster routing over NATS", () => {
-  const dir = tempDir();
-  let nats: NatsServer;
-  let shared: Stores;
+  let backend: ClusterBackend;
   const nodes: TestNode[] = [];
 
   before(async () => {
-    nats = await startNatsServer();
-    shared = openLmdbStores({ path: join(dir, "lmdb") });
-    const storesForNode: Stores = { ...shared, close: async () => {} };
-    const prefix = `t${process.pid}`;
+    backend = await ClusterBackend.start(`t${process.pid}`);
     for (let i = 0; i < 3; i += 1) {
       nodes.push(
         await TestNode.start({
-          overrides: { stores: storesForNode },
           config: (c) => {
             c.nodeId = `node-${i}`;
-            c.cluster.nats = nats.url;
-            c.cluster.subjectPrefix = prefix;
+            c.storage = backend.storage();
+            c.cluster.nats = backend.nats.url;
+            c.cluster.subjectPrefix = backend.prefix;
             c.cluster.heartbeatMs = 200;
           },
         }),
@@ -41,9 +32,7 @@ describe("cluster routing over NATS", () => {
   });
   after(async () => {
     for (const node of nodes) await node.stop();
-    await shared.close();
-    await nats.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await backend.stop();
   });
 
   it("carries direct messages, receipts and history between users on different nodes", async () => {

@@ -5,25 +5,62 @@ import { after, before, describe, it } from "node:test";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
 import { SeqConflictError, type Stores } from "../../src/storage/types.ts";
+import { ClusterBackend } from "../support/cluster.ts";
 import { TestNode, tempDir } from "../support/node.ts";
+
+interface SharedStore {
+  name: string;
+  /** The shared stores, and a way to start a node on them. */
+  open(): Promise<{ stores: Stores; startNode(): Promise<TestNode>; close(): Promise<void> }>;
+}
+
+const SHARED_STORES: SharedStore[] = [
+  {
+    name: "CQL + Redis",
+    async open() {
+      const backend = await ClusterBackend.start(`tw${process.pid}`);
+      return {
+        stores: backend.stores,
+        startNode: () => TestNode.start({ config: (c) => void (c.storage = backend.storage()) }),
+        close: () => backend.stop(),
+      };
+    },
+  },
+  {
+    name: "LMDB",
+    async open() {
+      const dir = tempDir();
+      const stores = openLmdbStores({ path: join(dir, "lmdb") });
+      return {
+        stores,
+        startNode: () => TestNode.start({ overrides: { stores: { ...stores, close: async () => {} } } }),
+        close: async () => {
+          await stores.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
 
 /**
  * Two nodes sharing one store, each alone (no NATS), so each believes it owns every chat:
  * the worst case of a ring change. Fencing in the store must keep them from assigning a
  * seq twice, and every `sent` must name the message really stored at that seq.
  */
-describe("two nodes that both believe they own a chat", () => {
-  const dir = tempDir();
+for (const backend of SHARED_STORES) describe(`two nodes that both believe they own a chat (${backend.name})`, () => {
   let shared: Stores;
+  let closeShared: () => Promise<void>;
   const nodes: TestNode[] = [];
   before(async () => {
-    shared = openLmdbStores({ path: join(dir, "lmdb") });
-    for (let i = 0; i < 2; i += 1) nodes.push(await TestNode.start({ overrides: { stores: { ...shared, close: async () => {} } } }));
+    const opened = await backend.open();
+    shared = opened.stores;
+    closeShared = opened.close;
+    for (let i = 0; i < 2; i += 1) nodes.push(await opened.startNode());
   });
   after(async () => {
     for (const node of nodes) await node.stop();
-    await shared.close();
-    rmSync(dir, { recursive: true, force: true });
+    await closeShared();
   });
 
   it("cannot both write it: no seq is assigned twice and nothing answered is lost", async () => {
