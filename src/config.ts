@@ -40,6 +40,11 @@ export interface NodeConfig {
     /** Up to this many members a message is written to each member's inbox; above, members pull. */
     fanoutThreshold: number;
   };
+  keys: {
+    /** Key bundle fetches (`keys.get`) one user may make per window, cluster-wide. */
+    claimsPerWindow: number;
+    claimWindowMs: number;
+  };
   messages: {
     /** How long after sending its sender may edit a message. */
     editWindowMs: number;
@@ -122,6 +127,9 @@ export function defaultConfig(): NodeConfig {
     actors: { idleMs: 120_000, maxRestarts: 5, withinMs: 10_000 },
     syncLimitPerChat: 1000,
     groups: { maxMembers: 500, fanoutThreshold: 50 },
+    // Enough to open sessions with every device of a 500-member group at once, far below
+    // what draining people's prekeys at scale would need.
+    keys: { claimsPerWindow: 1000, claimWindowMs: 10 * 60_000 },
     messages: { editWindowMs: 15 * 60_000, deleteWindowMs: 48 * 3600_000 },
     typing: { throttleMs: 2000, expiryMs: 6000 },
     push: defaultPushConfig(),
@@ -179,6 +187,8 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_GROUP_FANOUT_THRESHOLD: "groups.fanoutThreshold",
   ROUTER_EDIT_WINDOW_MS: "messages.editWindowMs",
   ROUTER_DELETE_WINDOW_MS: "messages.deleteWindowMs",
+  ROUTER_KEYS_CLAIMS_PER_WINDOW: "keys.claimsPerWindow",
+  ROUTER_KEYS_CLAIM_WINDOW_MS: "keys.claimWindowMs",
   ROUTER_PUSH_DELAY_MS: "push.delayMs",
   ROUTER_PUSH_COALESCE_MS: "push.coalesceMs",
   ROUTER_PUSH_PREVIEW_CHARS: "push.previewChars",
@@ -243,6 +253,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (config.limits.frameBurst < 1 || config.limits.framesPerSecond <= 0) throw new ConfigError("frame rate limits must be positive");
   if (config.limits.idleTimeoutSeconds !== 0 && config.limits.idleTimeoutSeconds < 8) {
     throw new ConfigError("limits.idleTimeoutSeconds must be 0 (off) or at least 8");
+  }
+  if (!(config.keys.claimsPerWindow >= 1 && config.keys.claimWindowMs >= 1000)) {
+    throw new ConfigError("keys.claimsPerWindow must be at least 1 and keys.claimWindowMs at least 1000");
   }
   if (!["file", "s3"].includes(config.media.backend)) throw new ConfigError(`media.backend must be file or s3, got ${config.media.backend}`);
   if (config.media.backend === "s3" && !config.media.s3.bucket) throw new ConfigError("media.backend s3 needs media.s3.bucket");

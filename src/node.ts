@@ -17,6 +17,7 @@ import { userBehaviour, type UserState } from "./actors/user-actor.ts";
 import { loadOrCreateSecret } from "./auth/tokens.ts";
 import type { NodeConfig } from "./config.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
+import { LocalRateLimits } from "./storage/local-rate-limits.ts";
 import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
 import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
@@ -105,7 +106,13 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     tellIfActive: (user: string, message: UserMessage) => users.tellIfActive(user, message),
   };
   const localConversations = { tell: (chat: string, message: ConversationMessage) => conversations.tell(chat, message) };
-  const presence = new PresenceHub(registry, stores.presence, log.child({ component: "presence" }));
+  const presence = new PresenceHub({
+    link: registry,
+    store: stores.presence,
+    onlineSet: backend.online,
+    nodeId: config.nodeId,
+    log: log.child({ component: "presence" }),
+  });
   // Alone, actors reach each other and sockets directly; in a cluster, through the ring.
   const cluster = config.cluster.nats
     ? await joinCluster(config, { users: localUsers, conversations: localConversations, connections: registry, presence }, log)
@@ -171,7 +178,14 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     users: userDirectory,
     conversations: conversationDirectory,
     presence,
-    keys: new KeyService({ store: stores.keys, link, users: userDirectory, log: log.child({ component: "keys" }) }),
+    keys: new KeyService({
+      store: stores.keys,
+      link,
+      users: userDirectory,
+      log: log.child({ component: "keys" }),
+      rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+      claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs },
+    }),
     push,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },

@@ -1,5 +1,5 @@
 import type { PresenceFrame } from "../protocol/frames.ts";
-import type { PresenceStore } from "../storage/types.ts";
+import type { OnlinePresence, PresenceStore } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientLink, ConnectionRef } from "./messages.ts";
 
@@ -7,11 +7,28 @@ function connectionKey(conn: ConnectionRef): string {
   return `${conn.node}/${conn.id}`;
 }
 
+/** A node that dies takes its users offline in the shared online set within this long. */
+export const ONLINE_TTL_MS = 30_000;
+
+export interface PresenceHubDeps {
+  link: ClientLink;
+  /** Last seen, durable. */
+  store: PresenceStore;
+  /** Who is online cluster-wide (Redis on a cluster), for watchers of users this node has not heard of. */
+  onlineSet: OnlinePresence;
+  nodeId: string;
+  log: Logger;
+}
+
 /**
  * Who is online, and which connections watch whom. UserActors report a user's first device
  * coming and last device going; watchers get `presence` frames at once and on every change.
  * Presence is ephemeral (dropped first under backpressure); last seen is kept in the store
  * so it survives restarts.
+ *
+ * Changes reach the other nodes as broadcasts, which a node that joined later never heard:
+ * so the owner also records who is online in the shared online set (with a TTL its node
+ * keeps refreshing), and a watch asks it about users this node does not know to be online.
  */
 export class PresenceHub {
   private readonly online = new Set<string>();
@@ -21,11 +38,15 @@ export class PresenceHub {
   /** Called on every change this node's UserActors report, so other nodes can apply it. */
   announce: ((user: string, online: boolean, at?: number) => void) | undefined;
 
-  constructor(
-    private readonly link: ClientLink,
-    private readonly store: PresenceStore,
-    private readonly log: Logger,
-  ) {}
+  private readonly link: ClientLink;
+  private readonly store: PresenceStore;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: PresenceHubDeps) {
+    this.link = deps.link;
+    this.store = deps.store;
+    this.log = deps.log;
+  }
 
   /** A change another node's UserActor reported; that node already stored last seen. */
   applyRemote(user: string, online: boolean, at?: number): void {
@@ -49,14 +70,26 @@ export class PresenceHub {
       watchers.set(key, conn);
     }
     if (r !== undefined) this.link.send(conn, { t: "watching", r, users: users.length });
-    const offline = users.filter((user) => !this.online.has(user));
-    const lastSeen = offline.length > 0 ? await this.store.lastSeen(offline) : new Map<string, number>();
+    const unknown = users.filter((user) => !this.online.has(user));
+    const [elsewhere, lastSeen] = await Promise.all([this.onlineElsewhere(unknown), this.store.lastSeen(unknown)]);
+    // Remembered like a broadcast: the owner's next change (offline) arrives as one.
+    for (const user of elsewhere) this.online.add(user);
     // Re-read online state: a change while the store answered already sent its own frame.
     for (const user of users) {
       const frame: PresenceFrame = this.online.has(user)
         ? { t: "presence", user, online: true }
         : { t: "presence", user, online: false, last_seen: lastSeen.get(user) };
       this.link.send(conn, frame, true);
+    }
+  }
+
+  private async onlineElsewhere(users: string[]): Promise<string[]> {
+    if (users.length === 0) return [];
+    try {
+      return [...(await this.deps.onlineSet.online(users)).keys()];
+    } catch (error) {
+      this.log.warn({ err: error }, "online set unavailable: watchers see what this node knows");
+      return [];
     }
   }
 
@@ -73,12 +106,18 @@ export class PresenceHub {
 
   userOnline(user: string): void {
     this.online.add(user);
+    this.deps.onlineSet.markOnline(user, this.deps.nodeId, ONLINE_TTL_MS).catch((error: unknown) => {
+      this.log.warn({ err: error, user }, "online set write failed");
+    });
     this.broadcast({ t: "presence", user, online: true });
     this.announce?.(user, true);
   }
 
   userOffline(user: string, at: number): void {
     this.online.delete(user);
+    this.deps.onlineSet.markOffline(user, this.deps.nodeId).catch((error: unknown) => {
+      this.log.warn({ err: error, user }, "online set write failed");
+    });
     this.store.setLastSeen(user, at).catch((error: unknown) => {
       this.log.warn({ err: error, user }, "last seen write failed");
     });

@@ -1,6 +1,6 @@
 import type { ClientLink, ConnectionRef, UserMessage } from "../actors/messages.ts";
 import type { ErrorCode, KeyBundle, KeysGetFrame, KeysPutFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type ClaimedBundle, type KeyStore } from "../storage/types.ts";
+import { StorageUnavailableError, type ClaimedBundle, type KeyStore, type RateLimits } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 import { KEY_LIMITS } from "./validate-keys.ts";
 
@@ -15,6 +15,10 @@ export interface KeyServiceDeps {
   users: { tellIfActive(user: string, message: UserMessage): void };
   log: Logger;
   lowWater?: number;
+  /** Counts each requester's bundle fetches; Redis on a cluster, so the count is cluster-wide. */
+  rateLimits: RateLimits;
+  /** Bundle fetches a user may make per window: each one uses up one of a device's prekeys. */
+  claims: { perWindow: number; windowMs: number };
 }
 
 function toBundle(claimed: ClaimedBundle): KeyBundle {
@@ -57,9 +61,12 @@ export class KeyService {
     }
   }
 
-  async get(conn: ConnectionRef, frame: KeysGetFrame): Promise<void> {
+  async get(conn: ConnectionRef, requester: string, frame: KeysGetFrame): Promise<void> {
     const store = this.store(conn, frame.r);
     if (!store) return;
+    // Every fetch consumes one of the target's one-time prekeys: unchecked, anyone could drain
+    // a user's supply and push their sessions onto the weaker signed-prekey-only handshake.
+    if (!(await this.withinClaimLimit(conn, requester, frame.r))) return;
     let claimed: ClaimedBundle[];
     try {
       claimed = await store.claim(frame.user, frame.device, { lowWater: this.lowWater });
@@ -75,6 +82,21 @@ export class KeyService {
     for (const bundle of claimed) {
       if (bundle.low) this.deps.users.tellIfActive(frame.user, { type: "keys.low", device: bundle.device, count: bundle.remaining });
     }
+  }
+
+  private async withinClaimLimit(conn: ConnectionRef, requester: string, r: number): Promise<boolean> {
+    const { perWindow, windowMs } = this.deps.claims;
+    let decision;
+    try {
+      decision = await this.deps.rateLimits.hit(`keys.get:${requester}`, perWindow, windowMs);
+    } catch (error) {
+      // Fail open: a Redis outage must not stop people from starting encrypted chats.
+      this.deps.log.warn({ err: error }, "prekey claim limit not checked: rate-limit store unavailable");
+      return true;
+    }
+    if (decision.allowed) return true;
+    this.fail(conn, r, "rate_limited", `at most ${perWindow} key bundle fetches per ${windowMs / 1000} s; retry in ${Math.ceil(decision.resetInMs / 1000)} s`);
+    return false;
   }
 
   private store(conn: ConnectionRef, r: number): KeyStore | undefined {

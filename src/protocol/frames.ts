@@ -206,7 +206,7 @@ export const ERROR_CODES = {
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
   limit_exceeded: { retriable: false, doc: "a group would go over its member limit, or a list is too long" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },
-  rate_limited: { retriable: true, doc: "too many frames per second on this connection; slow down" },
+  rate_limited: { retriable: true, doc: "too many frames per second on this connection, or too many requests of one kind (`keys.get`); slow down" },
   unavailable: { retriable: true, doc: "storage or a peer node is unreachable; retry with the same `cid`" },
   timeout: { retriable: true, doc: "the request was not answered in time; retry with the same `cid`" },
   internal: { retriable: true, doc: "the server failed handling this request; it was logged" },

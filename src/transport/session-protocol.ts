@@ -31,7 +31,7 @@ export interface SessionDeps {
   /** The prekey service; without it `keys.*` are answered `unavailable`. */
   keys?: {
     put(conn: ConnectionRef, user: string, device: string, frame: KeysPutFrame): Promise<void>;
-    get(conn: ConnectionRef, frame: KeysGetFrame): Promise<void>;
+    get(conn: ConnectionRef, requester: string, frame: KeysGetFrame): Promise<void>;
   };
   /** Push registrations and preferences; without it `push.*` are answered `unavailable`. */
   push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
@@ -217,7 +217,7 @@ export class SessionProtocol {
           this.reject(connection, "unavailable", "this node has no prekey service", frame.r);
           return;
         }
-        const done = frame.t === "keys.put" ? keys.put(connection.ref, user, connection.device, frame) : keys.get(connection.ref, frame);
+        const done = frame.t === "keys.put" ? keys.put(connection.ref, user, connection.device, frame) : keys.get(connection.ref, user, frame);
         done.catch((error: unknown) => {
           this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
           this.reject(connection, "internal", `${frame.t} failed`, frame.r);

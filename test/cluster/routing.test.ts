@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { directChatId, type PresenceFrame } from "../../src/protocol/frames.ts";
 import type { RouterClient } from "../../sdk/client.ts";
+import { Ring } from "../../src/cluster/ring.ts";
+import { userKey } from "../../src/cluster/routing.ts";
 import { ClusterBackend } from "../support/cluster.ts";
 import { TestNode } from "../support/node.ts";
 
@@ -13,21 +15,23 @@ describe("cluster routing over NATS", () => {
   let backend: ClusterBackend;
   const nodes: TestNode[] = [];
 
+  async function startNode(i: number): Promise<TestNode> {
+    const node = await TestNode.start({
+      config: (c) => {
+        c.nodeId = `node-${i}`;
+        c.storage = backend.storage();
+        c.cluster.nats = backend.nats.url;
+        c.cluster.subjectPrefix = backend.prefix;
+        c.cluster.heartbeatMs = 200;
+      },
+    });
+    nodes.push(node);
+    return node;
+  }
+
   before(async () => {
     backend = await ClusterBackend.start(`t${process.pid}`);
-    for (let i = 0; i < 3; i += 1) {
-      nodes.push(
-        await TestNode.start({
-          config: (c) => {
-            c.nodeId = `node-${i}`;
-            c.storage = backend.storage();
-            c.cluster.nats = backend.nats.url;
-            c.cluster.subjectPrefix = backend.prefix;
-            c.cluster.heartbeatMs = 200;
-          },
-        }),
-      );
-    }
+    for (let i = 0; i < 3; i += 1) await startNode(i);
     await Promise.all(nodes.map((node) => node.node.cluster!.whenMembers(3)));
   });
   after(async () => {
@@ -91,5 +95,24 @@ describe("cluster routing over NATS", () => {
     const faraway = await nodes[2]!.connect("faraway");
     await watcher.waitFor((f) => f.t === "presence" && (f as PresenceFrame).user === "faraway" && (f as PresenceFrame).online);
     await Promise.all([...members, faraway].map((client) => client.close()));
+  });
+
+  it("tells a watcher on a node that joined later who is online", async () => {
+    // A user whose actor stays where it is when the fourth node joins, so the join does not
+    // move (and reconnect) it: what the late node must learn is that it is online.
+    const [three, four] = [Ring.of(["node-0", "node-1", "node-2"]), Ring.of(["node-0", "node-1", "node-2", "node-3"])];
+    const user = Array.from({ length: 50 }, (_, i) => `early${i}`).find((u) => three.ownerOf(userKey(u)) === four.ownerOf(userKey(u)))!;
+    const early = await nodes[0]!.connect(user);
+    const late = await startNode(3);
+    await Promise.all(nodes.map((node) => node.node.cluster!.whenMembers(4)));
+
+    const watcher = await late.connect("late-watcher");
+    watcher.sendRaw({ t: "watch", users: [user] });
+    const now = await watcher.waitFor<PresenceFrame>((f) => f.t === "presence" && (f as PresenceFrame).user === user);
+    assert.equal(now.online, true, "online, although the late node never heard it announced");
+    await early.close();
+    const left = await watcher.waitFor<PresenceFrame>((f) => f.t === "presence" && (f as PresenceFrame).user === user && !(f as PresenceFrame).online);
+    assert.ok(left.last_seen !== undefined);
+    await watcher.close();
   });
 });
