@@ -6,7 +6,7 @@
  *   report       only rewrite bench/results/REPORT.md from the JSON already there
  *
  *   --quick            smaller numbers, for trying the harness out
- *   --pairs N          direct: number of chatting pairs (default 1000)
+ *   --pairs N          direct, cluster: number of chatting pairs (default 1000)
  *   --step-seconds S   seconds per load step
  *   --no-baselines     direct: skip the plain relay and NATS runs
  *   --no-profile       direct: skip the CPU-profiled run

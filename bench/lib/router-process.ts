@@ -16,6 +16,8 @@ export interface RouterProcessOptions {
   routerFlags?: readonly string[];
   /** Extra environment (`ROUTER_FRAMES_PER_SECOND`...). */
   env?: Record<string, string>;
+  /** The HS256 secret (`--secret`); nodes of one cluster share it. Default: a fresh random one. */
+  secret?: string;
   startTimeoutMs?: number;
 }
 
@@ -55,7 +57,7 @@ export class RouterProcess {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), "router-bench-"));
     const nodeFlags = (options.nodeFlags ?? []).map((flag) => flag.replace("{profileDir}", join(dataDir, "cpu-profile")));
-    const secret = randomBytes(24).toString("hex");
+    const secret = options.secret ?? randomBytes(24).toString("hex");
     const child = spawn(
       process.execPath,
       [...nodeFlags, "bin/router.mjs", "node", "start", "--port", String(port), "--data", join(dataDir, "data"), "--secret", secret, "--log-level", "warn", ...(options.routerFlags ?? [])],

@@ -49,7 +49,7 @@ export async function startRelaySystem(): Promise<SystemUnderTest> {
 }
 
 /** test/support/nats.ts starts the server; its pid is found by its port for CPU and RSS. */
-function pidListeningWith(binaryName: string, port: number): number | undefined {
+export function pidListeningWith(binaryName: string, port: number): number | undefined {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {

@@ -18,6 +18,8 @@ export interface ClientSpec {
   index: number;
   /** For direct traffic: the user this client sends to (in the same load process). */
   peer?: string;
+  /** The node this client connects to, when the target is a cluster (default: the target's url). */
+  url?: string;
 }
 
 export type Command =

@@ -22,7 +22,7 @@ function connectOne(spec: ClientSpec): Promise<LoadClient> {
   if (!target) throw new Error("no target: open first");
   switch (target.kind) {
     case "router":
-      return BenchRouterClient.connect(spec, { url: target.url, secret: target.secret ?? "", localAddress, events: hub, acks: target.acks });
+      return BenchRouterClient.connect(spec, { url: spec.url ?? target.url, secret: target.secret ?? "", localAddress, events: hub, acks: target.acks });
     case "relay":
       return RelayClient.connect(spec, target.url, localAddress, hub);
     case "nats":

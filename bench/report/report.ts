@@ -6,7 +6,7 @@ import type { DirectScenarioResult } from "../scenarios/direct.ts";
 import type { GroupScenarioResult } from "../scenarios/group.ts";
 import type { HotChatResult } from "../scenarios/hot-chat.ts";
 import type { ReconnectScenarioResult } from "../scenarios/reconnect.ts";
-import { connectionsSection, directSection, groupSection, hotChatSection, profileSection, reconnectSection, type Section } from "./sections.ts";
+import { clusterSection, connectionsSection, directSection, groupSection, hotChatSection, profileSection, reconnectSection, type ClusterRecord, type Section } from "./sections.ts";
 import { targetRows } from "./targets.ts";
 
 /** The hand-written reading of the numbers, kept beside them and included as it is. */
@@ -43,7 +43,7 @@ export function writeReport(dir: string): string {
   if (hot) sections.push(hotChatSection(hot));
   if (reconnect) sections.push(reconnectSection(reconnect));
   if (group) sections.push(groupSection(group));
-  sections.push({ markdown: `## Cluster\n\nNot measurable yet: ${result<{ reason: string }>("cluster")?.reason ?? "cluster lands with issue 5"}.\n`, charts: new Map() });
+  sections.push(clusterSection(result<ClusterRecord>("cluster")));
   if (direct) sections.push(profileSection(direct));
 
   const rows = targetRows(records);

@@ -1,4 +1,5 @@
 import type { ProfileSummary } from "../lib/cpu-profile.ts";
+import type { ClusterRun, ClusterScenarioResult } from "../scenarios/cluster.ts";
 import type { ConnectionsResult } from "../scenarios/connections.ts";
 import type { DirectRamp, DirectStep } from "../scenarios/direct-ramp.ts";
 import type { DirectScenarioResult } from "../scenarios/direct.ts";
@@ -293,5 +294,74 @@ export function groupSection(result: GroupScenarioResult): Section {
     );
   }
   parts.push("![groups](group.svg)", "");
+  return { markdown: parts.join("\n"), charts };
+}
+
+/** The cluster record before the scenario existed: `{ status: "not measurable yet", reason }`. */
+export type ClusterRecord = ClusterScenarioResult | { status: string; reason: string };
+
+export function clusterSection(result: ClusterRecord | undefined): Section {
+  if (!result || !("sameNode" in result)) {
+    return { markdown: `## Cluster\n\nNot measured yet${result ? `: ${result.reason}` : ""}. Run \`npm run bench -- cluster\`.\n`, charts: new Map() };
+  }
+  const charts = new Map<string, string>();
+  const runs: Array<[string, ClusterRun]> = [
+    ["same node", result.sameNode],
+    ["across nodes", result.crossNode],
+  ];
+  charts.set(
+    "cluster.svg",
+    lineChart({
+      title: "Two nodes: end-to-end latency, pairs on one node and across nodes",
+      xLabel: "delivered messages per second",
+      yLabel: "latency (ms)",
+      logX: true,
+      logY: true,
+      guide: { y: 100, label: "p99 limit 100 ms" },
+      series: runs.flatMap(([name, run]) => [
+        { name: `${name} p99`, points: run.ramp.steps.map((s) => [s.deliveredPerSec, s.e2e.p99Ms] as [number, number]) },
+        { name: `${name} p50`, points: run.ramp.steps.map((s) => [s.deliveredPerSec, s.e2e.p50Ms] as [number, number]), dashed: true },
+      ]),
+    }),
+  );
+  const verdict =
+    result.ratio === undefined
+      ? "not measurable (the same-node run sustained no step)"
+      : result.ratio === 0
+        ? `**missed**: the cross-node run sustained no step (target ≥ ${result.targetRatio}×)`
+        : result.ratio >= result.targetRatio
+        ? `**met** (target ≥ ${result.targetRatio}×)`
+        : `**missed** by ${n(Math.round((result.targetRatio - result.ratio) * 100) / 100)}× (target ≥ ${result.targetRatio}×: ${n(Math.round((1000 * result.ratio) / result.targetRatio) / 10)}% of it)`;
+  const unverified = runs.filter(([, run]) => !run.placementVerified).map(([name]) => name);
+  const parts = [
+    "## Cluster: same node against across nodes",
+    "",
+    `The direct load above (same pairs, load processes, open-loop ramp and pass rule) run twice against a fresh cluster of ${result.nodes.length} nodes (${result.nodes.join(", ")}) on one nats-server, each node on the embedded LMDB backend with its own data directory, all with one \`--secret\`. User ids are chosen with the ring (src/cluster/ring.ts) so every user's actor is on a known node, and each client connects to the node owning its user. **Same node**: ${result.sameNode.description}. **Across nodes**: ${result.crossNode.description}. Server CPU below is the two nodes' and the NATS server's together, in percent of one core; the load processes share the same two cores.`,
+    "",
+    table(
+      ["placement", "clients per node", "placement as planned", "highest sustained msgs/s (p99 < 100 ms)", "p50 ms there", "p99 ms there", "half rate /s", "p50 ms there", "p99 ms there", "NATS msgs per delivered msg"],
+      runs.map(([name, run]) => [
+        name,
+        run.nodes.map((node) => `${node.node} ${n(node.clients)}`).join(", "),
+        run.placementVerified ? "yes" : "**no**",
+        run.maxSustainedPerSec,
+        run.atMax?.p50Ms,
+        run.atMax?.p99Ms,
+        run.ramp.atHalf?.offeredPerSec,
+        run.ramp.atHalf?.e2e.p50Ms,
+        run.ramp.atHalf?.e2e.p99Ms,
+        run.natsMessagesPerDelivered,
+      ]),
+    ),
+    "",
+    `**Cross-node / same-node throughput: ${result.ratio === undefined ? "—" : `${n(result.ratio)}×`}**, ${verdict}.`,
+    "",
+    "\"Placement as planned\": once the clients were connected, every node reported (`router cluster status`) exactly the connections and UserActors the ring put on it. NATS messages are what the nats-server received (its `/varz` `in_msgs`) from the warm-up to the end of the ramp, heartbeats included, per message delivered; one NATS message can carry a batch of deliveries.",
+    "",
+    ...(unverified.length > 0 ? [`**Warning:** placement did not match the plan in: ${unverified.join(", ")} (see the JSON record's \`nodes\`).`, ""] : []),
+    "![cluster](cluster.svg)",
+    "",
+  ];
+  for (const [name, run] of runs) parts.push(`### ${name}: ${n(run.ramp.clients)} clients`, "", rampTable(run.ramp), "");
   return { markdown: parts.join("\n"), charts };
 }

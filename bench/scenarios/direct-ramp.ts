@@ -63,8 +63,13 @@ export function pairSpecs(pairs: number, prefix = "p"): ClientSpec[] {
   return specs;
 }
 
-export async function openPairs(pool: LoadPool, system: SystemUnderTest, pairs: number): Promise<number> {
-  const perProcess = split(pairSpecs(pairs), pool.size);
+/**
+ * Opens `specs` (default: `pairSpecs(pairs)`; either way consecutive [a, b] pairs) across the
+ * load processes, keeping both ends of each pair in one process.
+ */
+export async function openPairs(pool: LoadPool, system: SystemUnderTest, pairs: number, specs: readonly ClientSpec[] = pairSpecs(pairs)): Promise<number> {
+  const twos = Array.from({ length: Math.ceil(specs.length / 2) }, (_, k) => specs.slice(2 * k, 2 * k + 2));
+  const perProcess = split(twos, pool.size).map((part) => part.flat());
   const results = await pool.each<OpenResult>((index) => ({ type: "open", target: system.target, clients: perProcess[index] ?? [], concurrency: 100 }));
   const failed = results.reduce((sum, result) => sum + result.failed, 0);
   if (failed > 0) throw new Error(`${failed} clients could not connect to ${system.name}: ${results.find((r) => r.firstError)?.firstError}`);
@@ -132,13 +137,22 @@ function describeStep(step: DirectStep): string {
   );
 }
 
+/** What a caller may change about a ramp: which clients it opens, and a look at the system once they are connected. */
+export interface DirectRampHooks {
+  /** The clients, as consecutive [a, b] pairs with `peer` set (default: `pairSpecs(options.pairs)`). */
+  specs?: readonly ClientSpec[];
+  /** Runs once every client is connected, before the warm-up. */
+  afterOpen?(pool: LoadPool): Promise<void>;
+}
+
 /** Rising offered load until p99 passes the limit (or the system stops keeping up). */
-export async function runDirectRamp(system: SystemUnderTest, options: DirectOptions, progress: Progress): Promise<DirectRamp> {
+export async function runDirectRamp(system: SystemUnderTest, options: DirectOptions, progress: Progress, hooks: DirectRampHooks = {}): Promise<DirectRamp> {
   const processCount = Math.max(1, Math.min(options.processes, options.pairs));
   const pool = await LoadPool.start(processCount);
   try {
-    const clients = await openPairs(pool, system, options.pairs);
+    const clients = await openPairs(pool, system, options.pairs, hooks.specs);
     progress(`${system.name}: ${clients} clients connected from ${processCount} load processes`);
+    await hooks.afterOpen?.(pool);
     if (options.warmupSeconds > 0 && options.rates[0]) {
       await runDirectStep(pool, system, options.rates[0], { ...options, stepSeconds: options.warmupSeconds });
     }

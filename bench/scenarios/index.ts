@@ -1,5 +1,5 @@
 import type { Progress } from "../lib/progress.ts";
-import { runClusterScenario } from "./cluster.ts";
+import { runClusterScenario, type ClusterOptions } from "./cluster.ts";
 import { runConnectionsScenario, type ConnectionsOptions } from "./connections.ts";
 import { DEFAULT_RATES, runDirectScenario, type DirectScenarioOptions } from "./direct.ts";
 import { runGroupScenario, type GroupOptions } from "./group.ts";
@@ -97,8 +97,23 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "cluster",
-    summary: "same-node versus cross-node direct traffic (needs the cluster: issue 5)",
-    options: () => ({}),
-    run: async () => runClusterScenario(),
+    summary: "the direct ramp on two LMDB nodes over NATS: pairs on one node, then pairs split across the nodes",
+    options: (flags): ClusterOptions => {
+      const direct = directOptions(flags);
+      return {
+        pairs: direct.pairs,
+        processes: direct.processes,
+        rates: direct.rates,
+        stepSeconds: direct.stepSeconds,
+        drainMs: direct.drainMs,
+        bodyBytes: direct.bodyBytes,
+        p99LimitMs: direct.p99LimitMs,
+        halfRateCheck: direct.halfRateCheck,
+        warmupSeconds: direct.warmupSeconds,
+        nodes: ["n1", "n2"],
+        targetRatio: 0.7,
+      };
+    },
+    run: (options, progress) => runClusterScenario(options as ClusterOptions, progress),
   },
 ];
