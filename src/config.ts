@@ -25,6 +25,11 @@ export interface NodeConfig {
     /** Seconds without traffic before the connection is pinged, then closed. */
     idleTimeoutSeconds: number;
     helloTimeoutMs: number;
+    /**
+     * A request an actor has not answered in this long is answered `timeout` (its actor may
+     * be on a node that died); below the clients' own timeout, so they hear why. 0: off.
+     */
+    requestTimeoutMs: number;
   };
   actors: {
     /** An actor with nothing to do for this long is passivated (its state stays in the store). */
@@ -123,6 +128,7 @@ export function defaultConfig(): NodeConfig {
       maxBackpressureBytes: 4 * 1024 * 1024,
       idleTimeoutSeconds: 60,
       helloTimeoutMs: 10_000,
+      requestTimeoutMs: 8_000,
     },
     actors: { idleMs: 120_000, maxRestarts: 5, withinMs: 10_000 },
     syncLimitPerChat: 1000,
@@ -167,6 +173,7 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_FRAMES_PER_SECOND: "limits.framesPerSecond",
   ROUTER_FRAME_BURST: "limits.frameBurst",
   ROUTER_IDLE_TIMEOUT_SECONDS: "limits.idleTimeoutSeconds",
+  ROUTER_REQUEST_TIMEOUT_MS: "limits.requestTimeoutMs",
   ROUTER_ACTOR_IDLE_MS: "actors.idleMs",
   ROUTER_SYNC_LIMIT_PER_CHAT: "syncLimitPerChat",
   ROUTER_BACKEND: "storage.backend",

@@ -15,6 +15,8 @@ export type ConnectionPhase = "awaiting_hello" | "authenticating" | "ready" | "c
 
 export interface OutboundLimits {
   softBackpressureBytes: number;
+  /** A request not answered within this long is answered `timeout` (0: never). */
+  requestTimeoutMs: number;
 }
 
 export interface OutboundEvents {
@@ -24,6 +26,9 @@ export interface OutboundEvents {
 }
 
 const SEND_DROPPED = 2;
+// Requests answered `timeout` whose real answer may still come, and must then be dropped:
+// one answer per `r`. Bounded, oldest forgotten first; a client that far behind has moved on.
+const MAX_EXPIRED_REMEMBERED = 1024;
 
 /**
  * One client socket as the rest of the node sees it: `send(frame)` and `close(code)`.
@@ -41,6 +46,8 @@ export class ClientConnection {
   readonly earlyFrames: unknown[] = [];
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
+  private readonly awaitingAnswer = new Map<number, NodeJS.Timeout>();
+  private readonly expired = new Set<number>();
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -63,8 +70,33 @@ export class ClientConnection {
     return this.phase !== "closed";
   }
 
+  /**
+   * Starts the answer deadline of request `r`, handed to an actor that may be on a node that
+   * just died: the client then hears `timeout` from here, promptly, instead of nothing.
+   */
+  awaitAnswer(r: number): void {
+    if (this.limits.requestTimeoutMs <= 0 || !this.open) return;
+    clearTimeout(this.awaitingAnswer.get(r));
+    const timer = setTimeout(() => {
+      this.awaitingAnswer.delete(r);
+      this.send({ t: "err", r, code: "timeout", msg: `not answered within ${this.limits.requestTimeoutMs} ms; retry (sends with the same cid)` });
+      this.expired.add(r);
+      if (this.expired.size > MAX_EXPIRED_REMEMBERED) this.expired.delete(this.expired.values().next().value!);
+    }, this.limits.requestTimeoutMs);
+    this.awaitingAnswer.set(r, timer);
+  }
+
   send(frame: ServerFrame, ephemeral = false): void {
     if (!this.open) return;
+    const r = (frame as { r?: unknown }).r;
+    if (typeof r === "number") {
+      if (this.expired.delete(r)) return;
+      const timer = this.awaitingAnswer.get(r);
+      if (timer) {
+        clearTimeout(timer);
+        this.awaitingAnswer.delete(r);
+      }
+    }
     if (ephemeral && this.ws.getBufferedAmount() > this.limits.softBackpressureBytes) {
       this.events.droppedEphemeral();
       return;
@@ -112,5 +144,7 @@ export class ClientConnection {
     this.phase = "closed";
     this.outbox = [];
     if (this.helloTimer) clearTimeout(this.helloTimer);
+    for (const timer of this.awaitingAnswer.values()) clearTimeout(timer);
+    this.awaitingAnswer.clear();
   }
 }

@@ -14,6 +14,7 @@ export interface TransportOptions {
   framesPerSecond: number;
   frameBurst: number;
   softBackpressureBytes: number;
+  requestTimeoutMs: number;
   maxBackpressureBytes: number;
   idleTimeoutSeconds: number;
   helloTimeoutMs: number;
@@ -80,7 +81,7 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
         options.nodeId,
         nextConnectionId,
         new TokenBucket(options.framesPerSecond, options.frameBurst),
-        { softBackpressureBytes: options.softBackpressureBytes },
+        { softBackpressureBytes: options.softBackpressureBytes, requestTimeoutMs: options.requestTimeoutMs },
         hooks.outbound,
         hooks.log,
       );

@@ -132,6 +132,7 @@ export class SessionProtocol {
     connection.device = device;
     connection.phase = "ready";
     this.deps.registry.bindUser(connection);
+    connection.awaitAnswer(hello.r);
     this.deps.users.tell(claims.user, { type: "attach", device, conn: connection.ref, r: hello.r });
     for (const early of connection.earlyFrames.splice(0)) {
       if (!connection.open) break;
@@ -141,6 +142,9 @@ export class SessionProtocol {
 
   private onFrame(connection: ClientConnection, frame: Exclude<ClientFrame, HelloFrame>): void {
     const user = connection.user;
+    // Everything but a ping is answered by an actor or a store, which may never answer (a
+    // node that died holding the actor): the connection then answers `timeout` itself.
+    if (frame.t !== "ping" && "r" in frame && typeof frame.r === "number") connection.awaitAnswer(frame.r);
     switch (frame.t) {
       case "ping":
         connection.send({ t: "pong", r: frame.r, ts: Date.now() });

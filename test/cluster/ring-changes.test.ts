@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { connect, type NatsConnection } from "nats";
-import { clusterStatus, requestDrain } from "../../src/cluster/admin.ts";
+import { requestDrain } from "../../src/cluster/admin.ts";
 import { ClusterBackend } from "../support/cluster.ts";
 import { NodeProcess, tempDir } from "../support/node.ts";
 import { PairTraffic } from "../support/pair-traffic.ts";
@@ -29,20 +29,11 @@ describe("the ring changing under traffic", () => {
     return node;
   }
 
-  /** Until every node answers the operator and each sees exactly `ids` in its ring. */
-  async function ringIs(ids: string[]): Promise<void> {
-    for (;;) {
-      const statuses = await clusterStatus(operator, backend.prefix, 500);
-      const agreed = statuses.length === ids.length && statuses.every((status) => [...status.members].sort().join() === ids.join());
-      if (agreed) return;
-    }
-  }
-
   before(async () => {
     backend = await ClusterBackend.start(`rc${process.pid}`);
     operator = await connect({ servers: backend.nats.url });
     for (let i = 0; i < 3; i += 1) await startNode(i);
-    await ringIs(["ring-0", "ring-1", "ring-2"]);
+    await backend.waitForRing(["ring-0", "ring-1", "ring-2"]);
   });
   after(async () => {
     await operator.close();
@@ -57,13 +48,13 @@ describe("the ring changing under traffic", () => {
 
     await traffic.milestone(traffic.total / 3);
     await startNode(3);
-    await ringIs(["ring-0", "ring-1", "ring-2", "ring-3"]);
+    await backend.waitForRing(["ring-0", "ring-1", "ring-2", "ring-3"]);
 
     await traffic.milestone((2 * traffic.total) / 3);
     gone.add(nodes[1]!);
     await requestDrain(operator, backend.prefix, "ring-1");
     assert.equal(await nodes[1]!.exited, 0, "a drained node exits cleanly");
-    await ringIs(["ring-0", "ring-2", "ring-3"]);
+    await backend.waitForRing(["ring-0", "ring-2", "ring-3"]);
 
     await traffic.verify();
     for (let i = 0; i < 16; i += 1) {

@@ -1,4 +1,6 @@
 import { rmSync } from "node:fs";
+import { connect } from "nats";
+import { clusterStatus } from "../../src/cluster/admin.ts";
 import type { NodeConfig } from "../../src/config.ts";
 import { openCqlStores } from "../../src/storage/cql/cql-stores.ts";
 import type { Stores } from "../../src/storage/types.ts";
@@ -53,6 +55,20 @@ export class ClusterBackend {
       ],
       env: { ROUTER_REDIS_PREFIX: storage.redisPrefix },
     };
+  }
+
+  /** Until every node answers the operator and each sees exactly `ids` in its ring. */
+  async waitForRing(ids: string[]): Promise<void> {
+    const expected = [...ids].sort().join();
+    const operator = await connect({ servers: this.nats.url });
+    try {
+      for (;;) {
+        const statuses = await clusterStatus(operator, this.prefix, 500);
+        if (statuses.length === ids.length && statuses.every((status) => [...status.members].sort().join() === expected)) return;
+      }
+    } finally {
+      await operator.close();
+    }
   }
 
   async stop(): Promise<void> {
