@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { StoredMessage, Stores } from "../../src/storage/types.ts";
+import { randomBytes } from "node:crypto";
+import type { ClaimedBundle, DeviceKeys, KeyStore, OneTimeKey, StoredMessage, Stores } from "../../src/storage/types.ts";
 
 let counter = 0;
 /** A chat id no other test in this run uses, so implementations can share one database. */
@@ -194,11 +195,274 @@ export function extendedStoreContract(name: string, open: () => Promise<Stores>)
       assert.equal(await stores.groups.get(`g:missing${Date.now()}`), undefined);
     });
 
+    it("round-trips the media a message references, with and without a thumbnail", async () => {
+      const chat = freshChat();
+      const photo = { id: "0123456789abcdef0123456789abcdef", mime: "image/jpeg", size: 5_000_000_000, sha256: "ab".repeat(32), thumb: new Uint8Array([0, 1, 255]) };
+      const file = { id: "fedcba9876543210fedcba9876543210", mime: "application/pdf", size: 0, sha256: "cd".repeat(32) };
+      await stores.messages.append({
+        chat,
+        messages: [
+          message(chat, 1, { kind: "media", body: "caption", media: photo }),
+          message(chat, 2, { kind: "media", body: new Uint8Array([9]), media: file }),
+          message(chat, 3),
+        ],
+        notify: [],
+      });
+      const [one, two, three] = await stores.messages.readAfter(chat, 0, 10);
+      assert.deepEqual({ ...one?.media, thumb: [...(one?.media?.thumb ?? [])] }, { ...photo, thumb: [0, 1, 255] });
+      assert.equal(one?.body, "caption");
+      assert.deepEqual(two?.media, file);
+      assert.equal(three?.media, undefined);
+      assert.deepEqual((await stores.messages.readBefore(chat, 2, 1))[0]?.media?.id, photo.id);
+    });
+
     it("remembers when users were last seen", async () => {
       const user = `ls${process.pid}${Date.now()}`;
       await stores.presence.setLastSeen(user, 1234);
       await stores.presence.setLastSeen(user, 5678);
       assert.deepEqual(await stores.presence.lastSeen([user, `${user}-never`]), new Map([[user, 5678]]));
+    });
+  });
+}
+
+function keyBytes(): Uint8Array {
+  return new Uint8Array([5, ...randomBytes(32)]);
+}
+
+function publishedKeys(overrides: Partial<DeviceKeys> = {}): DeviceKeys {
+  return { identity: keyBytes(), signed: { id: 1, key: keyBytes(), sig: new Uint8Array(randomBytes(64)) }, ...overrides };
+}
+
+function prekeys(from: number, count: number): OneTimeKey[] {
+  return Array.from({ length: count }, (_, i) => ({ id: from + i, key: keyBytes() }));
+}
+
+function ids(from: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => from + i);
+}
+
+const LIMITS = { maxPrekeys: 1000, lowWater: 10 };
+
+let users = 0;
+function freshUser(tag: string): string {
+  users += 1;
+  return `${tag}${process.pid}x${users}x${Date.now()}`;
+}
+
+/** Claims one device until it has no one-time prekey left; the ids handed out, in order. */
+async function drain(keys: KeyStore, user: string, device: string): Promise<number[]> {
+  const claimed: number[] = [];
+  for (;;) {
+    const [bundle] = await keys.claim(user, device, LIMITS);
+    if (!bundle?.prekey) return claimed;
+    claimed.push(bundle.prekey.id);
+  }
+}
+
+function claimedIds(results: ClaimedBundle[][]): number[] {
+  return results.flatMap((bundles) => bundles.flatMap((bundle) => (bundle.prekey ? [bundle.prekey.id] : [])));
+}
+
+/**
+ * The prekey service's store and push registrations. Both are optional in Stores; a backend
+ * run through this contract must have them.
+ */
+export function keyAndPushStoreContract(name: string, open: () => Promise<Stores>): void {
+  describe(`${name} store contract: prekeys`, () => {
+    let stores: Stores;
+    let keys: KeyStore;
+    before(async () => {
+      stores = await open();
+      assert.ok(stores.keys, `${name} has a key store`);
+      keys = stores.keys;
+    });
+    after(async () => {
+      await stores.close();
+    });
+
+    it("hands out one bundle per device, each with its lowest prekey, and counts what is left", async () => {
+      const user = freshUser("k");
+      const phone = publishedKeys({ kyber: { id: 3, key: new Uint8Array(randomBytes(1569)), sig: new Uint8Array(randomBytes(64)) }, reg: 4242 });
+      const phonePrekeys = prekeys(1, 30);
+      assert.deepEqual(await keys.put(user, "phone", phone, phonePrekeys, LIMITS), { count: 30 });
+      assert.deepEqual(await keys.put(user, "laptop", publishedKeys(), prekeys(100, 20), LIMITS), { count: 20 });
+
+      const bundles = await keys.claim(user, undefined, LIMITS);
+      assert.deepEqual(bundles.map((b) => b.device).sort(), ["laptop", "phone"]);
+      const bundle = bundles.find((b) => b.device === "phone");
+      assert.ok(bundle);
+      assert.deepEqual(new Uint8Array(bundle.identity), phone.identity);
+      assert.deepEqual({ ...bundle.signed, key: new Uint8Array(bundle.signed.key), sig: new Uint8Array(bundle.signed.sig) }, phone.signed);
+      assert.equal(bundle.kyber?.id, 3);
+      assert.deepEqual(new Uint8Array(bundle.kyber?.key ?? []), phone.kyber?.key);
+      assert.deepEqual(new Uint8Array(bundle.kyber?.sig ?? []), phone.kyber?.sig);
+      assert.equal(bundle.reg, 4242);
+      assert.equal(bundle.prekey?.id, 1);
+      assert.deepEqual(new Uint8Array(bundle.prekey?.key ?? []), phonePrekeys[0]?.key);
+      assert.equal(bundle.remaining, 29);
+      assert.equal(bundle.low, false);
+
+      const [laptop, ...more] = await keys.claim(user, "laptop", LIMITS);
+      assert.deepEqual(more, []);
+      assert.ok(laptop);
+      assert.equal(laptop.prekey?.id, 101);
+      assert.equal(laptop.remaining, 18);
+      assert.equal(laptop.kyber, undefined);
+      assert.equal(laptop.reg, undefined);
+      assert.deepEqual(await keys.claim(user, "tablet", LIMITS), []);
+      assert.deepEqual(await keys.claim(freshUser("nobody"), undefined, LIMITS), []);
+    });
+
+    it("replaces a prekey id it holds rather than adding one, and refuses a put over the limit", async () => {
+      const user = freshUser("r");
+      const published = publishedKeys();
+      await keys.put(user, "a", published, prekeys(1, 5), LIMITS);
+      const replacement = { id: 1, key: keyBytes() };
+      assert.deepEqual(await keys.put(user, "a", published, [replacement, { id: 6, key: keyBytes() }], LIMITS), { count: 6 });
+      const [first] = await keys.claim(user, "a", LIMITS);
+      assert.deepEqual(new Uint8Array(first?.prekey?.key ?? []), replacement.key);
+
+      const small = { maxPrekeys: 8, lowWater: 2 };
+      assert.deepEqual(await keys.put(user, "a", published, prekeys(10, 4), small), { count: 5, refused: "limit" });
+      // Replacing held ids adds nothing, so it is allowed at the limit.
+      assert.deepEqual(await keys.put(user, "a", published, prekeys(2, 3), small), { count: 5 });
+      assert.deepEqual(await drain(keys, user, "a"), [2, 3, 4, 5, 6]);
+    });
+
+    it("claims a prekey added below the ones already claimed next", async () => {
+      const user = freshUser("b");
+      const published = publishedKeys();
+      await keys.put(user, "a", published, prekeys(100, 3), LIMITS);
+      assert.equal((await keys.claim(user, "a", LIMITS))[0]?.prekey?.id, 100);
+      await keys.put(user, "a", published, prekeys(7, 2), LIMITS);
+      assert.deepEqual(await drain(keys, user, "a"), [7, 8, 101, 102]);
+    });
+
+    it("drops a device's prekeys and its kyber key when it publishes a new identity", async () => {
+      const user = freshUser("i");
+      const old = publishedKeys({ kyber: { id: 1, key: keyBytes(), sig: keyBytes() }, reg: 1 });
+      await keys.put(user, "a", old, prekeys(1, 20), LIMITS);
+      const fresh = publishedKeys();
+      assert.deepEqual(await keys.put(user, "a", fresh, prekeys(500, 3), LIMITS), { count: 3 });
+      const [bundle] = await keys.claim(user, "a", LIMITS);
+      assert.deepEqual(new Uint8Array(bundle?.identity ?? []), fresh.identity);
+      assert.equal(bundle?.prekey?.id, 500);
+      assert.equal(bundle?.kyber, undefined);
+      assert.equal(bundle?.reg, undefined);
+      assert.deepEqual(await drain(keys, user, "a"), [501, 502]);
+    });
+
+    it("keeps serving the signed prekey once the one-time prekeys run out", async () => {
+      const user = freshUser("e");
+      const published = publishedKeys();
+      await keys.put(user, "a", published, [], LIMITS);
+      const [bundle] = await keys.claim(user, "a", LIMITS);
+      assert.equal(bundle?.prekey, undefined);
+      assert.equal(bundle?.remaining, 0);
+      assert.equal(bundle?.signed.id, 1);
+    });
+
+    it("flags a device low once per drop below the low-water mark, and again after a refill", async () => {
+      const user = freshUser("l");
+      const published = publishedKeys();
+      await keys.put(user, "a", published, prekeys(1, 12), LIMITS);
+      const flags: Array<[number, boolean]> = [];
+      for (let i = 0; i < 5; i += 1) {
+        const [bundle] = await keys.claim(user, "a", LIMITS);
+        flags.push([bundle?.remaining ?? -1, bundle?.low ?? false]);
+      }
+      assert.deepEqual(flags, [[11, false], [10, false], [9, true], [8, false], [7, false]]);
+      // Still below the mark after this put: no new warning.
+      assert.deepEqual(await keys.put(user, "a", published, prekeys(20, 1), LIMITS), { count: 8 });
+      assert.equal((await keys.claim(user, "a", LIMITS))[0]?.low, false);
+      // Back over it: the next drop warns again.
+      assert.deepEqual(await keys.put(user, "a", published, prekeys(30, 5), LIMITS), { count: 12 });
+      const after = [];
+      for (let i = 0; i < 3; i += 1) after.push((await keys.claim(user, "a", LIMITS))[0]?.low);
+      assert.deepEqual(after, [false, false, true]);
+      // A device that never held enough is flagged on its first claim, even with none to give.
+      await keys.put(user, "few", publishedKeys(), [], LIMITS);
+      const [few] = await keys.claim(user, "few", LIMITS);
+      assert.deepEqual([few?.prekey, few?.remaining, few?.low], [undefined, 0, true]);
+      assert.equal((await keys.claim(user, "few", LIMITS))[0]?.low, false);
+    });
+
+    it("never hands one prekey to two of 300 claims racing two puts of the same device", async () => {
+      const user = freshUser("c");
+      const published = publishedKeys();
+      await keys.put(user, "a", published, prekeys(1, 100), LIMITS);
+      const claims = Array.from({ length: 300 }, () => keys.claim(user, undefined, LIMITS));
+      const puts = [101, 201].map((from) => keys.put(user, "a", published, prekeys(from, 100), LIMITS));
+      const handedOut = claimedIds(await Promise.all(claims));
+      await Promise.all(puts);
+      assert.equal(new Set(handedOut).size, handedOut.length, "no prekey handed out twice");
+      const rest = await drain(keys, user, "a");
+      assert.deepEqual([...handedOut, ...rest].sort((a, b) => a - b), ids(1, 300), "none lost");
+    });
+  });
+
+  describe(`${name} store contract: push registrations`, () => {
+    let stores: Stores;
+    before(async () => {
+      stores = await open();
+      assert.ok(stores.push, `${name} has a push registration store`);
+    });
+    after(async () => {
+      await stores.close();
+    });
+
+    it("keeps one registration per device, replaced by the next and removed by unregister", async () => {
+      const push = stores.push!;
+      const user = freshUser("p");
+      const other = freshUser("q");
+      await push.register({ user, device: "phone", platform: "apns", token: "t1", updatedAt: 1 });
+      await push.register({ user, device: "tablet", platform: "fcm", token: "t2", updatedAt: 2 });
+      await push.register({ user: other, device: "phone", platform: "webhook", token: "t3", updatedAt: 3 });
+      await push.register({ user, device: "phone", platform: "fcm", token: "t4", updatedAt: 4 });
+      const byDevice = (list: Awaited<ReturnType<typeof push.registrations>>) => [...list].sort((a, b) => a.device.localeCompare(b.device));
+      assert.deepEqual(byDevice(await push.registrations(user)), [
+        { user, device: "phone", platform: "fcm", token: "t4", updatedAt: 4 },
+        { user, device: "tablet", platform: "fcm", token: "t2", updatedAt: 2 },
+      ]);
+      await push.unregister(user, "tablet");
+      await push.unregister(user, "never-registered");
+      assert.deepEqual(await push.registrations(user), [{ user, device: "phone", platform: "fcm", token: "t4", updatedAt: 4 }]);
+      assert.deepEqual(await push.registrations(other), [{ user: other, device: "phone", platform: "webhook", token: "t3", updatedAt: 3 }]);
+      assert.deepEqual(await push.registrations(freshUser("none")), []);
+    });
+
+    it("removes a registration by token only while it still holds that token", async () => {
+      const push = stores.push!;
+      const user = freshUser("t");
+      await push.register({ user, device: "phone", platform: "apns", token: "old", updatedAt: 1 });
+      await push.register({ user, device: "phone", platform: "apns", token: "new", updatedAt: 2 });
+      assert.equal(await push.removeIfToken(user, "phone", "old"), false);
+      assert.equal((await push.registrations(user))[0]?.token, "new");
+      assert.equal(await push.removeIfToken(user, "phone", "new"), true);
+      assert.deepEqual(await push.registrations(user), []);
+      assert.equal(await push.removeIfToken(user, "phone", "new"), false);
+      await push.register({ user, device: "phone", platform: "apns", token: "again", updatedAt: 3 });
+      assert.equal((await push.registrations(user))[0]?.token, "again");
+    });
+
+    it("keeps mutes per chat and quiet hours per user, each cleared on its own", async () => {
+      const push = stores.push!;
+      const user = freshUser("m");
+      assert.deepEqual(await push.settings(user), { mutes: new Map(), dnd: undefined });
+      const hour = Date.now() + 3600_000;
+      const forever = Date.now() + 50 * 365 * 24 * 3600_000;
+      await push.setMute(user, "d:a:b", hour);
+      await push.setMute(user, "g:x", forever);
+      await push.setDnd(user, { start: 1320, end: 420, tz: "Europe/Berlin" });
+      assert.deepEqual(await push.settings(user), { mutes: new Map([["d:a:b", hour], ["g:x", forever]]), dnd: { start: 1320, end: 420, tz: "Europe/Berlin" } });
+      await push.setMute(user, "d:a:b", 0);
+      await push.setMute(user, "g:x", Date.now() - 1000);
+      await push.setDnd(user, { start: 60, end: 120 });
+      assert.deepEqual(await push.settings(user), { mutes: new Map(), dnd: { start: 60, end: 120 } });
+      await push.setMute(user, "d:a:b", hour);
+      await push.setDnd(user, undefined);
+      assert.deepEqual(await push.settings(user), { mutes: new Map([["d:a:b", hour]]), dnd: undefined });
+      assert.deepEqual(await push.settings(freshUser("other")), { mutes: new Map(), dnd: undefined });
     });
   });
 }

@@ -17,7 +17,8 @@ import { packPending } from "../../src/storage/cql/pending-batch.ts";
 import { SeqConflictError, StorageUnavailableError, type StoredMessage, type Stores } from "../../src/storage/types.ts";
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
-import { extendedStoreContract, storeContract } from "./contract.ts";
+import { randomBytes } from "node:crypto";
+import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
 
 // One Cassandra serves the whole run (scripts/test.mjs); this file keeps to its own keyspaces.
 const DATA_CENTER = "datacenter1";
@@ -73,6 +74,7 @@ function freshChat(): string {
 
 storeContract("cql", () => openTestStores(freshKeyspace("contract")));
 extendedStoreContract("cql", () => openTestStores(freshKeyspace("extended")));
+keyAndPushStoreContract("cql", () => openTestStores(freshKeyspace("keys")));
 
 describe("cql stores", () => {
   let stores: Stores;
@@ -247,7 +249,13 @@ describe("cql stores", () => {
     const user = `u-orphan-${FILE_TAG}`;
     await appendSeqs(chat, 1, 2);
     // The claim a writer makes, and nothing after it.
-    const batch = { chat, messages: [message(chat, 3, { cid: "c3" }), message(chat, 4, { cid: "c4" })], patches: [], notify: [user] };
+    const media = { id: "0123456789abcdef0123456789abcdef", mime: "image/png", size: 3, sha256: "ef".repeat(32) };
+    const batch = {
+      chat,
+      messages: [message(chat, 3, { cid: "c3" }), message(chat, 4, { cid: "c4", kind: "media", media })],
+      patches: [],
+      notify: [user],
+    };
     const admin = adminClient();
     try {
       await admin.execute(
@@ -259,7 +267,9 @@ describe("cql stores", () => {
       await admin.shutdown();
     }
     assert.equal(await stores.messages.lastSeq(chat), 4);
-    assert.deepEqual((await stores.messages.readAfter(chat, 0, 10)).map((m) => m.seq), [1, 2, 3, 4]);
+    const finished = await stores.messages.readAfter(chat, 0, 10);
+    assert.deepEqual(finished.map((m) => m.seq), [1, 2, 3, 4]);
+    assert.deepEqual(finished[3]?.media, media);
     assert.deepEqual(await stores.messages.findByCid(chat, "alice", "c4"), { seq: 4, ts: 1_700_000_000_004 });
     assert.deepEqual(await stores.messages.inbox(user), [{ chat, seq: 4 }]);
   });
@@ -269,6 +279,61 @@ describe("cql stores", () => {
     await stores.presence.setLastSeen(user, 2_000);
     await stores.presence.setLastSeen(user, 1_000);
     assert.deepEqual(await stores.presence.lastSeen([user, user]), new Map([[user, 2_000]]));
+  });
+
+  it("never hands one prekey to two of 50 claims racing from two nodes", async () => {
+    // A second driver client on the same keyspace: another node, with its own queue per device.
+    const peer = await openCqlStores({
+      contactPoints: [testCqlContactPoint()],
+      localDataCenter: DATA_CENTER,
+      keyspace: storesKeyspace,
+      migrate: false,
+      schemaRefreshDelayMs: 10,
+    });
+    try {
+      const user = `race-${FILE_TAG}`;
+      const limits = { maxPrekeys: 1000, lowWater: 10 };
+      const key = () => new Uint8Array(randomBytes(33));
+      const published = { identity: key(), signed: { id: 1, key: key(), sig: key() } };
+      const prekeys = range(1, 60).map((id) => ({ id, key: key() }));
+      assert.deepEqual(await stores.keys!.put(user, "phone", published, prekeys, limits), { count: 60 });
+      const claims = range(1, 50).map((i) => (i % 2 === 0 ? stores : peer).keys!.claim(user, undefined, limits));
+      const handedOut = (await Promise.all(claims)).map((bundles) => bundles[0]?.prekey);
+      const claimedIds = handedOut.map((prekey) => prekey?.id);
+      assert.ok(claimedIds.every((id) => typeof id === "number"), "every claim got a prekey");
+      assert.equal(new Set(claimedIds).size, 50, "no prekey handed out twice");
+      // Each id came with the key stored under it.
+      for (const prekey of handedOut) assert.deepEqual(new Uint8Array(prekey!.key), prekeys[prekey!.id - 1]?.key);
+      const rest: number[] = [];
+      for (;;) {
+        const [bundle] = await (rest.length % 2 === 0 ? peer : stores).keys!.claim(user, "phone", limits);
+        if (!bundle?.prekey) {
+          assert.equal(bundle?.remaining, 0);
+          break;
+        }
+        rest.push(bundle.prekey.id);
+      }
+      assert.deepEqual([...(claimedIds as number[]), ...rest].sort((a, b) => a - b), range(1, 60), "none lost");
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it("drops the old identity's prekey partition when a device publishes a new identity", async () => {
+    const user = `gen-${FILE_TAG}`;
+    const limits = { maxPrekeys: 1000, lowWater: 10 };
+    const key = () => new Uint8Array(randomBytes(33));
+    await stores.keys!.put(user, "a", { identity: key(), signed: { id: 1, key: key(), sig: key() } }, range(1, 5).map((id) => ({ id, key: key() })), limits);
+    await stores.keys!.put(user, "a", { identity: key(), signed: { id: 2, key: key(), sig: key() } }, [{ id: 9, key: key() }], limits);
+    const admin = adminClient();
+    try {
+      // The whole (small) table: the old partition's key is not known from outside the store.
+      const rows = await admin.execute(`SELECT user_id, key_id FROM ${storesKeyspace}.prekeys`);
+      const mine = rows.rows.filter((row) => row.get("user_id") === user);
+      assert.deepEqual(mine.map((row) => Number(row.get("key_id"))), [9]);
+    } finally {
+      await admin.shutdown();
+    }
   });
 
   it("round-trips empty member, admin and join lists of a group", async () => {
@@ -305,10 +370,14 @@ describe("cql migrations", () => {
         "chat_heads",
         "device_cursors",
         "inbox",
+        "key_devices",
         "last_seen",
         "member_marks",
         "message_cids",
         "messages",
+        "prekeys",
+        "push_registrations",
+        "push_settings",
         "schema_migrations",
         "user_groups",
       ],
@@ -317,14 +386,14 @@ describe("cql migrations", () => {
 
   it("finishes a migration that was applied only in part", async () => {
     const partial = freshKeyspace("partial");
-    const [first, second] = loadMigrations();
+    const [first, second, ...later] = loadMigrations();
     assert.ok(first && second);
     try {
       await migrate(client, partial, REPLICATION, undefined, [first]);
       // As if a migrator died after the first statements of version 2, before recording it.
       await client.execute(`ALTER TABLE ${partial}.messages ADD target bigint`);
       await client.execute(`ALTER TABLE ${partial}.messages ADD emoji text`);
-      assert.deepEqual(await migrate(client, partial, REPLICATION), [second.version]);
+      assert.deepEqual(await migrate(client, partial, REPLICATION), [second.version, ...later.map((m) => m.version)]);
       await verifySchema(client, partial);
     } finally {
       await client.execute(`DROP KEYSPACE IF EXISTS ${partial}`);

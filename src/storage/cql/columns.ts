@@ -1,4 +1,5 @@
 import cassandra from "cassandra-driver";
+import type { MediaRef } from "../../protocol/frames.ts";
 import type { Row } from "./session.ts";
 
 /**
@@ -87,4 +88,33 @@ export function numberMapColumn(row: Row, name: string): Record<string, number> 
     else throw new TypeError(`cql column ${name} has a non-number value at ${key}`);
   }
   return out;
+}
+
+export function optionalBytesColumn(row: Row, name: string): Uint8Array | undefined {
+  const value: unknown = row.get(name);
+  return value === null || value === undefined ? undefined : bytesColumn(row, name);
+}
+
+/** A uuid column as the driver's Uuid, which binds back as it is. */
+export function uuidColumn(row: Row, name: string): cassandra.types.Uuid {
+  const value: unknown = row.get(name);
+  if (value instanceof cassandra.types.Uuid) return value;
+  throw new TypeError(`cql column ${name} is not a uuid: ${String(value)}`);
+}
+
+/** A `frozen<media_ref>` column (migrations/003); the driver decodes a UDT to a plain object. */
+export function optionalMediaColumn(row: Row, name: string): MediaRef | undefined {
+  const value: unknown = row.get(name);
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== "object") throw new TypeError(`cql column ${name} is not a media_ref`);
+  const fields = value as Record<string, unknown>;
+  const { id, mime, sha256, thumb } = fields;
+  const size = fields["size"] instanceof cassandra.types.Long ? fields["size"].toNumber() : fields["size"];
+  if (typeof id !== "string" || typeof mime !== "string" || typeof sha256 !== "string" || typeof size !== "number") {
+    throw new TypeError(`cql column ${name} is not a complete media_ref`);
+  }
+  const media: MediaRef = { id, mime, size, sha256 };
+  if (thumb instanceof Uint8Array) media.thumb = new Uint8Array(thumb.buffer, thumb.byteOffset, thumb.byteLength);
+  else if (thumb !== null && thumb !== undefined) throw new TypeError(`cql column ${name} has a thumb that is not a blob`);
+  return media;
 }

@@ -5,9 +5,11 @@ import { createCqlClient } from "./client.ts";
 import { CqlCursorStore } from "./cursor-store.ts";
 import { toStorageError } from "./errors.ts";
 import { CqlGroupStore } from "./group-store.ts";
+import { CqlKeyStore } from "./key-store.ts";
 import { CqlLastSeenStore } from "./last-seen-store.ts";
 import { CqlMessageStore } from "./message-store.ts";
 import { migrate, SchemaNotReadyError, verifySchema, type Replication } from "./migrate.ts";
+import { CqlPushRegistrationStore } from "./push-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
 import { CqlSession } from "./session.ts";
 
@@ -78,6 +80,8 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     receipts: new CqlReceiptStore(session),
     groups: new CqlGroupStore(session),
     presence: new CqlLastSeenStore(session),
+    keys: new CqlKeyStore(session),
+    push: new CqlPushRegistrationStore(session),
     close: () => client.shutdown(),
   };
 }

@@ -1,4 +1,5 @@
 import cassandra from "cassandra-driver";
+import type { MediaRef } from "../../protocol/frames.ts";
 import type { MessagePatch, StoredMessage } from "../types.ts";
 import { bucketOf } from "./buckets.ts";
 import {
@@ -6,6 +7,7 @@ import {
   bytesColumn,
   numberColumn,
   optionalBooleanColumn,
+  optionalMediaColumn,
   optionalNumberColumn,
   optionalTextColumn,
   optionalTextMapColumn,
@@ -13,19 +15,19 @@ import {
 } from "./columns.ts";
 import type { Row, Statement } from "./session.ts";
 
-/** How a StoredMessage maps to a `messages` row and back (see migrations/001 and 002). */
+/** How a StoredMessage maps to a `messages` row and back (see migrations/001, 002 and 003). */
 
 export const MESSAGE_COLUMNS =
-  "chat, seq, sender, ts, body, body_is_text, kind, reply, cid, target, emoji, edited, deleted, reactions";
+  "chat, seq, sender, ts, body, body_is_text, kind, reply, cid, target, emoji, edited, deleted, reactions, media";
 
 const INSERT_MESSAGE =
-  "INSERT INTO messages (chat, bucket, seq, sender, ts, body, body_is_text, kind, reply, cid, target, emoji, edited, deleted, reactions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  "INSERT INTO messages (chat, bucket, seq, sender, ts, body, body_is_text, kind, reply, cid, target, emoji, edited, deleted, reactions, media) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 // Stored for "none" so every insert sets these columns and no null (a tombstone) is written;
 // seqs start at 1 and 0 ms is no edit time anyone meant.
 const NO_SEQ = 0;
 const NOT_EDITED = 0;
-// emoji ("" is a meaningful "remove my reaction") and reactions have no such value: when absent
+// emoji ("" is a meaningful "remove my reaction"), reactions and media have no such value: when absent
 // they are left unset, which writes nothing. A seq is only ever rewritten with the same message
 // (the ConversationActor retries a batch unchanged), so an unset cell never hides an older value.
 const UNSET: unknown = cassandra.types.unset;
@@ -36,6 +38,12 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 function bodyParams(body: StoredMessage["body"]): [Buffer, boolean] {
   const bytes = typeof body === "string" ? utf8.encode(body) : body;
   return [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), typeof body === "string"];
+}
+
+/** The media_ref fields; a message without a thumbnail leaves that field null inside the frozen value. */
+function mediaParam(media: MediaRef): Record<string, unknown> {
+  const thumb = media.thumb ? Buffer.from(media.thumb.buffer, media.thumb.byteOffset, media.thumb.byteLength) : null;
+  return { id: media.id, mime: media.mime, size: media.size, sha256: media.sha256, thumb };
 }
 
 export function insertMessage(message: StoredMessage): Statement {
@@ -58,6 +66,7 @@ export function insertMessage(message: StoredMessage): Statement {
       message.edited ?? NOT_EDITED,
       message.deleted ?? false,
       message.reactions ?? UNSET,
+      message.media ? mediaParam(message.media) : UNSET,
     ],
   };
 }
@@ -125,5 +134,7 @@ export function messageFromRow(row: Row): StoredMessage {
   if (optionalBooleanColumn(row, "deleted") === true) message.deleted = true;
   const reactions = optionalTextMapColumn(row, "reactions");
   if (reactions !== undefined) message.reactions = reactions;
+  const media = optionalMediaColumn(row, "media");
+  if (media !== undefined) message.media = media;
   return message;
 }

@@ -52,6 +52,23 @@ export class CqlSession {
     }
   }
 
+  /**
+   * Several statements of one partition as one lightweight transaction: every statement's
+   * conditions must hold for any of them to apply, and all apply in one Paxos round. Rows as
+   * for conditional().
+   */
+  async conditionalBatch(operation: string, statements: readonly Statement[]): Promise<Row[]> {
+    try {
+      const result = await this.client.batch(
+        statements.map(({ query, params }) => ({ query, params })),
+        { ...QUERY_OPTIONS, logged: true, serialConsistency: cassandra.types.consistencies.localSerial },
+      );
+      return result.rows;
+    } catch (error) {
+      throw toStorageError(operation, error);
+    }
+  }
+
   /** Every row, following the driver's paging, so a large result never arrives in one frame. */
   async rows(operation: string, statement: Statement): Promise<Row[]> {
     const rows: Row[] = [];
