@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm test`: type-check, then every test file under test/ with node's own runner, then the
-// behaviour suite (test/router/) a second time on the cluster backend (CQL + Redis).
+// behaviour suites (test/router/, test/push/, test/media/) a second time on the cluster backend
+// (CQL + Redis).
 // Shared, slow-to-start servers (Cassandra) are started here once per run and handed to
 // the test files through the environment; so is the cluster pass's Redis, which its nodes
 // share under their own key prefixes. Other tests start their own Redis and NATS.
 //
-//   node scripts/test.mjs                       every test file, then test/router/ on cql
-//   node scripts/test.mjs test/storage/x.test.ts  just these (and, if under test/router/, on cql too)
+//   node scripts/test.mjs                       every test file, then the behaviour suites on cql
+//   node scripts/test.mjs test/storage/x.test.ts  just these (and, if a behaviour suite's, on cql too)
 //   ROUTER_TEST_BACKEND=cql node scripts/test.mjs test/router/x.test.ts  only on that backend
 //   ROUTER_TEST_CQL=host:port node scripts/test.mjs  use that Cassandra instead of starting one
 import { spawn, spawnSync } from "node:child_process";
@@ -21,7 +22,9 @@ const USES_CASSANDRA = /ROUTER_TEST_CQL|testCqlContactPoint|support\/cassandra|s
 // A behaviour test that builds LMDB stores itself runs on LMDB whichever the backend, so the
 // cluster pass would only repeat it.
 const LMDB_BOUND = /openLmdbStores/;
-const ROUTER_TESTS = join(root, "test", "router");
+// The behaviour suites that run on both backends: the router's, and push and media, which
+// keep their own state in the message backend.
+const BOTH_BACKENDS = [join(root, "test", "router"), join(root, "test", "push"), join(root, "test", "media")];
 const BACKENDS = ["lmdb", "cql"];
 
 function testFiles(dir) {
@@ -104,7 +107,7 @@ function plan(files, explicit) {
   if (!forced || forced === "lmdb") passes.push({ backend: "lmdb", files });
   if (!forced || forced === "cql") {
     // Files named on the command line with the backend forced run as named.
-    const candidates = forced && explicit ? files : files.filter((file) => dirname(file) === ROUTER_TESTS);
+    const candidates = forced && explicit ? files : files.filter((file) => BOTH_BACKENDS.includes(dirname(file)));
     const bound = candidates.filter((file) => LMDB_BOUND.test(readFileSync(file, "utf8")));
     if (bound.length > 0) say(`cql pass skips (they build LMDB stores themselves): ${bound.map((file) => relative(root, file)).join(", ")}`);
     const clusterFiles = candidates.filter((file) => !bound.includes(file));
