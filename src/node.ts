@@ -253,6 +253,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
         }
       }
       for (const user of users.keys()) if (!cluster.owns(userKey(user))) users.evict(user);
+      const now = Date.now();
+      for (const node of before.members) if (!after.members.includes(node)) presence.ownerGone(node, now);
       for (const chat of conversations.keys()) if (!cluster.owns(chatKey(chat))) conversations.evict(chat);
       },
     });

@@ -32,6 +32,8 @@ export interface PresenceHubDeps {
  */
 export class PresenceHub {
   private readonly online = new Set<string>();
+  /** The node whose UserActor reported each online user: if that node goes, so does the news. */
+  private readonly reportedBy = new Map<string, string>();
   private readonly watchersOf = new Map<string, Map<string, ConnectionRef>>();
   private readonly watchedBy = new Map<string, { conn: ConnectionRef; users: string[] }>();
 
@@ -49,10 +51,33 @@ export class PresenceHub {
   }
 
   /** A change another node's UserActor reported; that node already stored last seen. */
-  applyRemote(user: string, online: boolean, at?: number): void {
-    if (online) this.online.add(user);
-    else this.online.delete(user);
+  applyRemote(user: string, online: boolean, at: number | undefined, from: string): void {
+    if (online) this.markOnline(user, from);
+    else this.markOffline(user);
     this.broadcast(online ? { t: "presence", user, online } : { t: "presence", user, online, last_seen: at });
+  }
+
+  /**
+   * A node left the ring (it died, or drained): the users it reported online have no owner
+   * to say when they go. Offline now; those still connected somewhere reconnect to their new
+   * owner (the ring change moved them), which reports them online again.
+   */
+  ownerGone(node: string, at: number): void {
+    for (const [user, reporter] of [...this.reportedBy]) {
+      if (reporter !== node) continue;
+      this.markOffline(user);
+      this.broadcast({ t: "presence", user, online: false, last_seen: at });
+    }
+  }
+
+  private markOnline(user: string, reporter: string): void {
+    this.online.add(user);
+    this.reportedBy.set(user, reporter);
+  }
+
+  private markOffline(user: string): void {
+    this.online.delete(user);
+    this.reportedBy.delete(user);
   }
 
   isOnline(user: string): boolean {
@@ -73,7 +98,7 @@ export class PresenceHub {
     const unknown = users.filter((user) => !this.online.has(user));
     const [elsewhere, lastSeen] = await Promise.all([this.onlineElsewhere(unknown), this.store.lastSeen(unknown)]);
     // Remembered like a broadcast: the owner's next change (offline) arrives as one.
-    for (const user of elsewhere) this.online.add(user);
+    for (const [user, node] of elsewhere) this.markOnline(user, node);
     // Re-read online state: a change while the store answered already sent its own frame.
     for (const user of users) {
       const frame: PresenceFrame = this.online.has(user)
@@ -83,13 +108,14 @@ export class PresenceHub {
     }
   }
 
-  private async onlineElsewhere(users: string[]): Promise<string[]> {
-    if (users.length === 0) return [];
+  /** Those of `users` online on some node, with the node. */
+  private async onlineElsewhere(users: string[]): Promise<Map<string, string>> {
+    if (users.length === 0) return new Map();
     try {
-      return [...(await this.deps.onlineSet.online(users)).keys()];
+      return await this.deps.onlineSet.online(users);
     } catch (error) {
       this.log.warn({ err: error }, "online set unavailable: watchers see what this node knows");
-      return [];
+      return new Map();
     }
   }
 
@@ -105,7 +131,7 @@ export class PresenceHub {
   }
 
   userOnline(user: string): void {
-    this.online.add(user);
+    this.markOnline(user, this.deps.nodeId);
     this.deps.onlineSet.markOnline(user, this.deps.nodeId, ONLINE_TTL_MS).catch((error: unknown) => {
       this.log.warn({ err: error, user }, "online set write failed");
     });
@@ -114,7 +140,7 @@ export class PresenceHub {
   }
 
   userOffline(user: string, at: number): void {
-    this.online.delete(user);
+    this.markOffline(user);
     this.deps.onlineSet.markOffline(user, this.deps.nodeId).catch((error: unknown) => {
       this.log.warn({ err: error, user }, "online set write failed");
     });

@@ -8,12 +8,13 @@ import type {
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { MAX_HOPS, type Envelope, type RemoteDispatch } from "./remote-dispatch.ts";
+import type { NodeId } from "./ring.ts";
 
 export interface LocalTargets {
   users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
   conversations: { tell(chat: string, message: ConversationMessage): void };
   connections: ClientLink;
-  presence: { applyRemote(user: string, online: boolean, at?: number): void };
+  presence: { applyRemote(user: string, online: boolean, at: number | undefined, from: NodeId): void };
 }
 
 export const userKey = (user: string) => `user:${user}`;
@@ -92,7 +93,7 @@ export class ClusterRouting {
         if (from !== this.dispatch.nodeId) this.local.connections.closeUser(envelope.user, envelope.code, envelope.reason);
         return;
       case "presence":
-        if (from !== this.dispatch.nodeId) this.local.presence.applyRemote(envelope.user, envelope.online, envelope.at);
+        if (from !== this.dispatch.nodeId) this.local.presence.applyRemote(envelope.user, envelope.online, envelope.at, from);
         return;
     }
   }

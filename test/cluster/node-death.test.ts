@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { Ring } from "../../src/cluster/ring.ts";
+import { userKey } from "../../src/cluster/routing.ts";
+import type { PresenceFrame, ServerFrame } from "../../src/protocol/frames.ts";
 import { ClusterBackend } from "../support/cluster.ts";
 import { NodeProcess, tempDir } from "../support/node.ts";
 import { PairTraffic } from "../support/pair-traffic.ts";
@@ -51,16 +54,35 @@ describe("node death and NATS restart under traffic", () => {
   });
 
   it("keeps every answered message when a node is SIGKILLed and when NATS restarts", async () => {
+    // Someone whose only device and actor are on the node about to die, watched from a node
+    // that stays (by a watcher whose own actor stays put too).
+    const three = Ring.of(["proc-0", "proc-1", "proc-2"]);
+    const two = Ring.of(["proc-0", "proc-2"]);
+    const doomed = Array.from({ length: 100 }, (_, i) => `doomed${i}`).find((u) => three.ownerOf(userKey(u)) === "proc-1")!;
+    const watcherName = Array.from({ length: 100 }, (_, i) => `onlooker${i}`).find(
+      (u) => three.ownerOf(userKey(u)) === "proc-0" && two.ownerOf(userKey(u)) === "proc-0",
+    )!;
+    await nodes[1]!.connect(doomed);
+    const watcher = await nodes[0]!.connect(watcherName);
+    watcher.sendRaw({ t: "watch", users: [doomed] });
+    const isDoomed = (f: ServerFrame) => f.t === "presence" && (f as PresenceFrame).user === doomed;
+    assert.equal((await watcher.waitFor<PresenceFrame>(isDoomed)).online, true);
+
     const traffic = new PairTraffic("k", 12, 60, live);
     await traffic.start();
     await traffic.milestone(traffic.total / 3);
     dead.add(nodes[1]!);
+    const seenBefore = watcher.frames.length;
     assert.equal(await nodes[1]!.kill("SIGKILL"), null);
+    // Its owner died with it: the watcher is told it went offline.
+    const gone = await watcher.waitFor<PresenceFrame>((f) => isDoomed(f) && !(f as PresenceFrame).online, 10_000, seenBefore);
+    assert.ok(gone.last_seen !== undefined);
     await traffic.milestone((2 * traffic.total) / 3);
     await backend.nats.restart();
     await traffic.verify();
     const stored = await backend.stores.messages.readAfter(traffic.chatOf(0), 0, 1000);
     assert.deepEqual(stored.map((m) => m.body), Array.from({ length: traffic.perPair }, (_, n) => `m${n}`), "stored once each");
     await traffic.close();
+    await watcher.close();
   });
 });
