@@ -4,8 +4,13 @@ interface TypingState {
   on: boolean;
   forwardedAt: number;
   token: number;
+  /** Pending expiry; it holds the chat's actor active (one hold per timer). */
   expiry: NodeJS.Timeout | undefined;
 }
+
+// Shared by every relay: a restarted actor's fresh relay must never take an expiry of its
+// predecessor's for one of its own.
+let nextToken = 1;
 
 export interface TypingContext {
   limits: { typingThrottleMs: number; typingExpiryMs: number };
@@ -17,18 +22,25 @@ export interface TypingContext {
  * Typing indicators of one chat: relayed to the other members' live devices only, never
  * stored or queued. A user's repeated `on` is forwarded at most once per throttle window;
  * an `on` never followed by `off` is switched off by the server after the expiry.
+ *
+ * Each expiry timer holds the actor active so the expiry is not lost to passivation; when
+ * it fires, the hold passes to the `typing-expired` message, which releases it whatever it
+ * finds, even in an actor restarted meanwhile (whose state no longer knows the timer).
  */
 export class TypingRelay {
   private readonly byUser = new Map<string, TypingState>();
-  private nextToken = 1;
 
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired, context: TypingContext): void {
-    if (!members.includes(message.user)) return;
+    if (!members.includes(message.user)) {
+      if (message.type === "typing-expired") context.self.release(chat);
+      return;
+    }
     const now = Date.now();
     const current = this.byUser.get(message.user);
     if (message.type === "typing-expired") {
+      context.self.release(chat);
       if (!current || current.token !== message.token) return;
-      this.stop(chat, message.user, current, context);
+      this.byUser.delete(message.user);
       this.relay(chat, members, message.user, false, context);
       return;
     }
@@ -41,9 +53,12 @@ export class TypingRelay {
     const state = current ?? { on: false, forwardedAt: 0, token: 0, expiry: undefined };
     if (state.expiry) clearTimeout(state.expiry);
     else context.self.hold(chat);
-    state.token = this.nextToken++;
+    state.token = nextToken++;
     const token = state.token;
-    state.expiry = setTimeout(() => context.self.tell(chat, { type: "typing-expired", user: message.user, token }), context.limits.typingExpiryMs);
+    state.expiry = setTimeout(() => {
+      state.expiry = undefined;
+      context.self.tell(chat, { type: "typing-expired", user: message.user, token });
+    }, context.limits.typingExpiryMs);
     state.expiry.unref();
     this.byUser.set(message.user, state);
     if (state.on && now - state.forwardedAt < context.limits.typingThrottleMs) return;
