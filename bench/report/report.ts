@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRecords, type ScenarioRecord } from "../lib/results.ts";
+import type { ClusterScenarioResult } from "../scenarios/cluster.ts";
 import type { ConnectionsResult } from "../scenarios/connections.ts";
 import type { DirectScenarioResult } from "../scenarios/direct.ts";
 import type { GroupScenarioResult } from "../scenarios/group.ts";
 import type { HotChatResult } from "../scenarios/hot-chat.ts";
 import type { ReconnectScenarioResult } from "../scenarios/reconnect.ts";
-import { clusterSection, connectionsSection, directSection, groupSection, hotChatSection, profileSection, reconnectSection, type ClusterRecord, type Section } from "./sections.ts";
+import { clusterSection, connectionsSection, directSection, groupSection, hotChatSection, profileSection, reconnectSection, type Section } from "./sections.ts";
 import { targetRows } from "./targets.ts";
 
 /** The hand-written reading of the numbers, kept beside them and included as it is. */
@@ -43,7 +44,7 @@ export function writeReport(dir: string): string {
   if (hot) sections.push(hotChatSection(hot));
   if (reconnect) sections.push(reconnectSection(reconnect));
   if (group) sections.push(groupSection(group));
-  sections.push(clusterSection(result<ClusterRecord>("cluster")));
+  sections.push(clusterSection(result<ClusterScenarioResult>("cluster")));
   if (direct) sections.push(profileSection(direct));
 
   const rows = targetRows(records);

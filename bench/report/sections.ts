@@ -297,13 +297,8 @@ export function groupSection(result: GroupScenarioResult): Section {
   return { markdown: parts.join("\n"), charts };
 }
 
-/** The cluster record before the scenario existed: `{ status: "not measurable yet", reason }`. */
-export type ClusterRecord = ClusterScenarioResult | { status: string; reason: string };
-
-export function clusterSection(result: ClusterRecord | undefined): Section {
-  if (!result || !("sameNode" in result)) {
-    return { markdown: `## Cluster\n\nNot measured yet${result ? `: ${result.reason}` : ""}. Run \`npm run bench -- cluster\`.\n`, charts: new Map() };
-  }
+export function clusterSection(result: ClusterScenarioResult | undefined): Section {
+  if (!result) return { markdown: "## Cluster\n\nNot measured yet. Run `npm run bench -- cluster`.\n", charts: new Map() };
   const charts = new Map<string, string>();
   const runs: Array<[string, ClusterRun]> = [
     ["same node", result.sameNode],

@@ -31,29 +31,23 @@ export interface PresenceHubDeps {
  * keeps refreshing), and a watch asks it about users this node does not know to be online.
  */
 export class PresenceHub {
-  private readonly online = new Set<string>();
-  /** The node whose UserActor reported each online user: if that node goes, so does the news. */
-  private readonly reportedBy = new Map<string, string>();
+  /**
+   * The users online, each with the node whose UserActor reported it: if that node goes, so
+   * does the news.
+   */
+  private readonly onlineBy = new Map<string, string>();
   private readonly watchersOf = new Map<string, Map<string, ConnectionRef>>();
   private readonly watchedBy = new Map<string, { conn: ConnectionRef; users: string[] }>();
 
   /** Called on every change this node's UserActors report, so other nodes can apply it. */
   announce: ((user: string, online: boolean, at?: number) => void) | undefined;
 
-  private readonly link: ClientLink;
-  private readonly store: PresenceStore;
-  private readonly log: Logger;
-
-  constructor(private readonly deps: PresenceHubDeps) {
-    this.link = deps.link;
-    this.store = deps.store;
-    this.log = deps.log;
-  }
+  constructor(private readonly deps: PresenceHubDeps) {}
 
   /** A change another node's UserActor reported; that node already stored last seen. */
   applyRemote(user: string, online: boolean, at: number | undefined, from: string): void {
-    if (online) this.markOnline(user, from);
-    else this.markOffline(user);
+    if (online) this.onlineBy.set(user, from);
+    else this.onlineBy.delete(user);
     this.broadcast(online ? { t: "presence", user, online } : { t: "presence", user, online, last_seen: at });
   }
 
@@ -63,25 +57,15 @@ export class PresenceHub {
    * owner (the ring change moved them), which reports them online again.
    */
   ownerGone(node: string, at: number): void {
-    for (const [user, reporter] of [...this.reportedBy]) {
+    for (const [user, reporter] of [...this.onlineBy]) {
       if (reporter !== node) continue;
-      this.markOffline(user);
+      this.onlineBy.delete(user);
       this.broadcast({ t: "presence", user, online: false, last_seen: at });
     }
   }
 
-  private markOnline(user: string, reporter: string): void {
-    this.online.add(user);
-    this.reportedBy.set(user, reporter);
-  }
-
-  private markOffline(user: string): void {
-    this.online.delete(user);
-    this.reportedBy.delete(user);
-  }
-
   isOnline(user: string): boolean {
-    return this.online.has(user);
+    return this.onlineBy.has(user);
   }
 
   /** Replaces what `conn` watches with `users`, and tells it their presence now. */
@@ -94,17 +78,17 @@ export class PresenceHub {
       if (!watchers) this.watchersOf.set(user, (watchers = new Map()));
       watchers.set(key, conn);
     }
-    if (r !== undefined) this.link.send(conn, { t: "watching", r, users: users.length });
-    const unknown = users.filter((user) => !this.online.has(user));
-    const [elsewhere, lastSeen] = await Promise.all([this.onlineElsewhere(unknown), this.store.lastSeen(unknown)]);
+    if (r !== undefined) this.deps.link.send(conn, { t: "watching", r, users: users.length });
+    const unknown = users.filter((user) => !this.onlineBy.has(user));
+    const [elsewhere, lastSeen] = await Promise.all([this.onlineElsewhere(unknown), this.deps.store.lastSeen(unknown)]);
     // Remembered like a broadcast: the owner's next change (offline) arrives as one.
-    for (const [user, node] of elsewhere) this.markOnline(user, node);
+    for (const [user, node] of elsewhere) this.onlineBy.set(user, node);
     // Re-read online state: a change while the store answered already sent its own frame.
     for (const user of users) {
-      const frame: PresenceFrame = this.online.has(user)
+      const frame: PresenceFrame = this.onlineBy.has(user)
         ? { t: "presence", user, online: true }
         : { t: "presence", user, online: false, last_seen: lastSeen.get(user) };
-      this.link.send(conn, frame, true);
+      this.deps.link.send(conn, frame, true);
     }
   }
 
@@ -114,7 +98,7 @@ export class PresenceHub {
     try {
       return await this.deps.onlineSet.online(users);
     } catch (error) {
-      this.log.warn({ err: error }, "online set unavailable: watchers see what this node knows");
+      this.deps.log.warn({ err: error }, "online set unavailable: watchers see what this node knows");
       return new Map();
     }
   }
@@ -131,27 +115,27 @@ export class PresenceHub {
   }
 
   userOnline(user: string): void {
-    this.markOnline(user, this.deps.nodeId);
+    this.onlineBy.set(user, this.deps.nodeId);
     this.deps.onlineSet.markOnline(user, this.deps.nodeId, ONLINE_TTL_MS).catch((error: unknown) => {
-      this.log.warn({ err: error, user }, "online set write failed");
+      this.deps.log.warn({ err: error, user }, "online set write failed");
     });
     this.broadcast({ t: "presence", user, online: true });
     this.announce?.(user, true);
   }
 
   userOffline(user: string, at: number): void {
-    this.markOffline(user);
+    this.onlineBy.delete(user);
     this.deps.onlineSet.markOffline(user, this.deps.nodeId).catch((error: unknown) => {
-      this.log.warn({ err: error, user }, "online set write failed");
+      this.deps.log.warn({ err: error, user }, "online set write failed");
     });
-    this.store.setLastSeen(user, at).catch((error: unknown) => {
-      this.log.warn({ err: error, user }, "last seen write failed");
+    this.deps.store.setLastSeen(user, at).catch((error: unknown) => {
+      this.deps.log.warn({ err: error, user }, "last seen write failed");
     });
     this.broadcast({ t: "presence", user, online: false, last_seen: at });
     this.announce?.(user, false, at);
   }
 
   private broadcast(frame: PresenceFrame): void {
-    for (const conn of this.watchersOf.get(frame.user)?.values() ?? []) this.link.send(conn, frame, true);
+    for (const conn of this.watchersOf.get(frame.user)?.values() ?? []) this.deps.link.send(conn, frame, true);
   }
 }

@@ -31,14 +31,12 @@ export class TypingRelay {
   private readonly byUser = new Map<string, TypingState>();
 
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired, context: TypingContext): void {
-    if (!members.includes(message.user)) {
-      if (message.type === "typing-expired") context.self.release(chat);
-      return;
-    }
+    // The hold its timer took passes to the expiry message: released whatever it finds.
+    if (message.type === "typing-expired") context.self.release(chat);
+    if (!members.includes(message.user)) return;
     const now = Date.now();
     const current = this.byUser.get(message.user);
     if (message.type === "typing-expired") {
-      context.self.release(chat);
       if (!current || current.token !== message.token) return;
       this.byUser.delete(message.user);
       this.relay(chat, members, message.user, false, context);

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Ring } from "../../src/cluster/ring.ts";
 import { userKey } from "../../src/cluster/routing.ts";
 import type { PresenceFrame, ServerFrame } from "../../src/protocol/frames.ts";
 import { ClusterBackend } from "../support/cluster.ts";
-import { NodeProcess, tempDir } from "../support/node.ts";
+import type { NodeProcess } from "../support/node.ts";
 import { PairTraffic } from "../support/pair-traffic.ts";
 
 /**
@@ -16,7 +15,6 @@ import { PairTraffic } from "../support/pair-traffic.ts";
 describe("node death and NATS restart under traffic", () => {
   let backend: ClusterBackend;
   const nodes: NodeProcess[] = [];
-  const dataDirs: string[] = [];
   const dead = new Set<NodeProcess>();
   const live = () => nodes.filter((node) => !dead.has(node)).map((node) => node.url);
 
@@ -27,14 +25,10 @@ describe("node death and NATS restart under traffic", () => {
   after(async () => {
     for (const node of nodes) await node.kill("SIGTERM");
     await backend.stop();
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startNode(i: number): Promise<NodeProcess> {
-    const { args, env } = backend.processSettings(`proc-${i}`);
-    const dataDir = tempDir();
-    dataDirs.push(dataDir);
-    return NodeProcess.start(dataDir, undefined, args, { host: `127.0.0.${i + 2}`, env: { ...env, ROUTER_CLUSTER_HEARTBEAT_MS: "250" } });
+  function startNode(i: number): Promise<NodeProcess> {
+    return backend.startProcess(`proc-${i}`, `127.0.0.${i + 2}`, { ROUTER_CLUSTER_HEARTBEAT_MS: "250" });
   }
 
   it("carries direct and group messages between users on different node processes", async () => {

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Ring } from "../../src/cluster/ring.ts";
 import { chatKey, userKey } from "../../src/cluster/routing.ts";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { RequestError } from "../../sdk/client.ts";
 import { ClusterBackend } from "../support/cluster.ts";
-import { NodeProcess, tempDir } from "../support/node.ts";
+import type { NodeProcess } from "../support/node.ts";
 
 const REQUEST_TIMEOUT_MS = 1500;
 
@@ -18,14 +17,11 @@ const REQUEST_TIMEOUT_MS = 1500;
 describe("a request whose actor's node froze", () => {
   let backend: ClusterBackend;
   const nodes: NodeProcess[] = [];
-  const dataDirs: string[] = [];
 
   before(async () => {
     backend = await ClusterBackend.start(`rt${process.pid}`);
     for (let i = 0; i < 2; i += 1) {
-      const { args, env } = backend.processSettings(`frozen-${i}`);
-      dataDirs.push(tempDir());
-      nodes.push(await NodeProcess.start(dataDirs[i]!, undefined, args, { host: `127.0.0.${i + 2}`, env: { ...env, ROUTER_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) } }));
+      nodes.push(await backend.startProcess(`frozen-${i}`, `127.0.0.${i + 2}`, { ROUTER_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) }));
     }
   });
   after(async () => {
@@ -34,7 +30,6 @@ describe("a request whose actor's node froze", () => {
       await node.kill("SIGKILL");
     }
     await backend.stop();
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it("is answered timeout at the deadline, and the connection goes on", async () => {

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { connect, type NatsConnection } from "nats";
 import { requestDrain } from "../../src/cluster/admin.ts";
 import { ClusterBackend } from "../support/cluster.ts";
-import { NodeProcess, tempDir } from "../support/node.ts";
+import type { NodeProcess } from "../support/node.ts";
 import { PairTraffic } from "../support/pair-traffic.ts";
 
 /**
@@ -16,15 +15,11 @@ describe("the ring changing under traffic", () => {
   let backend: ClusterBackend;
   let operator: NatsConnection;
   const nodes: NodeProcess[] = [];
-  const dataDirs: string[] = [];
   const gone = new Set<NodeProcess>();
   const live = () => nodes.filter((node) => !gone.has(node)).map((node) => node.url);
 
   async function startNode(i: number): Promise<NodeProcess> {
-    const { args, env } = backend.processSettings(`ring-${i}`);
-    const dataDir = tempDir();
-    dataDirs.push(dataDir);
-    const node = await NodeProcess.start(dataDir, undefined, args, { host: `127.0.0.${i + 2}`, env: { ...env, ROUTER_CLUSTER_HEARTBEAT_MS: "200" } });
+    const node = await backend.startProcess(`ring-${i}`, `127.0.0.${i + 2}`, { ROUTER_CLUSTER_HEARTBEAT_MS: "200" });
     nodes.push(node);
     return node;
   }
@@ -39,7 +34,6 @@ describe("the ring changing under traffic", () => {
     await operator.close();
     for (const node of nodes) await node.kill("SIGTERM");
     await backend.stop();
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it("loses, duplicates and reorders nothing while a node joins and another drains", async () => {

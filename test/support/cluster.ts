@@ -7,7 +7,7 @@ import type { Stores } from "../../src/storage/types.ts";
 import { clusterStorage, dropKeyspace } from "./backend.ts";
 import { testCqlContactPoint } from "./cassandra.ts";
 import { startNatsServer, type NatsServer } from "./nats.ts";
-import { tempDir } from "./node.ts";
+import { NodeProcess, tempDir } from "./node.ts";
 import { startRedisServer, type RedisServer } from "./redis.ts";
 
 /**
@@ -15,6 +15,9 @@ import { startRedisServer, type RedisServer } from "./redis.ts";
  * run's Cassandra) and one Redis. NATS and Redis are this test's own, so it can stop them.
  */
 export class ClusterBackend {
+  /** Data directories of the node processes this cluster started; stop() removes them. */
+  private readonly nodeDirs: string[] = [];
+
   private constructor(
     readonly nats: NatsServer,
     readonly redis: RedisServer,
@@ -45,16 +48,19 @@ export class ClusterBackend {
     return { ...clusterStorage(this.sharedDir, { redis: this.redis.url }), migrateOnStart: false };
   }
 
-  /** `router node start` flags and environment for a node of this cluster. */
-  processSettings(nodeId: string): { args: string[]; env: Record<string, string> } {
+  /**
+   * A `router node start` process of this cluster listening on `host` (another 127.0.0.x),
+   * with a data directory of its own; `env` adds settings (heartbeat, timeouts).
+   */
+  async startProcess(nodeId: string, host: string, env: Record<string, string> = {}): Promise<NodeProcess> {
     const storage = this.storage();
-    return {
-      args: [
-        ...["--nats", this.nats.url, "--cluster-prefix", this.prefix, "--node-id", nodeId],
-        ...["--scylla", storage.scylla, "--redis", storage.redis, "--keyspace", storage.keyspace, "--local-dc", storage.localDc],
-      ],
-      env: { ROUTER_REDIS_PREFIX: storage.redisPrefix },
-    };
+    const args = [
+      ...["--nats", this.nats.url, "--cluster-prefix", this.prefix, "--node-id", nodeId],
+      ...["--scylla", storage.scylla, "--redis", storage.redis, "--keyspace", storage.keyspace, "--local-dc", storage.localDc],
+    ];
+    const dataDir = tempDir();
+    this.nodeDirs.push(dataDir);
+    return NodeProcess.start(dataDir, undefined, args, { host, env: { ROUTER_REDIS_PREFIX: storage.redisPrefix, ...env } });
   }
 
   /** Until every node answers the operator and each sees exactly `ids` in its ring. */
@@ -75,7 +81,7 @@ export class ClusterBackend {
     await this.stores.close();
     await dropKeyspace(this.storage().keyspace, testCqlContactPoint());
     await Promise.all([this.nats.stop(), this.redis.stop()]);
-    rmSync(this.sharedDir, { recursive: true, force: true });
+    for (const dir of [this.sharedDir, ...this.nodeDirs]) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -27,6 +27,11 @@ export function booleanColumn(row: Row, name: string): boolean {
   throw new TypeError(`cql column ${name} is not a boolean: ${String(value)}`);
 }
 
+/** Bytes as the driver binds a blob: a Buffer over the same memory, not a copy. */
+export function blobParam(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** A blob column as a Uint8Array; the driver copies blobs out of its socket buffers. */
 export function bytesColumn(row: Row, name: string): Uint8Array {
   const value: unknown = row.get(name);

@@ -9,6 +9,7 @@ import {
   type SignedKey,
 } from "../types.ts";
 import {
+  blobParam,
   bytesColumn,
   numberColumn,
   optionalBooleanColumn,
@@ -62,12 +63,8 @@ interface PrekeyState {
   warned: boolean;
 }
 
-function blob(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return blob(a).equals(blob(b));
+  return blobParam(a).equals(blobParam(b));
 }
 
 function deviceFromRow(row: Row): DeviceRow {
@@ -87,7 +84,7 @@ function deviceFromRow(row: Row): DeviceRow {
 }
 
 function signedParams(key: SignedKey | undefined): [number | null, Buffer | null, Buffer | null] {
-  return key ? [key.id, blob(key.key), blob(key.sig)] : [null, null, null];
+  return key ? [key.id, blobParam(key.key), blobParam(key.sig)] : [null, null, null];
 }
 
 /** A short random pause after a lost compare-and-set, so two nodes do not collide in step. */
@@ -127,7 +124,7 @@ export class CqlKeyStore implements KeyStore {
       // After the prekeys: a claimer never sees the new identity without them.
       await this.session.execute("putKeys", {
         query: INSERT_DEVICE,
-        params: [user, device, blob(keys.identity), ...signedParams(keys.signed), ...signedParams(keys.kyber), keys.reg ?? null, generation],
+        params: [user, device, blobParam(keys.identity), ...signedParams(keys.signed), ...signedParams(keys.kyber), keys.reg ?? null, generation],
       });
       if (current && !keep) {
         await this.session.execute("putKeys", { query: DROP_GENERATION, params: [user, device, current.generation] });
@@ -154,7 +151,7 @@ export class CqlKeyStore implements KeyStore {
       const floor = Math.min(state.floor, ...prekeys.map((prekey) => prekey.id - 1));
       const statements: Statement[] = prekeys.map((prekey) => ({
         query: INSERT_PREKEY,
-        params: [user, device, generation, prekey.id, blob(prekey.key)],
+        params: [user, device, generation, prekey.id, blobParam(prekey.key)],
       }));
       // A refill back to the low-water mark re-arms the warning.
       const warned = state.warned && count < limits.lowWater;

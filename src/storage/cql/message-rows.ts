@@ -3,6 +3,7 @@ import type { MediaRef } from "../../protocol/frames.ts";
 import type { MessagePatch, StoredMessage } from "../types.ts";
 import { bucketOf } from "./buckets.ts";
 import {
+  blobParam,
   booleanColumn,
   bytesColumn,
   numberColumn,
@@ -37,12 +38,12 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 function bodyParams(body: StoredMessage["body"]): [Buffer, boolean] {
   const bytes = typeof body === "string" ? utf8.encode(body) : body;
-  return [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), typeof body === "string"];
+  return [blobParam(bytes), typeof body === "string"];
 }
 
 /** The media_ref fields; a message without a thumbnail leaves that field null inside the frozen value. */
 function mediaParam(media: MediaRef): Record<string, unknown> {
-  const thumb = media.thumb ? Buffer.from(media.thumb.buffer, media.thumb.byteOffset, media.thumb.byteLength) : null;
+  const thumb = media.thumb ? blobParam(media.thumb) : null;
   return { id: media.id, mime: media.mime, size: media.size, sha256: media.sha256, thumb };
 }
 

@@ -58,15 +58,7 @@ export class CqlSession {
    * for conditional().
    */
   async conditionalBatch(operation: string, statements: readonly Statement[]): Promise<Row[]> {
-    try {
-      const result = await this.client.batch(
-        statements.map(({ query, params }) => ({ query, params })),
-        { ...QUERY_OPTIONS, logged: true, serialConsistency: cassandra.types.consistencies.localSerial },
-      );
-      return result.rows;
-    } catch (error) {
-      throw toStorageError(operation, error);
-    }
+    return this.batch(operation, statements, { serialConsistency: cassandra.types.consistencies.localSerial });
   }
 
   /** Every row, following the driver's paging, so a large result never arrives in one frame. */
@@ -93,11 +85,16 @@ export class CqlSession {
    * apply in isolation; across partitions a reader may briefly see part of it.
    */
   async loggedBatch(operation: string, statements: readonly Statement[]): Promise<void> {
+    await this.batch(operation, statements, {});
+  }
+
+  private async batch(operation: string, statements: readonly Statement[], options: QueryOptions): Promise<Row[]> {
     try {
-      await this.client.batch(
+      const result = await this.client.batch(
         statements.map(({ query, params }) => ({ query, params })),
-        { ...QUERY_OPTIONS, logged: true },
+        { ...QUERY_OPTIONS, logged: true, ...options },
       );
+      return result.rows;
     } catch (error) {
       throw toStorageError(operation, error);
     }
