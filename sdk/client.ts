@@ -29,6 +29,8 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
 }
 
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
 export class RequestError extends Error {
   constructor(readonly frame: ErrorFrame) {
     super(`${frame.code}: ${frame.msg}`);
@@ -103,7 +105,8 @@ export class RouterClient {
   /** Connects, says hello, and waits until the server has replayed what this device missed. */
   static async connect(options: ClientOptions): Promise<RouterClient> {
     const client = await RouterClient.open(options.url, options);
-    const synced = client.waitFor((frame): frame is SyncedFrame => frame.t === "synced");
+    // Replay may take as long as any request: a device far behind is sent a lot.
+    const synced = client.waitFor((frame): frame is SyncedFrame => frame.t === "synced", options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // It may time out while hello is still unanswered: handled here, so that never surfaces as
     // an unhandled rejection; awaiting it below still throws.
     synced.catch(() => undefined);

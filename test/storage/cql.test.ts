@@ -15,6 +15,7 @@ import {
 } from "../../src/storage/cql/migrate.ts";
 import { packPending } from "../../src/storage/cql/pending-batch.ts";
 import { SeqConflictError, StorageUnavailableError, type StoredMessage, type Stores } from "../../src/storage/types.ts";
+import { SCHEMA_CHANGE_TIMEOUT_MS, TEST_CQL_REQUEST_TIMEOUT_MS } from "../support/backend.ts";
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
@@ -32,7 +33,12 @@ function freshKeyspace(purpose: string): string {
 }
 
 function adminClient(): cassandra.Client {
-  return new cassandra.Client({ contactPoints: [testCqlContactPoint()], localDataCenter: DATA_CENTER, refreshSchemaDelay: 10 });
+  return new cassandra.Client({
+    contactPoints: [testCqlContactPoint()],
+    localDataCenter: DATA_CENTER,
+    refreshSchemaDelay: 10,
+    socketOptions: { readTimeout: SCHEMA_CHANGE_TIMEOUT_MS },
+  });
 }
 
 /** Stores in a keyspace of their own, dropped again on close. */
@@ -43,6 +49,7 @@ async function openTestStores(keyspace: string): Promise<Stores> {
     keyspace,
     replication: REPLICATION,
     schemaRefreshDelayMs: 10,
+    requestTimeoutMs: TEST_CQL_REQUEST_TIMEOUT_MS,
   });
   return {
     ...stores,
@@ -289,6 +296,7 @@ describe("cql stores", () => {
       keyspace: storesKeyspace,
       migrate: false,
       schemaRefreshDelayMs: 10,
+    requestTimeoutMs: TEST_CQL_REQUEST_TIMEOUT_MS,
     });
     try {
       const user = `race-${FILE_TAG}`;

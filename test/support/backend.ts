@@ -16,6 +16,9 @@ export type TestBackend = "lmdb" | "cql";
 
 export const TEST_DATA_CENTER = "datacenter1";
 
+/** Above the test Cassandra's own deadlines (test/support/cassandra/node-config.ts). */
+export const TEST_CQL_REQUEST_TIMEOUT_MS = 20_000;
+
 export function testBackend(): TestBackend {
   const backend = process.env["ROUTER_TEST_BACKEND"] ?? "lmdb";
   if (backend !== "lmdb" && backend !== "cql") {
@@ -61,7 +64,7 @@ export function clusterStorage(dataDir: string, servers: { scylla?: string; redi
     localDc: TEST_DATA_CENTER,
     replication: 1,
     migrateOnStart: true,
-    cqlRequestTimeoutMs: 10_000,
+    cqlRequestTimeoutMs: TEST_CQL_REQUEST_TIMEOUT_MS,
     redisPrefix: `${keyspace}:`,
     redisCommandTimeoutMs: 1_000,
   };
@@ -80,9 +83,12 @@ export function clusterNodeProcessSettings(dataDir: string): { args: string[]; e
   };
 }
 
+/** A schema change waits for the cluster to agree on it: far slower than a query on a busy machine. */
+export const SCHEMA_CHANGE_TIMEOUT_MS = 60_000;
+
 /** Drops a test keyspace; the run's Cassandra would otherwise carry every test's tables. */
 export async function dropKeyspace(keyspace: string, contactPoint = testCqlContactPoint()): Promise<void> {
-  const client = new cassandra.Client({ contactPoints: [contactPoint], localDataCenter: TEST_DATA_CENTER });
+  const client = new cassandra.Client({ contactPoints: [contactPoint], localDataCenter: TEST_DATA_CENTER, socketOptions: { readTimeout: SCHEMA_CHANGE_TIMEOUT_MS } });
   try {
     await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
   } finally {

@@ -4,7 +4,7 @@ import { clusterStatus } from "../../src/cluster/admin.ts";
 import type { NodeConfig } from "../../src/config.ts";
 import { openCqlStores } from "../../src/storage/cql/cql-stores.ts";
 import type { Stores } from "../../src/storage/types.ts";
-import { clusterStorage, dropKeyspace } from "./backend.ts";
+import { clusterStorage, dropKeyspace, TEST_CQL_REQUEST_TIMEOUT_MS } from "./backend.ts";
 import { testCqlContactPoint } from "./cassandra.ts";
 import { startNatsServer, type NatsServer } from "./nats.ts";
 import { NodeProcess, tempDir } from "./node.ts";
@@ -39,6 +39,7 @@ export class ClusterBackend {
       localDataCenter: storage.localDc,
       keyspace: storage.keyspace,
       replication: { class: "SimpleStrategy", replication_factor: 1 },
+      requestTimeoutMs: TEST_CQL_REQUEST_TIMEOUT_MS,
     });
     return new ClusterBackend(nats, redis, sharedDir, stores, prefix);
   }

@@ -11,6 +11,8 @@ import { RouterClient, type ClientOptions } from "../../sdk/client.ts";
 import { clusterNodeProcessSettings, clusterStorage, dropKeyspace, testBackend } from "./backend.ts";
 import { freePort } from "./ports.ts";
 
+const NODE_REQUEST_TIMEOUT_ON_CQL_MS = 30_000;
+
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
 
 export function tempDir(prefix = "router-test-"): string {
@@ -41,7 +43,12 @@ export class TestNode {
     config.nodeId = `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     // Stores a test brings itself decide the backend; otherwise ROUTER_TEST_BACKEND does.
     const onCluster = testBackend() === "cql" && !options.overrides?.stores;
-    if (onCluster) config.storage = clusterStorage(config.dataDir);
+    if (onCluster) {
+      config.storage = clusterStorage(config.dataDir);
+      // A request waits on Cassandra, whose deadlines on this busy machine are long; the node
+      // answers `timeout` only after them, and clients wait longer still (connect below).
+      config.limits.requestTimeoutMs = NODE_REQUEST_TIMEOUT_ON_CQL_MS;
+    }
     options.config?.(config);
     const logger = options.overrides?.logger ?? pino({ level: config.logLevel });
     const node = await startNode(config, { ...options.overrides, logger });
@@ -60,7 +67,12 @@ export class TestNode {
   }
 
   async connect(user: string, options: Partial<ClientOptions> = {}): Promise<RouterClient> {
-    return RouterClient.connect({ url: this.url, token: await tokenFor(user, undefined, this.config.secret), ...options });
+    return RouterClient.connect({
+      url: this.url,
+      token: await tokenFor(user, undefined, this.config.secret),
+      requestTimeoutMs: this.config.limits.requestTimeoutMs + 10_000,
+      ...options,
+    });
   }
 
   /** True once stop() was called: tests route new connections elsewhere. */

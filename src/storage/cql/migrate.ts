@@ -38,7 +38,12 @@ const CREATE_VERSIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
 
 // The version table is read and written like the stores' data, so a migrator sees what another
 // one recorded. (Schema statements themselves ignore consistency.)
-const BOOKKEEPING: QueryOptions = { prepare: true, consistency: cassandra.types.consistencies.localQuorum };
+const BOOKKEEPING: QueryOptions = { prepare: true, consistency: cassandra.types.consistencies.localQuorum, readTimeout: 60_000 };
+// A schema change is answered only once the coordinator has applied it and the driver has seen
+// the cluster agree on it: on a loaded cluster (or a busy test machine) that takes far longer
+// than a data request, and a client-side timeout leaves the change applied anyway. Migrations
+// are rare and idempotent, so they wait this long rather than the node's request timeout.
+const SCHEMA_CHANGE: QueryOptions = { readTimeout: 60_000 };
 
 /** The versioned CQL files in migrations/, ascending: `NNN_name.cql`. */
 export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
@@ -78,9 +83,9 @@ export async function migrate(
     throw new Error(`keyspace name ${JSON.stringify(keyspace)} must match ${KEYSPACE_NAME}`);
   }
   try {
-    await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationLiteral(replication)}`);
+    await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationLiteral(replication)}`, [], SCHEMA_CHANGE);
     await client.execute(`USE ${keyspace}`);
-    await client.execute(CREATE_VERSIONS_TABLE);
+    await client.execute(CREATE_VERSIONS_TABLE, [], SCHEMA_CHANGE);
     const applied = await appliedChecksums(client);
     const appliedNow: number[] = [];
     for (const migration of migrations) {
@@ -118,7 +123,7 @@ const ADD_COLUMN = /^ALTER\s+TABLE\s+(\w+)\s+ADD\s+(\w+)\s/i;
  */
 async function applyStatement(client: Client, keyspace: string, statement: string): Promise<void> {
   try {
-    await client.execute(statement);
+    await client.execute(statement, [], SCHEMA_CHANGE);
   } catch (error) {
     const added = ADD_COLUMN.exec(statement);
     if (!added?.[1] || !added[2] || !(error instanceof cassandra.errors.ResponseError)) throw error;
