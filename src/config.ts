@@ -79,7 +79,7 @@ export interface NodeConfig {
     backend: string;
     /** ScyllaDB / Cassandra contact points, `host[:port]`, comma-separated. */
     scylla: string;
-    /** `redis://host:port` (or `rediss://`): presence, last seen, leases, rate limits. */
+    /** `redis://host:port` (or `rediss://`): presence, last seen, rate limits. */
     redis: string;
     keyspace: string;
     /** The data centre this node runs in; requests go to its replicas. */
@@ -285,7 +285,7 @@ export function storageBackend(storage: NodeConfig["storage"]): "lmdb" | "cql" {
   }
   if (backend === "cql" && !storage.scylla) throw new ConfigError("storage backend cql needs --scylla HOSTS (ROUTER_SCYLLA)");
   if (backend === "cql" && !storage.redis) {
-    throw new ConfigError("the cluster backend needs --redis URL (ROUTER_REDIS) besides --scylla: presence and writer leases live there");
+    throw new ConfigError("the cluster backend needs --redis URL (ROUTER_REDIS) besides --scylla: presence and shared rate limits live there");
   }
   return backend;
 }

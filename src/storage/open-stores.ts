@@ -12,7 +12,7 @@ import {
 } from "./cql/cql-stores.ts";
 import { openLmdbStores } from "./lmdb/lmdb-stores.ts";
 import { openRedisServices, RedisConfigError } from "./redis/redis-services.ts";
-import type { OnlinePresence, RateLimits, Stores, WriterLeases } from "./types.ts";
+import type { OnlinePresence, RateLimits, Stores } from "./types.ts";
 
 export interface BackendHealth {
   status: "ok" | "degraded";
@@ -27,8 +27,7 @@ export interface Backend {
   /** `close()` closes every connection the backend opened. */
   readonly stores: Stores;
   readonly online: OnlinePresence;
-  /** Cluster backend only: writer leases and shared rate limits (Redis). */
-  readonly leases?: WriterLeases;
+  /** Cluster backend only: rate limits shared by the nodes (Redis). */
   readonly rateLimits?: RateLimits;
   health(): BackendHealth;
   /** 1 while Redis answers, 0 while not; undefined without a Redis. */
@@ -37,7 +36,7 @@ export interface Backend {
 
 /**
  * Opens the configured backend: LMDB under dataDir, or CQL (messages, groups, watermarks,
- * durable last seen) with Redis (presence, last-seen copy, leases, rate limits).
+ * durable last seen) with Redis (presence, last-seen copy, rate limits).
  * `override` (tests) is used as the stores as they are.
  *
  * Rejects with ConfigError for a configuration that cannot work (unknown backend, bad Redis
@@ -102,7 +101,6 @@ async function openCluster(config: NodeConfig, logger: Logger): Promise<Backend>
   return {
     stores,
     online: redis.presence,
-    leases: redis.leases,
     rateLimits: redis.rateLimits,
     health: () => {
       const status = redis.health();

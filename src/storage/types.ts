@@ -338,23 +338,6 @@ export interface OnlinePresence {
   online(users: readonly string[]): Promise<Map<string, string>>;
 }
 
-/** The right to write one chat, with a fencing token that grows with every new holder. */
-export interface WriterLease {
-  chat: string;
-  node: string;
-  token: number;
-}
-
-/** One live writer per conversation across the cluster. */
-export interface WriterLeases {
-  /** The lease when `node` holds it now (newly, or still), undefined while another node does. */
-  acquire(chat: string, node: string, ttlMs: number): Promise<WriterLease | undefined>;
-  /** false when the lease was lost (expired, then taken or released): stop writing. */
-  renew(lease: WriterLease, ttlMs: number): Promise<boolean>;
-  /** Gives the lease up if still held; someone else's lease is left alone. */
-  release(lease: WriterLease): Promise<void>;
-}
-
 export interface RateLimitDecision {
   allowed: boolean;
   /** Events counted in the current window, this one included. */

@@ -119,45 +119,6 @@ describe("redis services", () => {
     });
   });
 
-  describe("writer leases", () => {
-    it("gives a chat to one node at a time, with a token that grows with every holder", async () => {
-      const { services } = await open();
-      const leases = services.leases;
-      try {
-        const first = await leases.acquire("d:a:b", "node-a", 10_000);
-        assert.ok(first);
-        assert.equal(await leases.acquire("d:a:b", "node-b", 10_000), undefined);
-        assert.deepEqual(await leases.acquire("d:a:b", "node-a", 10_000), first, "re-acquiring is renewing");
-        assert.equal(await leases.renew(first, 10_000), true);
-        await leases.release({ ...first, node: "node-b" });
-        assert.equal(await leases.acquire("d:a:b", "node-b", 10_000), undefined, "only the holder releases");
-        await leases.release(first);
-        const second = await leases.acquire("d:a:b", "node-b", 10_000);
-        assert.ok(second && second.token > first.token);
-        assert.equal(await leases.renew(first, 10_000), false, "a lost lease cannot be renewed");
-        const other = await leases.acquire("d:a:c", "node-a", 10_000);
-        assert.ok(other, "chats are leased independently");
-      } finally {
-        await services.close();
-      }
-    });
-
-    it("lets an expired lease go to the next node", async () => {
-      const { services } = await open();
-      try {
-        const first = await services.leases.acquire("d:x:y", "node-a", 100);
-        assert.ok(first);
-        await waitForRedisTime(250);
-        const second = await services.leases.acquire("d:x:y", "node-b", 10_000);
-        assert.ok(second && second.token > first.token);
-        await services.leases.release(first);
-        assert.equal(await services.leases.acquire("d:x:y", "node-c", 10_000), undefined, "the stale holder's release did nothing");
-      } finally {
-        await services.close();
-      }
-    });
-  });
-
   describe("rate limits", () => {
     it("counts events in fixed windows", async () => {
       const { services } = await open();

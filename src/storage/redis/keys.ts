@@ -14,15 +14,6 @@ export class RedisKeys {
     return `${this.prefix}seen:{${user}}`;
   }
 
-  lease(chat: string): string {
-    return `${this.prefix}lease:{${chat}}`;
-  }
-
-  /** The chat's last fencing token; outlives its leases, so tokens only grow. */
-  fence(chat: string): string {
-    return `${this.prefix}fence:{${chat}}`;
-  }
-
   rate(key: string, window: number): string {
     return `${this.prefix}rate:{${key}}:${window}`;
   }

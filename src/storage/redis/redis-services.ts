@@ -2,13 +2,11 @@ import type { Logger } from "../../util/logger.ts";
 import type { PresenceStore } from "../types.ts";
 import { RedisConnection, type RedisHealth } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
-import { RedisWriterLeases } from "./leases.ts";
 import { RedisPresence, type RedisPresenceOptions } from "./presence.ts";
 import { RedisRateLimits } from "./rate-limits.ts";
 
 export { RedisConfigError, parseRedisUrl, type RedisHealth } from "./connection.ts";
 export { RedisPresence } from "./presence.ts";
-export { RedisWriterLeases } from "./leases.ts";
 export { RedisRateLimits } from "./rate-limits.ts";
 
 export interface RedisServicesOptions extends RedisPresenceOptions {
@@ -26,7 +24,6 @@ export interface RedisServicesOptions extends RedisPresenceOptions {
 /** What the cluster keeps in Redis, over one connection. */
 export interface RedisServices {
   readonly presence: RedisPresence;
-  readonly leases: RedisWriterLeases;
   readonly rateLimits: RedisRateLimits;
   health(): RedisHealth;
   close(): Promise<void>;
@@ -50,7 +47,6 @@ export async function openRedisServices(options: RedisServicesOptions): Promise<
   await connection.start();
   return {
     presence,
-    leases: new RedisWriterLeases(connection, keys),
     rateLimits: new RedisRateLimits(connection, keys),
     health: () => connection.status(),
     close: async () => {
