@@ -11,7 +11,6 @@ import type { MediaStore } from "./storage/types.ts";
 import { KeyService } from "./keys/key-service.ts";
 import { PushService } from "./push/service.ts";
 import type { PushEvent } from "./push/scheduler.ts";
-import { joinCluster } from "./cluster/cluster-node.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
 import { loadOrCreateSecret } from "./auth/tokens.ts";
@@ -113,9 +112,10 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     nodeId: config.nodeId,
     log: log.child({ component: "presence" }),
   });
-  // Alone, actors reach each other and sockets directly; in a cluster, through the ring.
+  // Alone, actors reach each other and sockets directly; in a cluster, through the ring. The
+  // NATS client loads only for a cluster.
   const cluster = config.cluster.nats
-    ? await joinCluster(config, { users: localUsers, conversations: localConversations, connections: registry, presence }, log)
+    ? await (await import("./cluster/cluster-node.ts")).joinCluster(config, { users: localUsers, conversations: localConversations, connections: registry, presence }, log)
     : undefined;
   const userDirectory = cluster?.routing.users ?? localUsers;
   const conversationDirectory = cluster?.routing.conversations ?? localConversations;

@@ -1,17 +1,8 @@
 import { join } from "node:path";
 import { ConfigError, storageBackend, type NodeConfig } from "../config.ts";
 import type { Logger } from "../util/logger.ts";
-import {
-  connectCql,
-  CqlConfigurationError,
-  defaultReplication,
-  migrate,
-  openCqlStores,
-  SchemaNotReadyError,
-  type Replication,
-} from "./cql/cql-stores.ts";
+import type { Replication } from "./cql/cql-stores.ts";
 import { openLmdbStores } from "./lmdb/lmdb-stores.ts";
-import { openRedisServices, RedisConfigError } from "./redis/redis-services.ts";
 import type { OnlinePresence, RateLimits, Stores } from "./types.ts";
 
 export interface BackendHealth {
@@ -50,7 +41,14 @@ export async function openBackend(config: NodeConfig, logger: Logger, override?:
   return openCluster(config, logger);
 }
 
+// The cluster backend's drivers (cassandra-driver, ioredis) load only when it is configured:
+// an embedded node, the CLI and LMDB-only tests do not pay for them at start.
+const loadCql = () => import("./cql/cql-stores.ts");
+const loadRedis = () => import("./redis/redis-services.ts");
+
 async function openCluster(config: NodeConfig, logger: Logger): Promise<Backend> {
+  const { openCqlStores, SchemaNotReadyError, CqlConfigurationError } = await loadCql();
+  const { openRedisServices, RedisConfigError } = await loadRedis();
   const storage = config.storage;
   const contactPoints = storage.scylla.split(",").map((point) => point.trim()).filter(Boolean);
   let cql: Stores;
@@ -122,6 +120,7 @@ async function openCluster(config: NodeConfig, logger: Logger): Promise<Backend>
  * Returns the versions applied now, none when it was up to date.
  */
 export async function migrateKeyspace(config: NodeConfig, logger: Logger): Promise<number[]> {
+  const { connectCql, CqlConfigurationError, defaultReplication, migrate } = await loadCql();
   const storage = config.storage;
   const contactPoints = storage.scylla.split(",").map((point) => point.trim()).filter(Boolean);
   if (contactPoints.length === 0) throw new ConfigError("router db migrate needs --scylla HOSTS (ROUTER_SCYLLA)");
