@@ -133,6 +133,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       log: log.child({ component: "user" }),
       syncLimitPerChat: config.syncLimitPerChat,
       presence,
+      frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
+      maxDevices: config.limits.maxDevicesPerUser,
     }),
     config.actors,
     log.child({ component: "users" }),

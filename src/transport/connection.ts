@@ -1,5 +1,5 @@
 import type { WebSocket } from "uWebSockets.js";
-import type { CloseCode, ConnectionRef } from "../actors/messages.ts";
+import type { CloseCode, ConnectionRef, FrameShare } from "../actors/messages.ts";
 import { encodeFrame } from "../protocol/codec.ts";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
@@ -41,6 +41,11 @@ export class ClientConnection {
   device = "";
   readonly ref: ConnectionRef;
   readonly bucket: TokenBucket;
+  /**
+   * This connection's share of its user's frame budget across all their connections. Until
+   * the user's actor sends the real share (right after `hello`), a conservative default.
+   */
+  readonly userBucket: TokenBucket;
   helloTimer: NodeJS.Timeout | undefined;
   /** Frames that arrived while the hello token was being checked, handled once it is. */
   readonly earlyFrames: unknown[] = [];
@@ -54,12 +59,23 @@ export class ClientConnection {
     nodeId: string,
     id: number,
     bucket: TokenBucket,
+    userBucket: TokenBucket,
     private readonly limits: OutboundLimits,
     private readonly events: OutboundEvents,
     private readonly log: Logger,
   ) {
     this.ref = { node: nodeId, id };
     this.bucket = bucket;
+    this.userBucket = userBucket;
+  }
+
+  /** Both budgets allow one more inbound frame; the user's is not spent if the connection's refuses. */
+  takeFrame(): boolean {
+    return this.bucket.take() && this.userBucket.take();
+  }
+
+  setShare(share: FrameShare): void {
+    if (this.open) this.userBucket.resize(share.framesPerSecond, share.burst);
   }
 
   get id(): number {
