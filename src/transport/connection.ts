@@ -49,6 +49,8 @@ export class ClientConnection {
   helloTimer: NodeJS.Timeout | undefined;
   /** Frames that arrived while the hello token was being checked, handled once it is. */
   readonly earlyFrames: unknown[] = [];
+  /** Whether the user's actor has sent this connection its share yet. */
+  private shared = false;
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   private readonly awaitingAnswer = new Map<number, NodeJS.Timeout>();
@@ -74,8 +76,17 @@ export class ClientConnection {
     return this.bucket.take() && this.userBucket.take();
   }
 
+  /**
+   * The first share comes with its full burst, as a connection's own bucket starts full: a
+   * device catching up after reconnect acks hundreds of messages at once. So a reconnect gets
+   * a fresh burst, as it gets a fresh bucket of its own; reconnecting costs a handshake, a
+   * token check and a sync, far more than the frames. Later shares (another device came or
+   * went) only change the rate and cap what is saved.
+   */
   setShare(share: FrameShare): void {
-    if (this.open) this.userBucket.resize(share.framesPerSecond, share.burst);
+    if (!this.open) return;
+    this.userBucket.resize(share.framesPerSecond, share.burst, !this.shared);
+    this.shared = true;
   }
 
   get id(): number {

@@ -24,14 +24,15 @@ export class TokenBucket {
   }
 
   /**
-   * New rate and burst from now on. Tokens saved so far are kept up to the new burst, never
-   * topped up: a resize must not hand out frames the old limit did not allow.
+   * New rate and burst from now on. Tokens saved so far are kept up to the new burst, and
+   * topped up only when `fill` says so: a resize must not hand out frames the old limit did
+   * not allow (when a device leaves, the others' shares grow, but not by its unspent burst).
    */
-  resize(perSecond: number, burst: number, now = performance.now()): void {
+  resize(perSecond: number, burst: number, fill = false, now = performance.now()): void {
     this.refill(now);
     this.perSecond = perSecond;
     this.burst = burst;
-    this.tokens = Math.min(this.tokens, burst);
+    this.tokens = fill ? burst : Math.min(this.tokens, burst);
   }
 
   private refill(now: number): void {
