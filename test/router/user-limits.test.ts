@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CLOSE_CODES, type ErrorFrame, type ServerFrame } from "../../src/protocol/frames.ts";
 import { RequestError, RouterClient } from "../../sdk/client.ts";
+import { eventually, floodWithPings } from "../support/flood.ts";
 import { TestNode, tokenFor } from "../support/node.ts";
 
 // Small enough that a flood from a few connections runs through it within the test, far
@@ -13,32 +14,6 @@ const FLOOD = 400;
 
 function isErr(f: ServerFrame): f is ErrorFrame {
   return f.t === "err";
-}
-
-/** Answers to the requests numbered [from, from + count): pongs, and `rate_limited` refusals. */
-function answers(client: RouterClient, from: number, count: number): { accepted: number; limited: number } {
-  const inRange = (f: ServerFrame) => "r" in f && typeof f.r === "number" && f.r >= from && f.r < from + count;
-  let accepted = 0;
-  let limited = 0;
-  for (const f of client.frames) {
-    if (!inRange(f)) continue;
-    if (f.t === "pong") accepted += 1;
-    else if (isErr(f) && f.code === "rate_limited") limited += 1;
-  }
-  return { accepted, limited };
-}
-
-/** Tries `attempt` until it resolves, pausing briefly between tries, up to a generous deadline. */
-async function eventually<T>(attempt: () => Promise<T>, deadlineMs = 30_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 describe("limits per user across connections", () => {
@@ -69,30 +44,16 @@ describe("limits per user across connections", () => {
     for (let i = 0; i < 4; i += 1) clients.push(await connect("flooder", `f${i}`));
     const bystander = await connect("bystander", "phone");
 
-    const startedAt = performance.now();
-    for (const [i, client] of clients.entries()) {
-      for (let n = 0; n < FLOOD; n += 1) client.sendRaw({ t: "ping", r: 100_000 * (i + 1) + n });
-    }
-    // Every frame is answered, accepted or refused, and the connections stay.
-    await Promise.all(
-      clients.map((client, i) => {
-        const done = () => {
-          const { accepted, limited } = answers(client, 100_000 * (i + 1), FLOOD);
-          return accepted + limited >= FLOOD;
-        };
-        return client.waitFor(done, 60_000);
-      }),
-    );
-    const elapsedSeconds = (performance.now() - startedAt) / 1000;
-    const counts = clients.map((client, i) => answers(client, 100_000 * (i + 1), FLOOD));
-    const accepted = counts.reduce((sum, c) => sum + c.accepted, 0);
+    const { accepted: perConnection, limited, elapsedSeconds } = await floodWithPings(clients, FLOOD);
+    assert.deepEqual(perConnection.map((a, i) => a + limited[i]!), [FLOOD, FLOOD, FLOOD, FLOOD], "every ping answered");
+    const accepted = perConnection.reduce((sum, a) => sum + a, 0);
     // Alone, each connection's limit would have let all 4 x 400 through; together they get
     // the user's burst plus what refilled meanwhile (and a margin for timing).
     const allowed = USER_BURST + USER_RATE * elapsedSeconds + 20;
     assert.ok(accepted <= allowed, `accepted ${accepted} of ${4 * FLOOD} in ${elapsedSeconds.toFixed(2)} s; the user's budget allows about ${allowed.toFixed(0)}`);
     assert.ok(accepted < FLOOD, `accepted ${accepted}: far below the ${4 * FLOOD} the per-connection limit alone allows`);
     // Shared, not first come first served: every connection got its part of the burst.
-    for (const [i, c] of counts.entries()) assert.ok(c.accepted >= USER_BURST / 4 - 2, `connection ${i} accepted ${c.accepted}`);
+    for (const [i, a] of perConnection.entries()) assert.ok(a >= USER_BURST / 4 - 2, `connection ${i} accepted ${a}`);
     for (const client of clients) assert.equal(client.closed, undefined);
 
     // Another user is not held back by this one's flood.
