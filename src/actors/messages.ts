@@ -201,4 +201,13 @@ export interface KeysLowNotice {
   count: number;
 }
 
-export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice;
+/**
+ * Nodes left the ring (died or were cut off): the user's devices connected through them are
+ * gone without a detach, and must not hold device slots or budget shares.
+ */
+export interface GatewaysGone {
+  type: "gateways-gone";
+  nodes: string[];
+}
+
+export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice | GatewaysGone;

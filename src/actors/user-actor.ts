@@ -238,6 +238,14 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           }
           break;
         }
+        case "gateways-gone": {
+          const before = state.sessions.size;
+          for (const [device, session] of state.sessions) if (message.nodes.includes(session.conn.node)) state.sessions.delete(device);
+          if (state.sessions.size === before) break;
+          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now());
+          shareBudget(state);
+          break;
+        }
         case "deliver":
           await onDeliver(state, user, message);
           break;
