@@ -240,7 +240,13 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         }
         case "gateways-gone": {
           const before = state.sessions.size;
-          for (const [device, session] of state.sessions) if (message.nodes.includes(session.conn.node)) state.sessions.delete(device);
+          for (const [device, session] of state.sessions) {
+            if (!message.nodes.includes(session.conn.node)) continue;
+            state.sessions.delete(device);
+            // A node only cut off for a while still holds the socket, which would hear nothing
+            // more from here: have it reconnect and attach again.
+            deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
+          }
           if (state.sessions.size === before) break;
           if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now());
           shareBudget(state);

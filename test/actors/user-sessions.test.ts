@@ -90,6 +90,8 @@ describe("a user's device sessions", () => {
     // gw1 left the ring: device a went with it without a detach. Its slot and share are freed.
     await handle({ type: "gateways-gone", nodes: ["gw1"] });
     assert.deepEqual([...state.sessions.keys()].sort(), ["b", "c"]);
+    // Were gw1 only cut off for a while, its socket must not stay on, hearing nothing: it is closed.
+    assert.equal(recorded.closes.get(recorded.key(a)), CLOSE_CODES.going_away);
     for (const conn of [b2, c]) assert.deepEqual(shareOf(conn), split(2));
     const d2 = await attach("d", "gw2");
     assert.equal(recorded.closes.get(recorded.key(d2)), undefined);
