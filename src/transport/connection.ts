@@ -73,7 +73,8 @@ export class ClientConnection {
 
   /** Both budgets allow one more inbound frame; the user's is not spent if the connection's refuses. */
   takeFrame(): boolean {
-    return this.bucket.take() && this.userBucket.take();
+    const now = performance.now();
+    return this.bucket.take(now) && this.userBucket.take(now);
   }
 
   /**
