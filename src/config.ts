@@ -18,6 +18,15 @@ export interface NodeConfig {
     framesPerSecond: number;
     /** Frames a connection may send back to back before the per-second rate applies. */
     frameBurst: number;
+    /**
+     * Sustained inbound frames per second per user, across all their connections on every
+     * node: the user's actor divides it among the user's live connections.
+     */
+    userFramesPerSecond: number;
+    /** Frames a user may send back to back, across all their connections. */
+    userFrameBurst: number;
+    /** Live devices per user; a further device's `hello` is refused with `too_many_devices`. */
+    maxDevicesPerUser: number;
     /** Bytes buffered towards a slow client before ephemeral frames are dropped. */
     softBackpressureBytes: number;
     /** Bytes buffered towards a client before it is disconnected as a slow consumer. */
@@ -124,6 +133,9 @@ export function defaultConfig(): NodeConfig {
       maxFrameBytes: 64 * 1024,
       framesPerSecond: 1000,
       frameBurst: 2000,
+      userFramesPerSecond: 1000,
+      userFrameBurst: 2000,
+      maxDevicesPerUser: 8,
       softBackpressureBytes: 256 * 1024,
       maxBackpressureBytes: 4 * 1024 * 1024,
       idleTimeoutSeconds: 60,
@@ -172,6 +184,9 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_MAX_FRAME_BYTES: "limits.maxFrameBytes",
   ROUTER_FRAMES_PER_SECOND: "limits.framesPerSecond",
   ROUTER_FRAME_BURST: "limits.frameBurst",
+  ROUTER_USER_FRAMES_PER_SECOND: "limits.userFramesPerSecond",
+  ROUTER_USER_FRAME_BURST: "limits.userFrameBurst",
+  ROUTER_MAX_DEVICES_PER_USER: "limits.maxDevicesPerUser",
   ROUTER_IDLE_TIMEOUT_SECONDS: "limits.idleTimeoutSeconds",
   ROUTER_REQUEST_TIMEOUT_MS: "limits.requestTimeoutMs",
   ROUTER_ACTOR_IDLE_MS: "actors.idleMs",
@@ -258,6 +273,10 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new ConfigError("port must be 0-65535");
   if (config.limits.maxFrameBytes < 1024) throw new ConfigError("limits.maxFrameBytes must be at least 1024");
   if (config.limits.frameBurst < 1 || config.limits.framesPerSecond <= 0) throw new ConfigError("frame rate limits must be positive");
+  if (config.limits.userFrameBurst < 1 || config.limits.userFramesPerSecond <= 0) throw new ConfigError("per-user frame rate limits must be positive");
+  if (!Number.isInteger(config.limits.maxDevicesPerUser) || config.limits.maxDevicesPerUser < 1) {
+    throw new ConfigError("limits.maxDevicesPerUser must be a whole number, at least 1");
+  }
   if (config.limits.idleTimeoutSeconds !== 0 && config.limits.idleTimeoutSeconds < 8) {
     throw new ConfigError("limits.idleTimeoutSeconds must be 0 (off) or at least 8");
   }

@@ -133,6 +133,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       log: log.child({ component: "user" }),
       syncLimitPerChat: config.syncLimitPerChat,
       presence,
+      frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
+      maxDevices: config.limits.maxDevicesPerUser,
     }),
     config.actors,
     log.child({ component: "users" }),
@@ -254,7 +256,11 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       }
       for (const user of users.keys()) if (!cluster.owns(userKey(user))) users.evict(user);
       const now = Date.now();
-      for (const node of before.members) if (!after.members.includes(node)) presence.ownerGone(node, now);
+      const gone = before.members.filter((node) => !after.members.includes(node));
+      for (const node of gone) presence.ownerGone(node, now);
+      // Sockets on a node that left never send their detach: the users this node hosts drop
+      // those sessions, or they would hold device slots and budget shares for good.
+      if (gone.length > 0) for (const user of users.keys()) users.tellIfActive(user, { type: "gateways-gone", nodes: gone });
       for (const chat of conversations.keys()) if (!cluster.owns(chatKey(chat))) conversations.evict(chat);
       },
     });

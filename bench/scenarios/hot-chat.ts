@@ -29,9 +29,14 @@ export interface HotChatResult {
   note: string;
 }
 
-// The per-connection abuse limit (1000 frames/s) would cap one device below what one chat can
-// take; the single writer's limit is what this scenario is after.
-const UNLIMITED = { ROUTER_FRAMES_PER_SECOND: "10000000", ROUTER_FRAME_BURST: "10000000" };
+// The abuse limits (1000 frames/s per connection and per user) would cap one device below what
+// one chat can take; the single writer's limit is what this scenario is after.
+const UNLIMITED = {
+  ROUTER_FRAMES_PER_SECOND: "10000000",
+  ROUTER_FRAME_BURST: "10000000",
+  ROUTER_USER_FRAMES_PER_SECOND: "10000000",
+  ROUTER_USER_FRAME_BURST: "10000000",
+};
 
 /** One chat (two members, both sending) as fast as durable acknowledgements come back. */
 export async function runHotChatScenario(options: HotChatOptions, progress: Progress): Promise<HotChatResult> {

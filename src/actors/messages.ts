@@ -33,6 +33,25 @@ export interface ClientLink {
   close(conn: ConnectionRef, code: CloseCode, reason: string): void;
   /** Closes every connection of `user` (after its actor lost track of them). */
   closeUser(user: string, code: CloseCode, reason: string): void;
+  /** Sets the connection's share of its user's frame budget (from the user's actor). */
+  limit(conn: ConnectionRef, share: FrameShare): void;
+}
+
+/** What one connection may send of its user's frame budget: a rate and a burst, in frames. */
+export interface FrameShare {
+  framesPerSecond: number;
+  burst: number;
+}
+
+/**
+ * One of `ways` equal shares of a user's frame budget. Equal, not by use: shares by use would
+ * need every connection to report its traffic to the user's actor, a message per connection
+ * per interval, for a budget that exists to stop floods, not to schedule fairly. The burst is
+ * at least one frame, or a share would refuse everything.
+ */
+export function shareOf(budget: FrameShare, ways: number): FrameShare {
+  const n = Math.max(1, ways);
+  return { framesPerSecond: budget.framesPerSecond / n, burst: Math.max(1, budget.burst / n) };
 }
 
 export function replyError(link: ClientLink, replyTo: ReplyTo, code: ErrorCode, msg: string): void {
@@ -182,4 +201,13 @@ export interface KeysLowNotice {
   count: number;
 }
 
-export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice;
+/**
+ * Nodes left the ring (died or were cut off): the user's devices connected through them are
+ * gone without a detach, and must not hold device slots or budget shares.
+ */
+export interface GatewaysGone {
+  type: "gateways-gone";
+  nodes: string[];
+}
+
+export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice | GatewaysGone;

@@ -10,11 +10,13 @@ import type {
   ConversationMessage,
   Deliver,
   DeviceAck,
+  FrameShare,
   ReceiptNotice,
   TypingNotice,
   UserMessage,
   UserRead,
 } from "./messages.ts";
+import { shareOf } from "./messages.ts";
 
 /** One live device of the user. */
 interface DeviceSession {
@@ -37,6 +39,10 @@ export interface UserDeps {
   log: Logger;
   syncLimitPerChat: number;
   presence: { userOnline(user: string): void; userOffline(user: string, at: number): void };
+  /** Inbound frames the user may send across all their connections, divided among them. */
+  frameBudget: FrameShare;
+  /** Live devices per user; a further one is refused, not an older one dropped. */
+  maxDevices: number;
 }
 
 function sameConnection(a: ConnectionRef, b: ConnectionRef): boolean {
@@ -102,8 +108,26 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     });
   }
 
+  /**
+   * Tells every live connection its share of the user's frame budget. The connections check
+   * it themselves, frame by frame, wherever they are: this actor hears of each attach and
+   * detach anyway, so the budget holds cluster-wide at one message per connection per change
+   * instead of a hop per frame.
+   */
+  function shareBudget(state: UserState): void {
+    const share = shareOf(deps.frameBudget, state.sessions.size);
+    for (const session of state.sessions.values()) deps.link.limit(session.conn, share);
+  }
+
   async function onAttach(state: UserState, user: string, attach: Attach): Promise<void> {
     const previous = state.sessions.get(attach.device);
+    if (!previous && state.sessions.size >= deps.maxDevices) {
+      // Refuse the newcomer rather than drop a device the user still has: an idle device
+      // is not a gone one, and the user decides which to sign out.
+      deps.link.send(attach.conn, { t: "err", r: attach.r, code: "too_many_devices", msg: `at most ${deps.maxDevices} devices may be connected at once` });
+      deps.link.close(attach.conn, CLOSE_CODES.too_many_devices, "too many devices");
+      return;
+    }
     const wasOffline = state.sessions.size === 0;
     if (previous && !sameConnection(previous.conn, attach.conn)) {
       deps.link.close(previous.conn, CLOSE_CODES.replaced, "replaced by a newer connection of this device");
@@ -113,6 +137,8 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     for (const [chat, seq] of previous?.cursors ?? []) if (seq > (cursors.get(chat) ?? 0)) cursors.set(chat, seq);
     const session: DeviceSession = { conn: attach.conn, cursors, sent: new Map(cursors) };
     state.sessions.set(attach.device, session);
+    // Before `welcome`, so the client's next frames already count against the real share.
+    shareBudget(state);
     if (wasOffline) deps.presence.userOnline(user);
     deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: Date.now() });
 
@@ -208,7 +234,22 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           if (session && sameConnection(session.conn, message.conn)) {
             state.sessions.delete(message.device);
             if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now());
+            shareBudget(state);
           }
+          break;
+        }
+        case "gateways-gone": {
+          const before = state.sessions.size;
+          for (const [device, session] of state.sessions) {
+            if (!message.nodes.includes(session.conn.node)) continue;
+            state.sessions.delete(device);
+            // A node only cut off for a while still holds the socket, which would hear nothing
+            // more from here: have it reconnect and attach again.
+            deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
+          }
+          if (state.sessions.size === before) break;
+          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now());
+          shareBudget(state);
           break;
         }
         case "deliver":

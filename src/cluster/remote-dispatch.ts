@@ -1,6 +1,6 @@
 import { Packr } from "msgpackr";
 import type { NatsConnection, Subscription } from "nats";
-import type { CloseCode, ConnectionRef, ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { CloseCode, ConnectionRef, ConversationMessage, FrameShare, UserMessage } from "../actors/messages.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { Ring, type NodeId } from "./ring.ts";
@@ -11,6 +11,7 @@ export type Envelope =
   | { to: "conversation"; key: string; message: ConversationMessage; hops: number }
   | { to: "client"; conn: ConnectionRef; frame: ServerFrame; ephemeral?: boolean }
   | { to: "close"; conn: ConnectionRef; code: CloseCode; reason: string }
+  | { to: "limit"; conn: ConnectionRef; share: FrameShare }
   | { to: "close-user"; user: string; code: CloseCode; reason: string }
   | { to: "presence"; user: string; online: boolean; at?: number };
 

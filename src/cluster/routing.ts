@@ -3,6 +3,7 @@ import type {
   CloseCode,
   ConnectionRef,
   ConversationMessage,
+  FrameShare,
   UserMessage,
 } from "../actors/messages.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
@@ -50,6 +51,10 @@ export class ClusterRouting {
         if (conn.node === self) local.connections.close(conn, code, reason);
         else dispatch.send(conn.node, { to: "close", conn, code, reason });
       },
+      limit: (conn: ConnectionRef, share: FrameShare) => {
+        if (conn.node === self) local.connections.limit(conn, share);
+        else dispatch.send(conn.node, { to: "limit", conn, share });
+      },
       closeUser: (user: string, code: CloseCode, reason: string) => {
         local.connections.closeUser(user, code, reason);
         dispatch.broadcast({ to: "close-user", user, code, reason });
@@ -88,6 +93,9 @@ export class ClusterRouting {
         return;
       case "close":
         this.local.connections.close(envelope.conn, envelope.code, envelope.reason);
+        return;
+      case "limit":
+        this.local.connections.limit(envelope.conn, envelope.share);
         return;
       case "close-user":
         if (from !== this.dispatch.nodeId) this.local.connections.closeUser(envelope.user, envelope.code, envelope.reason);

@@ -206,11 +206,12 @@ export const ERROR_CODES = {
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
   limit_exceeded: { retriable: false, doc: "a group would go over its member limit, or a list is too long" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },
-  rate_limited: { retriable: true, doc: "too many frames per second on this connection, or too many requests of one kind (`keys.get`); slow down" },
+  rate_limited: { retriable: true, doc: "too many frames per second on this connection or by this user across all their devices, or too many requests of one kind (`keys.get`); slow down" },
   unavailable: { retriable: true, doc: "storage or a peer node is unreachable; retry with the same `cid`" },
   timeout: { retriable: true, doc: "the request was not answered in time; retry with the same `cid`" },
   internal: { retriable: true, doc: "the server failed handling this request; it was logged" },
   shutting_down: { retriable: true, doc: "the node is stopping; reconnect (to another node)" },
+  too_many_devices: { retriable: false, doc: "the user already has as many live devices as allowed; this connection is closed" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -229,6 +230,8 @@ export const CLOSE_CODES = {
   replaced: 4009,
   /** The connection could not keep up (its send buffer overflowed); reconnect and resync. */
   slow_consumer: 4010,
+  /** The user already has the most live devices allowed; this new device was refused (the others stay). */
+  too_many_devices: 4011,
 } as const;
 
 // ---- identifiers -------------------------------------------------------------

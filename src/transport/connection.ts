@@ -1,5 +1,5 @@
 import type { WebSocket } from "uWebSockets.js";
-import type { CloseCode, ConnectionRef } from "../actors/messages.ts";
+import type { CloseCode, ConnectionRef, FrameShare } from "../actors/messages.ts";
 import { encodeFrame } from "../protocol/codec.ts";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
@@ -41,9 +41,16 @@ export class ClientConnection {
   device = "";
   readonly ref: ConnectionRef;
   readonly bucket: TokenBucket;
+  /**
+   * This connection's share of its user's frame budget across all their connections. Until
+   * the user's actor sends the real share (right after `hello`), a conservative default.
+   */
+  readonly userBucket: TokenBucket;
   helloTimer: NodeJS.Timeout | undefined;
   /** Frames that arrived while the hello token was being checked, handled once it is. */
   readonly earlyFrames: unknown[] = [];
+  /** Whether the user's actor has sent this connection its share yet. */
+  private shared = false;
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   private readonly awaitingAnswer = new Map<number, NodeJS.Timeout>();
@@ -54,12 +61,33 @@ export class ClientConnection {
     nodeId: string,
     id: number,
     bucket: TokenBucket,
+    userBucket: TokenBucket,
     private readonly limits: OutboundLimits,
     private readonly events: OutboundEvents,
     private readonly log: Logger,
   ) {
     this.ref = { node: nodeId, id };
     this.bucket = bucket;
+    this.userBucket = userBucket;
+  }
+
+  /** Both budgets allow one more inbound frame; the user's is not spent if the connection's refuses. */
+  takeFrame(): boolean {
+    const now = performance.now();
+    return this.bucket.take(now) && this.userBucket.take(now);
+  }
+
+  /**
+   * The first share comes with its full burst, as a connection's own bucket starts full: a
+   * device catching up after reconnect acks hundreds of messages at once. So a reconnect gets
+   * a fresh burst, as it gets a fresh bucket of its own; reconnecting costs a handshake, a
+   * token check and a sync, far more than the frames. Later shares (another device came or
+   * went) only change the rate and cap what is saved.
+   */
+  setShare(share: FrameShare): void {
+    if (!this.open) return;
+    this.userBucket.resize(share.framesPerSecond, share.burst, !this.shared);
+    this.shared = true;
   }
 
   get id(): number {

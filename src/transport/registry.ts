@@ -1,4 +1,4 @@
-import type { ClientLink, CloseCode, ConnectionRef } from "../actors/messages.ts";
+import type { ClientLink, CloseCode, ConnectionRef, FrameShare } from "../actors/messages.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { ClientConnection } from "./connection.ts";
 
@@ -47,6 +47,10 @@ export class ConnectionRegistry implements ClientLink {
 
   close(ref: ConnectionRef, code: CloseCode, reason: string): void {
     this.local(ref)?.close(code, reason);
+  }
+
+  limit(ref: ConnectionRef, share: FrameShare): void {
+    this.local(ref)?.setShare(share);
   }
 
   closeUser(user: string, code: CloseCode, reason: string): void {

@@ -1,4 +1,5 @@
 import uWS, { type HttpResponse, type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
+import { shareOf } from "../actors/messages.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { ClientConnection, type OutboundEvents, type SocketData } from "./connection.ts";
@@ -13,6 +14,10 @@ export interface TransportOptions {
   maxFrameBytes: number;
   framesPerSecond: number;
   frameBurst: number;
+  /** The user's budget across all their connections, and how many devices may share it. */
+  userFramesPerSecond: number;
+  userFrameBurst: number;
+  maxDevicesPerUser: number;
   softBackpressureBytes: number;
   requestTimeoutMs: number;
   maxBackpressureBytes: number;
@@ -45,6 +50,16 @@ function reply(res: HttpResponse, status: string, contentType: string, body: str
   res.cork(() => {
     res.writeStatus(status).writeHeader("content-type", contentType).end(body);
   });
+}
+
+/**
+ * A new connection's share of its user's budget until the user's actor sends the real one:
+ * as if the user had every device it may have connected, so that however many connect at
+ * once, together they stay within the budget.
+ */
+function userShareBucket(options: TransportOptions): TokenBucket {
+  const share = shareOf({ framesPerSecond: options.userFramesPerSecond, burst: options.userFrameBurst }, options.maxDevicesPerUser);
+  return new TokenBucket(share.framesPerSecond, share.burst);
 }
 
 /**
@@ -81,6 +96,7 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
         options.nodeId,
         nextConnectionId,
         new TokenBucket(options.framesPerSecond, options.frameBurst),
+        userShareBucket(options),
         { softBackpressureBytes: options.softBackpressureBytes, requestTimeoutMs: options.requestTimeoutMs },
         hooks.outbound,
         hooks.log,

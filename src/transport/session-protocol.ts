@@ -63,7 +63,8 @@ export class SessionProtocol {
       connection.close(CLOSE_CODES.unsupported_data, "frames are MessagePack");
       return;
     }
-    if (!connection.bucket.take()) {
+    // The connection's own limit, then its share of the user's budget across every device.
+    if (!connection.takeFrame()) {
       this.reject(connection, "rate_limited", "too many frames; slow down", requestIdOf(value));
       return;
     }
