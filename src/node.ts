@@ -15,6 +15,8 @@ import { joinCluster } from "./cluster/cluster-node.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
 import { loadOrCreateSecret } from "./auth/tokens.ts";
+import { Revocations } from "./auth/revocations.ts";
+import { openRevocationStore } from "./storage/open-revocations.ts";
 import type { NodeConfig } from "./config.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
@@ -92,6 +94,16 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
 
   const system = startActorSystem();
   const registry = new ConnectionRegistry(config.nodeId);
+  // `router token revoke`: each node closes its own connections running on a revoked token.
+  const revocationStore = await openRevocationStore(config, log);
+  const revocations = new Revocations(revocationStore, log.child({ component: "revocations" }), (revoked) => {
+    for (const connection of registry.ofUser(revoked.user)) {
+      if ((revoked.device === undefined || revoked.device === connection.device) && connection.tokenIssuedAt <= revoked.at) {
+        connection.close(CLOSE_CODES.unauthorized, "token revoked");
+      }
+    }
+  });
+  await revocations.start();
   const directoryEvents = {
     restart: (kind: string) => counters.restarts(1, { kind }),
     escalate: (kind: string) => counters.escalations(1, { kind }),
@@ -187,6 +199,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs },
     }),
     push,
+    revocations,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });
@@ -274,6 +287,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     stopActorSystem(system);
     await cluster?.close();
     await push.stop();
+    revocations.stop();
+    await revocationStore.close();
     await stores.close();
     await mediaStore.close();
     log.info("node stopped");

@@ -22,6 +22,8 @@ export interface MediaRef {
 export const MEDIA_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 export interface HelloFrame { t: "hello"; r: number; token: string; device?: string }
+/** A newer token for the same user (and device) before the connection's one expires. */
+export interface RefreshFrame { t: "refresh"; r: number; token: string }
 /** Exactly one of `to` (a user: direct chat) and `group` (a group chat id). */
 export interface SendFrame {
   t: "send";
@@ -104,7 +106,8 @@ export type ClientFrame =
   | TypingRequestFrame
   | MessageOperationFrame
   | KeysRequestFrame
-  | PushRequestFrame;
+  | PushRequestFrame
+  | RefreshFrame;
 
 export type ClientFrameType = ClientFrame["t"];
 
@@ -184,9 +187,12 @@ export type ServerFrame =
   | KeysOkFrame
   | KeysFrame
   | KeysLowFrame
-  | PushOkFrame;
+  | PushOkFrame
+  | RefreshedFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
+/** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
+export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 
 // ---- errors -----------------------------------------------------------------
 
