@@ -236,6 +236,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
             maxUploadBytes: config.media.maxUploadBytes,
             stagingDir: mediaStagingDir(config),
             presignTtlSeconds: config.media.presignTtlSeconds,
+            revocations,
             log: log.child({ component: "media" }),
           }),
       ],

@@ -44,9 +44,10 @@ export class Revocations {
     clearInterval(this.timer);
   }
 
-  /** Whether a token of `user` on `device`, issued at `issuedAt` (ms), has been revoked. */
-  isRevoked(user: string, device: string, issuedAt: number): boolean {
-    const at = Math.max(this.byKey.get(keyOf(user)) ?? -Infinity, this.byKey.get(keyOf(user, device)) ?? -Infinity);
+  /** Whether a token of `user` on `device` (undefined: no device known), issued at `issuedAt` (ms), has been revoked. */
+  isRevoked(user: string, device: string | undefined, issuedAt: number): boolean {
+    const deviceAt = device === undefined ? -Infinity : (this.byKey.get(keyOf(user, device)) ?? -Infinity);
+    const at = Math.max(this.byKey.get(keyOf(user)) ?? -Infinity, deviceAt);
     return issuedAt <= at;
   }
 
