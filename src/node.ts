@@ -96,12 +96,16 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const registry = new ConnectionRegistry(config.nodeId);
   // `router token revoke`: each node closes its own connections running on a revoked token.
   const revocationStore = await openRevocationStore(config, log);
-  const revocations = new Revocations(revocationStore, log.child({ component: "revocations" }), (revoked) => {
+  const revocationLog = log.child({ component: "revocations" });
+  const revocations = new Revocations(revocationStore, revocationLog, (revoked) => {
+    let closed = 0;
     for (const connection of registry.ofUser(revoked.user)) {
       if ((revoked.device === undefined || revoked.device === connection.device) && connection.tokenIssuedAt <= revoked.at) {
         connection.close(CLOSE_CODES.unauthorized, "token revoked");
+        closed += 1;
       }
     }
+    if (closed > 0) revocationLog.info({ user: revoked.user, device: revoked.device, closed }, "connections on revoked tokens closed");
   });
   await revocations.start();
   const directoryEvents = {
