@@ -61,8 +61,8 @@ export async function verifyToken(secret: string, token: string): Promise<Verifi
     return {
       user: payload.sub,
       device: dev,
-      issuedAt: typeof payload.iat === "number" ? payload.iat * 1000 : 0,
-      expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
+      issuedAt: typeof payload.iat === "number" ? Math.round(payload.iat * 1000) : 0,
+      expiresAt: typeof payload.exp === "number" ? Math.round(payload.exp * 1000) : undefined,
     };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw error;
