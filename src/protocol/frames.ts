@@ -206,7 +206,7 @@ export const ERROR_CODES = {
   invalid_field: { retriable: false, doc: "a field is missing, mistyped or out of range" },
   hello_required: { retriable: false, doc: "the first frame must be `hello`" },
   already_authenticated: { retriable: false, doc: "`hello` sent twice on one connection" },
-  unauthorized: { retriable: false, doc: "the token is missing, malformed, expired or badly signed" },
+  unauthorized: { retriable: false, doc: "the token is missing, malformed, expired, revoked or badly signed" },
   forbidden: { retriable: false, doc: "the user may not do this: not a member, not an admin, not the sender" },
   not_found: { retriable: false, doc: "no such chat or message" },
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
