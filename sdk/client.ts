@@ -12,6 +12,7 @@ import type {
   KeysFrame,
   KeysOkFrame,
   MediaRef,
+  RefreshedFrame,
   MessageFrame,
   SentFrame,
   ServerFrame,
@@ -184,6 +185,18 @@ export class RouterClient {
   /** Claims one bundle per device of `user` (each one-time prekey is handed out once). */
   getKeys(user: string, device?: string): Promise<KeysFrame> {
     return this.request({ t: "keys.get", user, device }) as Promise<KeysFrame>;
+  }
+
+  /**
+   * Moves this connection onto a newer token of the same user (and device) before the current
+   * one expires, when the server would close it with 4001. Resolves with the new expiry (ms
+   * since the epoch; undefined: never); rejects with `unauthorized`, the connection staying on
+   * its current token, when the server refuses it.
+   */
+  async refresh(token: string): Promise<number | undefined> {
+    const answer = (await this.request({ t: "refresh", token })) as RefreshedFrame;
+    this.options.token = token;
+    return answer.exp;
   }
 
   typing(chat: string, on: boolean): void {

@@ -14,6 +14,8 @@ import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
 import { loadOrCreateSecret } from "./auth/tokens.ts";
+import { Revocations } from "./auth/revocations.ts";
+import { openRevocationStore } from "./storage/open-revocations.ts";
 import type { NodeConfig } from "./config.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
@@ -91,6 +93,20 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
 
   const system = startActorSystem();
   const registry = new ConnectionRegistry(config.nodeId);
+  // `router token revoke`: each node closes its own connections running on a revoked token.
+  const revocationStore = await openRevocationStore(config, log);
+  const revocationLog = log.child({ component: "revocations" });
+  const revocations = new Revocations(revocationStore, revocationLog, (revoked) => {
+    let closed = 0;
+    for (const connection of registry.ofUser(revoked.user)) {
+      if ((revoked.device === undefined || revoked.device === connection.device) && connection.tokenIssuedAt <= revoked.at) {
+        connection.close(CLOSE_CODES.unauthorized, "token revoked");
+        closed += 1;
+      }
+    }
+    if (closed > 0) revocationLog.info({ user: revoked.user, device: revoked.device, closed }, "connections on revoked tokens closed");
+  });
+  await revocations.start();
   const directoryEvents = {
     restart: (kind: string) => counters.restarts(1, { kind }),
     escalate: (kind: string) => counters.escalations(1, { kind }),
@@ -189,6 +205,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs },
     }),
     push,
+    revocations,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });
@@ -225,6 +242,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
             maxUploadBytes: config.media.maxUploadBytes,
             stagingDir: mediaStagingDir(config),
             presignTtlSeconds: config.media.presignTtlSeconds,
+            revocations,
             log: log.child({ component: "media" }),
           }),
       ],
@@ -280,6 +298,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     stopActorSystem(system);
     await cluster?.close();
     await push.stop();
+    revocations.stop();
+    await revocationStore.close();
     await stores.close();
     await mediaStore.close();
     log.info("node stopped");

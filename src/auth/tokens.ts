@@ -10,6 +10,17 @@ export interface TokenClaims {
   device?: string;
 }
 
+/** What a verified token says, with its lifetime: a connection closes at `expiresAt`. */
+export interface VerifiedToken extends TokenClaims {
+  /** ms since the epoch; 0 when the token has no `iat` (it predates every revocation check). */
+  issuedAt: number;
+  /** ms since the epoch; undefined when the token never expires. */
+  expiresAt?: number;
+}
+
+/** Longer tokens are refused unread: ours are ~200 characters. */
+export const MAX_TOKEN_LENGTH = 4096;
+
 export class InvalidTokenError extends Error {
   override readonly name = "InvalidTokenError";
 }
@@ -26,20 +37,33 @@ export async function signToken(secret: string, claims: TokenClaims, ttlSeconds:
   if (claims.device !== undefined && !DEVICE_ID_PATTERN.test(claims.device)) {
     throw new InvalidTokenError("device ids are 1-64 characters of A-Za-z0-9_.@+-");
   }
+  // `iat` keeps milliseconds (RFC 7519 allows a fractional NumericDate): a revocation voids
+  // tokens issued at or before it, and in whole seconds a token issued just after a revocation
+  // would be caught by it.
   const jwt = new SignJWT(claims.device ? { dev: claims.device } : {})
     .setProtectedHeader({ alg: ALGORITHM })
     .setSubject(claims.user)
-    .setIssuedAt();
+    .setIssuedAt(Date.now() / 1000);
   if (ttlSeconds > 0) jwt.setExpirationTime(`${ttlSeconds}s`);
   return jwt.sign(keyOf(secret));
 }
 
-export async function verifyToken(secret: string, token: string): Promise<TokenClaims> {
+export async function verifyToken(secret: string, token: string): Promise<VerifiedToken> {
+  if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(`tokens are at most ${MAX_TOKEN_LENGTH} characters`);
   try {
     const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: [ALGORITHM] });
     if (!isUserId(payload.sub)) throw new InvalidTokenError("token subject is not a user id");
-    const device = typeof payload.dev === "string" ? payload.dev : undefined;
-    return { user: payload.sub, device };
+    // A `dev` claim that is not a device id must not pass as "no device binding".
+    const dev: unknown = payload.dev;
+    if (dev !== undefined && (typeof dev !== "string" || !DEVICE_ID_PATTERN.test(dev))) {
+      throw new InvalidTokenError("token device is not a device id");
+    }
+    return {
+      user: payload.sub,
+      device: dev,
+      issuedAt: typeof payload.iat === "number" ? Math.round(payload.iat * 1000) : 0,
+      expiresAt: typeof payload.exp === "number" ? Math.round(payload.exp * 1000) : undefined,
+    };
   } catch (error) {
     if (error instanceof InvalidTokenError) throw error;
     if (error instanceof errors.JOSEError || error instanceof TypeError) {

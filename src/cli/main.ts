@@ -1,11 +1,15 @@
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { signToken, readSecret } from "../auth/tokens.ts";
 import { ConfigError, configFromEnvironment, setConfigValue, validateConfig, type ConfigKey } from "../config.ts";
 import { NoSuchNodeError } from "../cluster/admin.ts";
 import { NatsConnectError } from "../cluster/nats-connection.ts";
 import { startNode } from "../node.ts";
 import { migrateKeyspace } from "../storage/open-stores.ts";
+import { openRevocationStore } from "../storage/open-revocations.ts";
+import { RedisConfigError } from "../storage/redis/connection.ts";
+import { DEVICE_ID_PATTERN, isUserId } from "../protocol/frames.ts";
 import { StorageUnavailableError } from "../storage/types.ts";
 import { createLogger } from "../util/logger.ts";
 import { clusterRingCommand, clusterStatusCommand, clusterWhereCommand, nodeDrainCommand } from "./cluster-commands.ts";
@@ -24,8 +28,13 @@ Usage:
       Creates the keyspace (N replicas in DC; default 3, fewer on a smaller cluster) and
       applies the CQL migrations it lacks. Safe to run again.
   router token --user U [--device D] [--ttl SECONDS] [--secret S | --data DIR]
-      Prints a client token (HS256). Without --secret (or ROUTER_SECRET) it reads the
-      secret a node generated in its data directory (default ./data).
+      Prints a client token (HS256), good for 24 hours unless --ttl says otherwise (0: never
+      expires). Without --secret (or ROUTER_SECRET) it reads the secret a node generated in
+      its data directory (default ./data).
+  router token revoke --user U [--device D] [--data DIR | --redis URL]
+      Voids every token of U (used on device D) issued until now; live connections on them
+      close with 4001 within a second. A node alone: its data directory (ROUTER_DATA). A
+      cluster: its Redis (ROUTER_REDIS, key prefix ROUTER_REDIS_PREFIX). Nodes need not run.
   router cluster status [--nats URL] [--prefix P] [--json]
       Every node: address, version, up since, connections, actors.
   router cluster ring [--nats URL] [--prefix P] [--json]
@@ -101,13 +110,56 @@ async function nodeStart(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Tokens live a day by default: a client refreshes (`refresh`) or reconnects with a new one. */
+const DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600;
+
+async function tokenRevoke(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { user: { type: "string" }, device: { type: "string" }, data: { type: "string" }, redis: { type: "string" } },
+    strict: true,
+  });
+  if (!values.user) throw new ConfigError("--user is required");
+  if (!isUserId(values.user)) throw new ConfigError("--user must be a user id (1-64 of A-Za-z0-9_.@+-)");
+  if (values.device !== undefined && !DEVICE_ID_PATTERN.test(values.device)) {
+    throw new ConfigError("--device must be a device id (1-64 of A-Za-z0-9_.@+-)");
+  }
+  if (values.data !== undefined && values.redis !== undefined) throw new ConfigError("--data (a node alone) and --redis (a cluster) exclude each other");
+  const config = configFromEnvironment(process.env);
+  if (values.data !== undefined) {
+    setConfigValue(config, "dataDir", values.data);
+    setConfigValue(config, "storage.redis", "");
+  }
+  if (values.redis !== undefined) setConfigValue(config, "storage.redis", values.redis);
+  // A mistyped directory must not "succeed" into a store no node reads.
+  if (!config.storage.redis && !existsSync(join(config.dataDir, "lmdb"))) {
+    throw new ConfigError(`no node data in ${config.dataDir}: give the data directory of the node (--data), or --redis for a cluster`);
+  }
+  let store;
+  try {
+    store = await openRevocationStore(config, createLogger("silent", "token-revoke"));
+  } catch (error) {
+    if (error instanceof RedisConfigError) throw new ConfigError(error.message, { cause: error });
+    throw error;
+  }
+  const at = Date.now();
+  try {
+    await store.revoke(values.user, values.device, at);
+  } finally {
+    await store.close();
+  }
+  const whose = values.device === undefined ? `${values.user} (every device)` : `${values.user} on device ${values.device}`;
+  process.stdout.write(`revoked tokens of ${whose} issued until ${new Date(at).toISOString()}\n`);
+  return 0;
+}
+
 async function token(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       user: { type: "string" },
       device: { type: "string" },
-      ttl: { type: "string", default: String(30 * 24 * 3600) },
+      ttl: { type: "string", default: String(DEFAULT_TOKEN_TTL_SECONDS) },
       secret: { type: "string" },
       data: { type: "string" },
     },
@@ -130,6 +182,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === "cluster" && subcommand === "ring") return await clusterRingCommand(rest);
     if (command === "cluster" && subcommand === "where") return await clusterWhereCommand(rest);
     if (command === "db" && subcommand === "migrate") return await dbMigrate(rest);
+    if (command === "token" && subcommand === "revoke") return await tokenRevoke(rest);
     if (command === "token") return await token(argv.slice(1));
     if (command === undefined || command === "help" || command === "--help") {
       process.stdout.write(USAGE);

@@ -21,6 +21,8 @@ export interface MediaHttpOptions {
   /** Lifetime of presigned URLs (object stores only). */
   presignTtlSeconds: number;
   log: Logger;
+  /** Token revocations (`router token revoke`): a revoked token is refused here as at `hello`. */
+  revocations?: { isRevoked(user: string, device: string | undefined, issuedAt: number): boolean };
 }
 
 const MIME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(;[ -~]*)?$/;
@@ -81,11 +83,13 @@ function bearer(header: string): string | undefined {
   return match?.[1];
 }
 
-async function authenticate(secret: string, header: string): Promise<string | undefined> {
+async function authenticate(options: Pick<MediaHttpOptions, "secret" | "revocations">, header: string): Promise<string | undefined> {
   const token = bearer(header);
   if (!token) return undefined;
   try {
-    return (await verifyToken(secret, token)).user;
+    const claims = await verifyToken(options.secret, token);
+    // An HTTP request names no device: a device's revocation applies to tokens bound to it.
+    return options.revocations?.isRevoked(claims.user, claims.device, claims.issuedAt) ? undefined : claims.user;
   } catch (error) {
     if (error instanceof InvalidTokenError) return undefined;
     throw error;
@@ -225,7 +229,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
       if (isLast) finish();
     });
 
-    authenticate(options.secret, authorization).then(
+    authenticate(options, authorization).then(
       async (who) => {
         if (exchange.aborted || exchange.ended) return;
         if (!who) {
@@ -255,7 +259,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     const id = req.getParameter(0) ?? "";
     const exchange = begin(res);
     void (async () => {
-      const user = await authenticate(options.secret, authorization);
+      const user = await authenticate(options, authorization);
       if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required", false, { "www-authenticate": "Bearer" });
       if (!MEDIA_ID_PATTERN.test(id)) return fail(exchange, 404, "not_found", "no such media");
       const decision = await access.canRead(user, id);
@@ -340,7 +344,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     const exchange = begin(res);
     readJson(exchange, (value) => {
       void (async () => {
-        const user = await authenticate(options.secret, authorization);
+        const user = await authenticate(options, authorization);
         if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required");
         if (!store.presignUpload) return fail(exchange, 501, "not_supported", "this node's media store takes uploads at POST /media only");
         const fields = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
@@ -363,7 +367,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     const exchange = begin(res);
     readJson(exchange, () => {
       void (async () => {
-        const user = await authenticate(options.secret, authorization);
+        const user = await authenticate(options, authorization);
         if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required");
         if (!store.confirmUpload) return fail(exchange, 501, "not_supported", "this node's media store takes uploads at POST /media only");
         if (!MEDIA_ID_PATTERN.test(id)) return fail(exchange, 404, "not_found", "no such upload");
@@ -380,7 +384,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     const id = req.getParameter(0) ?? "";
     const exchange = begin(res);
     void (async () => {
-      const user = await authenticate(options.secret, authorization);
+      const user = await authenticate(options, authorization);
       if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required");
       if (!store.presignDownload) return fail(exchange, 501, "not_supported", "this node's media store serves downloads at GET /media/<id> only");
       if (!MEDIA_ID_PATTERN.test(id)) return fail(exchange, 404, "not_found", "no such media");

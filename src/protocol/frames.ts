@@ -22,6 +22,8 @@ export interface MediaRef {
 export const MEDIA_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 export interface HelloFrame { t: "hello"; r: number; token: string; device?: string }
+/** A newer token for the same user (and device) before the connection's one expires. */
+export interface RefreshFrame { t: "refresh"; r: number; token: string }
 /** Exactly one of `to` (a user: direct chat) and `group` (a group chat id). */
 export interface SendFrame {
   t: "send";
@@ -104,7 +106,8 @@ export type ClientFrame =
   | TypingRequestFrame
   | MessageOperationFrame
   | KeysRequestFrame
-  | PushRequestFrame;
+  | PushRequestFrame
+  | RefreshFrame;
 
 export type ClientFrameType = ClientFrame["t"];
 
@@ -184,9 +187,12 @@ export type ServerFrame =
   | KeysOkFrame
   | KeysFrame
   | KeysLowFrame
-  | PushOkFrame;
+  | PushOkFrame
+  | RefreshedFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
+/** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
+export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 
 // ---- errors -----------------------------------------------------------------
 
@@ -200,7 +206,7 @@ export const ERROR_CODES = {
   invalid_field: { retriable: false, doc: "a field is missing, mistyped or out of range" },
   hello_required: { retriable: false, doc: "the first frame must be `hello`" },
   already_authenticated: { retriable: false, doc: "`hello` sent twice on one connection" },
-  unauthorized: { retriable: false, doc: "the token is missing, malformed, expired or badly signed" },
+  unauthorized: { retriable: false, doc: "the token is missing, malformed, expired, revoked or badly signed" },
   forbidden: { retriable: false, doc: "the user may not do this: not a member, not an admin, not the sender" },
   not_found: { retriable: false, doc: "no such chat or message" },
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },

@@ -24,7 +24,6 @@ export type Validated = { ok: true; frame: ClientFrame } | FrameRejection;
 
 const MAX_CID_LENGTH = 128;
 const MAX_KIND_LENGTH = 32;
-const MAX_TOKEN_LENGTH = 4096;
 const MAX_CHAT_ID_LENGTH = 160;
 const KIND_PATTERN = /^[a-z][a-z0-9_.-]*$/;
 /** Kinds the server writes itself; a client cannot send them. */
@@ -57,6 +56,16 @@ function text(fields: Fields, name: string, maxLength: number, pattern?: RegExp)
     throw new FieldError(`\`${name}\` must be a string of 1-${maxLength} characters`);
   }
   if (pattern && !pattern.test(value)) throw new FieldError(`\`${name}\` has characters that are not allowed`);
+  return value;
+}
+
+/**
+ * Any non-empty string: a token's length is checked with the token itself, so an overlong
+ * one is `unauthorized` (and closes a connection saying hello) like any other bad token.
+ */
+function token(fields: Fields): string {
+  const value = fields.token;
+  if (typeof value !== "string" || value.length === 0) throw new FieldError("`token` must be a non-empty string");
   return value;
 }
 
@@ -154,9 +163,11 @@ function parse(fields: Fields): ClientFrame {
       return {
         t: "hello",
         r: requestId(fields),
-        token: text(fields, "token", MAX_TOKEN_LENGTH),
+        token: token(fields),
         device: optionalText(fields, "device", 64, DEVICE_ID_PATTERN),
       };
+    case "refresh":
+      return { t: "refresh", r: requestId(fields), token: token(fields) };
     case "send": {
       const kind = optionalText(fields, "kind", MAX_KIND_LENGTH, KIND_PATTERN);
       if (kind !== undefined && RESERVED_KINDS.has(kind)) throw new FieldError(`\`kind\` "${kind}" is reserved for the server`);

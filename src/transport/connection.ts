@@ -29,6 +29,8 @@ const SEND_DROPPED = 2;
 // Requests answered `timeout` whose real answer may still come, and must then be dropped:
 // one answer per `r`. Bounded, oldest forgotten first; a client that far behind has moved on.
 const MAX_EXPIRED_REMEMBERED = 1024;
+/** setTimeout's longest delay (~24.8 days); a later expiry is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One client socket as the rest of the node sees it: `send(frame)` and `close(code)`.
@@ -47,6 +49,9 @@ export class ClientConnection {
    */
   readonly userBucket: TokenBucket;
   helloTimer: NodeJS.Timeout | undefined;
+  /** When the token this connection runs on was issued (ms): a revocation at or after it closes the connection. */
+  tokenIssuedAt = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
   /** Frames that arrived while the hello token was being checked, handled once it is. */
   readonly earlyFrames: unknown[] = [];
   /** Whether the user's actor has sent this connection its share yet. */
@@ -114,6 +119,22 @@ export class ClientConnection {
     this.awaitingAnswer.set(r, timer);
   }
 
+  /**
+   * The connection lives as long as its token: at `expiresAt` (ms; undefined: never) it is
+   * closed with 4001. A refreshed token replaces the deadline.
+   */
+  expireAt(expiresAt: number | undefined): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (expiresAt === undefined || !this.open) return;
+    const remaining = expiresAt - Date.now();
+    if (remaining <= 0) {
+      this.close(CLOSE_CODES.unauthorized, "token expired");
+      return;
+    }
+    this.expiryTimer = setTimeout(() => this.expireAt(expiresAt), Math.min(remaining, MAX_TIMER_MS));
+  }
+
   send(frame: ServerFrame, ephemeral = false): void {
     if (!this.open) return;
     const r = (frame as { r?: unknown }).r;
@@ -172,6 +193,7 @@ export class ClientConnection {
     this.phase = "closed";
     this.outbox = [];
     if (this.helloTimer) clearTimeout(this.helloTimer);
+    clearTimeout(this.expiryTimer);
     for (const timer of this.awaitingAnswer.values()) clearTimeout(timer);
     this.awaitingAnswer.clear();
   }

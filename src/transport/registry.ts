@@ -37,6 +37,11 @@ export class ConnectionRegistry implements ClientLink {
     return this.byId.values();
   }
 
+  /** This node's authenticated connections of `user`. */
+  ofUser(user: string): ClientConnection[] {
+    return [...(this.byUser.get(user) ?? [])];
+  }
+
   private local(ref: ConnectionRef): ClientConnection | undefined {
     return ref.node === this.nodeId ? this.byId.get(ref.id) : undefined;
   }
@@ -54,6 +59,6 @@ export class ConnectionRegistry implements ClientLink {
   }
 
   closeUser(user: string, code: CloseCode, reason: string): void {
-    for (const connection of [...(this.byUser.get(user) ?? [])]) connection.close(code, reason);
+    for (const connection of this.ofUser(user)) connection.close(code, reason);
   }
 }

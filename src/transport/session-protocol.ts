@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ConnectionRef, ConversationMessage, UserMessage } from "../actors/messages.ts";
-import { InvalidTokenError, verifyToken } from "../auth/tokens.ts";
+import { InvalidTokenError, verifyToken, type VerifiedToken } from "../auth/tokens.ts";
 import { decodeValue, UndecodableFrameError } from "../protocol/codec.ts";
 import {
   CLOSE_CODES,
@@ -15,6 +15,7 @@ import {
   type KeysGetFrame,
   type KeysPutFrame,
   type PushRequestFrame,
+  type RefreshFrame,
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { validateFrame } from "../protocol/validate.ts";
@@ -35,6 +36,8 @@ export interface SessionDeps {
   };
   /** Push registrations and preferences; without it `push.*` are answered `unavailable`. */
   push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
+  /** Token revocations (`router token revoke`); without it no token is revoked. */
+  revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
   log: Logger;
   events: {
     frameIn(): void;
@@ -123,8 +126,9 @@ export class SessionProtocol {
     }
     if (!connection.open) return;
     const device = hello.device ?? claims.device ?? DEFAULT_DEVICE;
-    if (claims.device !== undefined && claims.device !== device) {
-      this.reject(connection, "unauthorized", "this token is for another device", hello.r);
+    const refused = claims.device !== undefined && claims.device !== device ? "this token is for another device" : this.revoked(claims, device);
+    if (refused) {
+      this.reject(connection, "unauthorized", refused, hello.r);
       connection.close(CLOSE_CODES.unauthorized, "unauthorized");
       return;
     }
@@ -132,6 +136,10 @@ export class SessionProtocol {
     connection.user = claims.user;
     connection.device = device;
     connection.phase = "ready";
+    // Checked and bound in one turn: a revocation polled after this finds the connection.
+    connection.tokenIssuedAt = claims.issuedAt;
+    connection.expireAt(claims.expiresAt);
+    if (!connection.open) return;
     this.deps.registry.bindUser(connection);
     connection.awaitAnswer(hello.r);
     this.deps.users.tell(claims.user, { type: "attach", device, conn: connection.ref, r: hello.r });
@@ -139,6 +147,41 @@ export class SessionProtocol {
       if (!connection.open) break;
       this.onValue(connection, early);
     }
+  }
+
+  private revoked(claims: VerifiedToken, device: string): string | undefined {
+    return this.deps.revocations?.isRevoked(claims.user, device, claims.issuedAt) ? "this token was revoked" : undefined;
+  }
+
+  /**
+   * A newer token for the same user, and for this device when it names one, moves the
+   * connection's expiry. A refused refresh leaves the connection as it was (it still runs
+   * on its current token, until that expires): a client whose refresh went wrong keeps its
+   * session and can try again with another token.
+   */
+  private async onRefresh(connection: ClientConnection, frame: RefreshFrame): Promise<void> {
+    let claims;
+    try {
+      claims = await verifyToken(this.deps.secret, frame.token);
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      this.reject(connection, "unauthorized", error.message, frame.r);
+      return;
+    }
+    if (!connection.open) return;
+    const refused =
+      claims.user !== connection.user
+        ? "this token is for another user"
+        : claims.device !== undefined && claims.device !== connection.device
+          ? "this token is for another device"
+          : this.revoked(claims, connection.device);
+    if (refused) {
+      this.reject(connection, "unauthorized", refused, frame.r);
+      return;
+    }
+    connection.tokenIssuedAt = claims.issuedAt;
+    connection.expireAt(claims.expiresAt);
+    connection.send({ t: "refreshed", r: frame.r, ...(claims.expiresAt !== undefined ? { exp: claims.expiresAt } : {}) });
   }
 
   private onFrame(connection: ClientConnection, frame: Exclude<ClientFrame, HelloFrame>): void {
@@ -149,6 +192,12 @@ export class SessionProtocol {
     switch (frame.t) {
       case "ping":
         connection.send({ t: "pong", r: frame.r, ts: Date.now() });
+        return;
+      case "refresh":
+        this.onRefresh(connection, frame).catch((error: unknown) => {
+          this.deps.log.error({ err: error, conn: connection.id }, "refresh failed");
+          this.reject(connection, "internal", "refresh failed", frame.r);
+        });
         return;
       case "send": {
         const chat = frame.group ?? directChatId(user, frame.to!);

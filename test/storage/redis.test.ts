@@ -12,6 +12,8 @@ import { dropKeyspace, MemoryLastSeen, TEST_DATA_CENTER } from "../support/backe
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";
 import { extendedStoreContract, storeContract } from "./contract.ts";
+import { RedisRevocationStore } from "../../src/storage/redis/revocations.ts";
+import { revocationContract } from "./revocation-contract.ts";
 
 const silent = pino({ level: "silent" });
 let prefixes = 0;
@@ -117,6 +119,12 @@ describe("redis services", () => {
         await services.close();
       }
     });
+  });
+
+  revocationContract("redis", async () => {
+    const connection = new RedisConnection({ url: server.url, logger: silent });
+    await connection.start();
+    return new RedisRevocationStore(connection, new RedisKeys(freshPrefix()), () => connection.close());
   });
 
   describe("rate limits", () => {

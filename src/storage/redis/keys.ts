@@ -17,4 +17,13 @@ export class RedisKeys {
   rate(key: string, window: number): string {
     return `${this.prefix}rate:{${key}}:${window}`;
   }
+
+  /** Token revocations and their version share a hash tag: one script writes both. */
+  revocations(): string {
+    return `${this.prefix}revoked:{revocations}`;
+  }
+
+  revocationsVersion(): string {
+    return `${this.prefix}revoked-version:{revocations}`;
+  }
 }
