@@ -170,9 +170,14 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         const handed = session.sent.get(chat) ?? 0;
         if (message.seq <= handed) continue;
         if (message.seq > handed + 1) {
-          // A gap can only open if this session missed a deliver; fill it from the store.
-          const gap = await deps.stores.messages.readAfter(chat, handed, message.seq - handed - 1);
-          for (const frame of await framesOf(gap, await groupFloor(user, chat))) send(session, frame);
+          // A gap opens when this session missed a deliver, or when the first message of a
+          // group reaches a new member; fill it from the store, never from before they joined.
+          const floors = await groupFloor(user, chat);
+          const from = Math.max(handed, (floors.get(chat) ?? 1) - 1);
+          if (message.seq > from + 1) {
+            const gap = await deps.stores.messages.readAfter(chat, from, message.seq - from - 1);
+            for (const frame of await framesOf(gap, floors)) send(session, frame);
+          }
         }
         session.sent.set(chat, message.seq);
         if (!fromThisDevice) {
