@@ -105,10 +105,6 @@ export class UnattendedTyping {
     private readonly forward: (member: string, notice: TypingNotice) => boolean,
   ) {}
 
-  get size(): number {
-    return this.relays.size;
-  }
-
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired): void {
     const key = `${chat}\u0000${message.user}`;
     let relay = this.relays.get(key);
