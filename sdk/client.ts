@@ -293,7 +293,8 @@ export class RouterClient {
       if (!this.seen.has(key)) {
         this.seen.add(key);
         if (frame.t === "msg") this.messages.push(frame);
-        else this.events.push(frame as ChatEventFrame);
+        // A `skip` holds a position and nothing else: acked below, shown nowhere.
+        else if (frame.t !== "skip") this.events.push(frame as ChatEventFrame);
       }
       this.hold(frame.chat, position);
     }

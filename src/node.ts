@@ -120,7 +120,10 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     tell: (user: string, message: UserMessage) => users.tell(user, message),
     tellIfActive: (user: string, message: UserMessage) => users.tellIfActive(user, message),
   };
-  const localConversations = { tell: (chat: string, message: ConversationMessage) => conversations.tell(chat, message) };
+  const localConversations = {
+    tell: (chat: string, message: ConversationMessage) => conversations.tell(chat, message),
+    tellIfActive: (chat: string, message: ConversationMessage) => conversations.tellIfActive(chat, message),
+  };
   const presence = new PresenceHub({
     link: registry,
     store: stores.presence,

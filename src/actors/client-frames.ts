@@ -1,4 +1,4 @@
-import type { ChatEventFrame, MessageFrame } from "../protocol/frames.ts";
+import type { ChatEventFrame, MessageFrame, SkipFrame } from "../protocol/frames.ts";
 import type { MessagePatch, StoredMessage } from "../storage/types.ts";
 
 /** Kinds whose entries change an earlier message instead of being one. */
@@ -6,6 +6,25 @@ export const EVENT_KINDS = new Set(["edit", "delete", "react"]);
 
 export function isEventEntry(entry: StoredMessage): boolean {
   return entry.target !== undefined && EVENT_KINDS.has(entry.kind);
+}
+
+/**
+ * The kind of a stand-in for an entry its receiver may not see. Never stored, and not a kind
+ * a client can send (client kinds start with a letter).
+ */
+const HIDDEN_KIND = "#hidden";
+
+/** What a member who may not see `entry` is handed in its place: its position, nothing else. */
+export function hiddenEntry(entry: StoredMessage): StoredMessage {
+  return { chat: entry.chat, seq: entry.seq, ts: entry.ts, from: "", body: "", kind: HIDDEN_KIND, cid: "" };
+}
+
+/**
+ * Whether a member who joined a group at `joinedSeq` may see `entry`: an event (edit, delete,
+ * react) about a message from before they joined tells of history they were promised not to see.
+ */
+export function visibleFrom(entry: StoredMessage, joinedSeq: number): boolean {
+  return !isEventEntry(entry) || entry.target! >= joinedSeq;
 }
 
 /** The client's view of a stored message: everything but the sender's idempotency key. */
@@ -30,7 +49,8 @@ export function toMessageFrame(message: StoredMessage): MessageFrame {
  * The frame an entry of a chat's log becomes. Edit entries are stored without their body
  * (a later delete must leave no copy of it behind); `editedBody` supplies it.
  */
-export function toClientFrame(entry: StoredMessage, editedBody?: StoredMessage["body"]): MessageFrame | ChatEventFrame {
+export function toClientFrame(entry: StoredMessage, editedBody?: StoredMessage["body"]): MessageFrame | ChatEventFrame | SkipFrame {
+  if (entry.kind === HIDDEN_KIND) return { t: "skip", chat: entry.chat, pos: entry.seq };
   if (!isEventEntry(entry)) return toMessageFrame(entry);
   const common = { chat: entry.chat, seq: entry.target!, ts: entry.ts, pos: entry.seq };
   switch (entry.kind) {

@@ -4,7 +4,7 @@ import { SeqConflictError, StorageUnavailableError } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 import type { MediaAccess } from "../media/access.ts";
 import type { MediaRef } from "../protocol/frames.ts";
-import { applyPatch, isEventEntry, toMessageFrame } from "./client-frames.ts";
+import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
 import type { ActorBehaviour, ActorDirectory } from "./directory.ts";
 import { handleGroupCommand } from "./group-commands.ts";
 import { handleMessageOperation } from "./message-operations.ts";
@@ -20,7 +20,7 @@ import {
   type SendRequest,
   type UserMessage,
 } from "./messages.ts";
-import { TypingRelay } from "./typing.ts";
+import { TypingRelay, UnattendedTyping } from "./typing.ts";
 
 /** One entry accepted by the writer: its seq is assigned, its write may still be in flight. */
 interface Accepted {
@@ -35,6 +35,11 @@ interface Accepted {
   audience: readonly string[];
   /** Whose inbox learns of it (every member below the fan-out threshold). */
   notify: readonly string[];
+  /**
+   * Those of the audience who joined after the message an event is about: they get its
+   * position and nothing else (a `skip`), so they learn nothing of what came before them.
+   */
+  hidden: readonly string[];
   patches: MessagePatch[];
 }
 
@@ -126,6 +131,8 @@ export interface ConversationKit {
 }
 
 const DEFAULT_MAX_BATCH = 256;
+/** Shared by every entry everyone may see, so runs of them still go out as one deliver. */
+const NOBODY: readonly string[] = [];
 const MAX_QUEUED = 10_000;
 const MAX_RECENT = 1000;
 const RETRY_BASE_MS = 50;
@@ -151,6 +158,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
   // adopt a write still in flight (it may yet land) instead of handing its seqs out again.
   const writing = new Map<string, Batch>();
   let nextBatchId = 1;
+  const unattendedTyping = new UnattendedTyping(deps.limits, (member, notice) => deps.users.tellIfActive(member, notice));
 
   async function load(state: ConversationState, chat: string): Promise<void> {
     if (isGroupChat(chat)) {
@@ -180,6 +188,14 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
     deps.link.send(replyTo.conn, frame);
   }
 
+  function hiddenFrom(state: ConversationState, message: StoredMessage, audience: readonly string[]): readonly string[] {
+    const group = state.group;
+    if (!group || message.target === undefined) return NOBODY;
+    const target = message.target;
+    const hidden = audience.filter((member) => (group.joined[member] ?? 1) > target);
+    return hidden.length > 0 ? hidden : NOBODY;
+  }
+
   function remember(state: ConversationState, message: StoredMessage): void {
     if (state.recent.size >= MAX_RECENT) state.recent.clear();
     state.recent.set(message.seq, message);
@@ -201,6 +217,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       // Above the threshold members pull on connect; only users joining or leaving get an
       // inbox entry, so they find the message that names them.
       notify: fanOutOnWrite ? audience : (options.alsoTo ?? []),
+      hidden: hiddenFrom(state, message, audience),
       patches: options.patches ?? [],
     };
     if (entry.cid) state.inFlightByCid.set(cidKey(entry.from, entry.cid), accepted);
@@ -387,13 +404,19 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
         current &&
         current.message.from === previous.message.from &&
         current.device === previous.device &&
-        current.audience === previous.audience
+        current.audience === previous.audience &&
+        current.hidden === previous.hidden
       ) {
         continue;
       }
-      const messages = batch.items.slice(start, i).map((item) => item.live);
+      const run = batch.items.slice(start, i);
+      const messages = run.map((item) => item.live);
+      const hidden = new Set(previous.hidden);
+      const stubs = hidden.size > 0 ? run.map((item) => hiddenEntry(item.message)) : messages;
       const origin = { user: previous.message.from, device: previous.device };
-      for (const member of previous.audience) deps.users.tellIfActive(member, { type: "deliver", messages, origin });
+      for (const member of previous.audience) {
+        deps.users.tellIfActive(member, { type: "deliver", messages: hidden.has(member) ? stubs : messages, origin });
+      }
       start = i;
     }
   }
@@ -449,6 +472,10 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       replyError(deps.link, query.replyTo, "forbidden", "not a member of this chat");
       return;
     }
+    if (query.seq < (state.group?.joined[query.user] ?? 1)) {
+      replyError(deps.link, query.replyTo, "forbidden", "that message is from before you joined");
+      return;
+    }
     let members = 0;
     let delivered = 0;
     let read = 0;
@@ -498,6 +525,21 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
           break;
       }
       return state;
+    },
+    // A chat that does not exist (a group never created, a direct chat without a message)
+    // answered its request from an empty state and wrote nothing: keeping its actor for the
+    // idle timeout would let frames naming made-up chats pile up actors.
+    disposable: (state) => state.loaded && !state.group && state.lastSeq === 0 && state.nextSeq === 1 && state.typing.idle,
+    // Typing never wakes a chat (see session-protocol.ts). Without a live actor, a direct
+    // chat's members are in its id: typing goes to the other member's UserActor, which exists
+    // only while they are around, throttled and expired by this node (UnattendedTyping) with
+    // no actor. A group's members are known only to its actor: typing into an idle group goes
+    // nowhere until the group is active again (any message, ack, read or history wakes it).
+    missed(msg, chat) {
+      if (msg.type !== "typing" || isGroupChat(chat)) return;
+      const members = directChatMembers(chat);
+      if (!members?.includes(msg.user) || members[0] === members[1]) return;
+      unattendedTyping.handle(chat, members, msg);
     },
     answerCrash(msg, error) {
       if (msg.type === "send" || msg.type === "history" || msg.type === "group" || msg.type === "operation" || msg.type === "receipts") {

@@ -10,6 +10,17 @@ export interface ActorBehaviour<Msg, State> {
   answerCrash(message: Msg, error: unknown, key: string): void;
   /** State that must not be passivated even when idle (a user with live devices). */
   keepAlive?(state: State): boolean;
+  /**
+   * State of an actor that holds nothing worth keeping (a chat that does not exist): it is
+   * stopped as soon as it has nothing queued or in flight, rather than after the idle
+   * timeout, so frames naming made-up keys leave nothing behind.
+   */
+  disposable?(state: State): boolean;
+  /**
+   * A message told with `tellIfActive` found no live actor. The behaviour may still do
+   * something cheap with it (never activate an actor: that is what the caller asked not to do).
+   */
+  missed?(message: Msg, key: string): void;
 }
 
 export interface SupervisionPolicy {
@@ -104,7 +115,10 @@ export class ActorDirectory<Msg, State> {
    */
   tellIfActive(key: string, message: Msg): boolean {
     const entry = this.entries.get(key);
-    if (!entry || this.stopped) return false;
+    if (!entry || this.stopped) {
+      if (!this.stopped) this.behaviour.missed?.(message, key);
+      return false;
+    }
     entry.pending += 1;
     entry.lastUsed = Date.now();
     dispatch(entry.ref, message);
@@ -122,7 +136,7 @@ export class ActorDirectory<Msg, State> {
     if (entry) {
       entry.pending -= 1;
       entry.lastUsed = Date.now();
-      if (entry.evicting) this.stopIfIdle(key, entry);
+      if (entry.evicting || (entry.state !== undefined && this.behaviour.disposable?.(entry.state))) this.stopIfIdle(key, entry);
     }
   }
 
@@ -163,12 +177,14 @@ export class ActorDirectory<Msg, State> {
     entry.ref = spawn(
       this.supervisor,
       async (state: State, message: Msg) => {
+        let dispose = false;
         try {
           entry.state = await behaviour.handle(state, message, key);
+          dispose = behaviour.disposable?.(entry.state) ?? false;
           return entry.state;
         } finally {
           entry.pending -= 1;
-          if (entry.evicting) this.stopIfIdle(key, entry);
+          if (entry.evicting || dispose) this.stopIfIdle(key, entry);
         }
       },
       `a${this.nextName}`,

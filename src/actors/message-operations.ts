@@ -17,6 +17,9 @@ export async function handleMessageOperation(
   const { operation, user, replyTo } = request;
   const fail = (code: Parameters<typeof replyError>[2], msg: string) => replyError(kit.deps.link, replyTo, code, msg);
   if (!state.members.includes(user)) return fail("forbidden", "not a member of this chat");
+  // Checked before the target is looked up: whether it exists or was deleted is history
+  // from before the member joined, which they are promised not to see.
+  if (operation.seq < (state.group?.joined[user] ?? 1)) return fail("forbidden", "that message is from before you joined");
   if (!kit.writable(chat)) return fail("unavailable", "storage is not taking writes for this chat; retry");
   const target = await kit.message(state, chat, operation.seq);
   if (!target || target.kind === "system") return fail("not_found", `no message ${operation.seq} in this chat`);

@@ -30,6 +30,11 @@ export interface TypingContext {
 export class TypingRelay {
   private readonly byUser = new Map<string, TypingState>();
 
+  /** True when no indicator is on (and so no expiry timer holds the actor). */
+  get idle(): boolean {
+    return this.byUser.size === 0;
+  }
+
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired, context: TypingContext): void {
     // The hold its timer took passes to the expiry message: released whatever it finds.
     if (message.type === "typing-expired") context.self.release(chat);
@@ -76,6 +81,57 @@ export class TypingRelay {
   private relay(chat: string, members: readonly string[], user: string, on: boolean, context: TypingContext): void {
     for (const member of members) {
       if (member !== user) context.forward(member, { type: "typing", chat, user, on });
+    }
+  }
+}
+
+/** Direct chats one user may be typing in at once without a live chat actor; more are dropped. */
+const MAX_UNATTENDED_PER_TYPIST = 16;
+
+/**
+ * Typing in direct chats whose actor is not live (typing never wakes one): the same throttle
+ * and expiry as a chat's own relay, kept by the chat's owner node until the indicator goes
+ * off or expires. An entry lives at most the expiry, and each typist holds at most a few, so
+ * typing into made-up chats leaves nothing behind and cannot crowd out anyone else's.
+ */
+export class UnattendedTyping {
+  /** One relay per (chat, typist): each then only ever holds its typist's indicator. */
+  private readonly relays = new Map<string, TypingRelay>();
+  private readonly perTypist = new Map<string, number>();
+
+  constructor(
+    private readonly limits: TypingContext["limits"],
+    /** False when the member is known not to be around (their UserActor is not live on this node). */
+    private readonly forward: (member: string, notice: TypingNotice) => boolean,
+  ) {}
+
+  handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired): void {
+    const key = `${chat}\u0000${message.user}`;
+    let relay = this.relays.get(key);
+    const created = !relay;
+    if (!relay) {
+      // An `off` or an expiry with nothing on: nothing to relay (the chat's actor relayed the `on`).
+      if (message.type !== "typing" || !message.on) return;
+      const held = this.perTypist.get(message.user) ?? 0;
+      if (held >= MAX_UNATTENDED_PER_TYPIST) return;
+      this.perTypist.set(message.user, held + 1);
+      relay = new TypingRelay();
+      this.relays.set(key, relay);
+    }
+    let reached = false;
+    const context: TypingContext = {
+      limits: this.limits,
+      forward: (member, notice) => void (this.forward(member, notice) && (reached = true)),
+      self: { tell: (_chat, expired) => this.handle(chat, members, expired), hold: () => undefined, release: () => undefined },
+    };
+    relay.handle(chat, members, message, context);
+    // Nobody there to see it: keep no throttle or expiry for it (it is switched off unsaid).
+    if (created && !reached) relay.handle(chat, members, { type: "typing", user: message.user, on: false }, { ...context, forward: () => undefined });
+    if (relay.idle && this.relays.get(key) === relay) {
+      this.relays.delete(key);
+      const held = (this.perTypist.get(message.user) ?? 1) - 1;
+      if (held > 0) this.perTypist.set(message.user, held);
+      else this.perTypist.delete(message.user);
     }
   }
 }

@@ -1,8 +1,8 @@
-import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame } from "../protocol/frames.ts";
+import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
 import type { Stores, StoredMessage } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorBehaviour } from "./directory.ts";
-import { toClientFrame } from "./client-frames.ts";
+import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
 import type {
   Attach,
   ClientLink,
@@ -60,15 +60,21 @@ function byTimeThenSeq(a: StoredMessage, b: StoredMessage): number {
  * connecting device gets everything after its cursors, then live messages, without gaps.
  */
 export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserState> {
-  function send(session: DeviceSession, frame: MessageFrame | ChatEventFrame): void {
+  function send(session: DeviceSession, frame: MessageFrame | ChatEventFrame | SkipFrame): void {
     deps.link.send(session.conn, frame);
   }
 
-  /** Log entries as frames; stored edit entries get the edited message's current body. */
-  async function framesOf(entries: StoredMessage[]): Promise<Array<MessageFrame | ChatEventFrame>> {
-    const frames: Array<MessageFrame | ChatEventFrame> = [];
+  /**
+   * Log entries as frames; stored edit entries get the edited message's current body. An
+   * event about a message from before the user joined the group (`floors`: chat → join seq)
+   * becomes a `skip` of its position.
+   */
+  async function framesOf(entries: StoredMessage[], floors: ReadonlyMap<string, number>): Promise<Array<MessageFrame | ChatEventFrame | SkipFrame>> {
+    const frames: Array<MessageFrame | ChatEventFrame | SkipFrame> = [];
     for (const entry of entries) {
-      if (entry.kind === "edit" && entry.target !== undefined) {
+      if (!visibleFrom(entry, floors.get(entry.chat) ?? 1)) {
+        frames.push(toClientFrame(hiddenEntry(entry)));
+      } else if (entry.kind === "edit" && entry.target !== undefined) {
         const [target] = await deps.stores.messages.readAfter(entry.chat, entry.target - 1, 1);
         frames.push(toClientFrame(entry, target?.seq === entry.target ? target.body : ""));
       } else {
@@ -99,6 +105,16 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       chats.push({ chat, latest: await deps.stores.messages.lastSeq(chat), floor: info?.joined[user] ?? 1 });
     }
     return chats;
+  }
+
+  /**
+   * The user's join seq of `chat` if it is a group, for filling a gap. One who is no longer
+   * a member sees no event of the gap (the rare case of a gap just before their removal).
+   */
+  async function groupFloor(user: string, chat: string): Promise<Map<string, number>> {
+    if (!isGroupChat(chat)) return new Map();
+    const info = await deps.stores.groups.get(chat);
+    return new Map([[chat, info?.joined[user] ?? Number.MAX_SAFE_INTEGER]]);
   }
 
   function persistCursor(user: string, device: string, chat: string, seq: number): void {
@@ -158,7 +174,8 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       session.sent.set(chat, latest);
     }
     missed.sort(byTimeThenSeq);
-    for (const frame of await framesOf(missed)) send(session, frame);
+    const floors = new Map(chats.filter(({ chat }) => isGroupChat(chat)).map(({ chat, floor }) => [chat, floor]));
+    for (const frame of await framesOf(missed, floors)) send(session, frame);
 
     // Group receipts are counted on request; direct chats get the other side's marks now.
     for (const { chat } of chats) {
@@ -179,9 +196,14 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         const handed = session.sent.get(chat) ?? 0;
         if (message.seq <= handed) continue;
         if (message.seq > handed + 1) {
-          // A gap can only open if this session missed a deliver; fill it from the store.
-          const gap = await deps.stores.messages.readAfter(chat, handed, message.seq - handed - 1);
-          for (const frame of await framesOf(gap)) send(session, frame);
+          // A gap opens when this session missed a deliver, or when the first message of a
+          // group reaches a new member; fill it from the store, never from before they joined.
+          const floors = await groupFloor(user, chat);
+          const from = Math.max(handed, (floors.get(chat) ?? 1) - 1);
+          if (message.seq > from + 1) {
+            const gap = await deps.stores.messages.readAfter(chat, from, message.seq - from - 1);
+            for (const frame of await framesOf(gap, floors)) send(session, frame);
+          }
         }
         session.sent.set(chat, message.seq);
         if (!fromThisDevice) {

@@ -8,7 +8,7 @@ import { Ring, type NodeId } from "./ring.ts";
 /** What one node asks of another. Every envelope names the node that sent it. */
 export type Envelope =
   | { to: "user"; key: string; message: UserMessage; ifActive?: boolean; hops: number }
-  | { to: "conversation"; key: string; message: ConversationMessage; hops: number }
+  | { to: "conversation"; key: string; message: ConversationMessage; ifActive?: boolean; hops: number }
   | { to: "client"; conn: ConnectionRef; frame: ServerFrame; ephemeral?: boolean }
   | { to: "close"; conn: ConnectionRef; code: CloseCode; reason: string }
   | { to: "limit"; conn: ConnectionRef; share: FrameShare }

@@ -13,7 +13,7 @@ import type { NodeId } from "./ring.ts";
 
 export interface LocalTargets {
   users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
-  conversations: { tell(chat: string, message: ConversationMessage): void };
+  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
   connections: ClientLink;
   presence: { applyRemote(user: string, online: boolean, at: number | undefined, from: NodeId): void };
 }
@@ -41,7 +41,11 @@ export class ClusterRouting {
       tell: (user, message) => this.toUser(user, message, false, 0),
       tellIfActive: (user, message) => this.toUser(user, message, true, 0),
     };
-    this.conversations = { tell: (chat, message) => this.toConversation(chat, message, 0) };
+    this.conversations = {
+      tell: (chat, message) => this.toConversation(chat, message, false, 0),
+      // Ephemeral messages (typing) must not wake a chat: the owner delivers only to a live actor.
+      tellIfActive: (chat, message) => this.toConversation(chat, message, true, 0),
+    };
     this.link = {
       send: (conn: ConnectionRef, frame: ServerFrame, ephemeral?: boolean) => {
         if (conn.node === self) local.connections.send(conn, frame, ephemeral);
@@ -71,10 +75,13 @@ export class ClusterRouting {
     return true;
   }
 
-  private toConversation(chat: string, message: ConversationMessage, hops: number): void {
+  private toConversation(chat: string, message: ConversationMessage, ifActive: boolean, hops: number): boolean {
     const owner = this.dispatch.ownerOf(chatKey(chat));
-    if (owner === this.dispatch.nodeId) this.local.conversations.tell(chat, message);
-    else this.dispatch.send(owner, { to: "conversation", key: chat, message, hops });
+    if (owner === this.dispatch.nodeId) {
+      return ifActive ? this.local.conversations.tellIfActive(chat, message) : (this.local.conversations.tell(chat, message), true);
+    }
+    this.dispatch.send(owner, { to: "conversation", key: chat, message, ifActive: ifActive || undefined, hops });
+    return true;
   }
 
   /** An envelope from a peer. A message for a key this node no longer owns moves on. */
@@ -86,7 +93,7 @@ export class ClusterRouting {
         return;
       case "conversation":
         if (envelope.hops > MAX_HOPS) return this.dropped(envelope, from);
-        this.toConversation(envelope.key, envelope.message, envelope.hops + 1);
+        this.toConversation(envelope.key, envelope.message, envelope.ifActive ?? false, envelope.hops + 1);
         return;
       case "client":
         this.local.connections.send(envelope.conn, envelope.frame, envelope.ephemeral);

@@ -143,6 +143,11 @@ export interface EditFrame { t: "edit"; chat: string; seq: number; body: Body; b
 export interface DeleteFrame { t: "delete"; chat: string; seq: number; by: string; ts: number; pos: number }
 export interface ReactFrame { t: "react"; chat: string; seq: number; user: string; emoji: string; ts: number; pos: number }
 export type ChatEventFrame = EditFrame | DeleteFrame | ReactFrame;
+/**
+ * A place in the chat's order that holds nothing for this member (an event about a message
+ * from before they joined): acked like any other, so the member's watermark never stalls.
+ */
+export interface SkipFrame { t: "skip"; chat: string; pos: number }
 
 export interface GroupFrame { t: "group"; r: number; chat: string; name: string; members: string[]; admins: string[] }
 export interface ReceiptsFrame { t: "receipts"; r: number; chat: string; seq: number; members: number; delivered: number; read: number }
@@ -175,6 +180,7 @@ export type ServerFrame =
   | SentFrame
   | MessageFrame
   | ChatEventFrame
+  | SkipFrame
   | GroupFrame
   | ReceiptsFrame
   | PresenceFrame

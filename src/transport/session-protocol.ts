@@ -27,7 +27,7 @@ export interface SessionDeps {
   secret: string;
   registry: ConnectionRegistry;
   users: { tell(user: string, message: UserMessage): void };
-  conversations: { tell(chat: string, message: ConversationMessage): void };
+  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
   presence: { watch(conn: ConnectionRef, users: string[], r?: number): Promise<void> };
   /** The prekey service; without it `keys.*` are answered `unavailable`. */
   keys?: {
@@ -259,9 +259,12 @@ export class SessionProtocol {
         this.deps.users.tell(user, { type: "read", chat: frame.chat, seq: frame.seq });
         return;
       case "typing":
-        // Typing goes nowhere for a non-member, and is not worth an answer either way.
+        // Typing goes nowhere for a non-member, and is not worth an answer either way. It is
+        // ephemeral, so it never wakes a chat's actor (a made-up chat would otherwise hold one
+        // for the idle timeout): a live actor relays it; otherwise the chat's behaviour does
+        // what it can without one (see `missed` in conversation-actor.ts).
         if (isGroupChat(frame.chat) || directChatMembers(frame.chat)?.includes(user)) {
-          this.deps.conversations.tell(frame.chat, { type: "typing", user, on: frame.on });
+          this.deps.conversations.tellIfActive(frame.chat, { type: "typing", user, on: frame.on });
         }
         return;
       case "keys.put":

@@ -188,3 +188,65 @@ describe("a 500-member group", () => {
     await Promise.all(offline.map((client) => client.close()));
   });
 });
+
+describe("a member added later", () => {
+  let node: TestNode;
+  before(async () => {
+    node = await TestNode.start();
+  });
+  after(async () => {
+    await node.stop();
+  });
+
+  it("hears nothing about messages from before joining, and may not touch them", async () => {
+    const [author, early, late] = await connectAll(node, ["vis-author", "vis-early", "vis-late"]);
+    const group = await author!.group("create", { name: "Visibility", members: ["vis-early"] });
+    const old = await author!.sendToGroup(group.chat, "before you");
+    await author!.group("add", { chat: group.chat, users: ["vis-late"] });
+    await late!.waitForMessages(1, group.chat);
+    // Live too, a member sees the chat from the notice that added them on.
+    assert.deepEqual(late!.messages.filter((m) => m.chat === group.chat).map((m) => m.kind), ["system"]);
+    const joinedAt = late!.messages.find((m) => m.chat === group.chat)!.seq;
+
+    // Events about the old message reach those who saw it, and only them.
+    const edit = await author!.operate("edit", group.chat, old.seq, { body: "before you (edited)" });
+    const react = await early!.operate("react", group.chat, old.seq, { emoji: "+1" });
+    const fresh = await author!.sendToGroup(group.chat, "after you");
+    await early!.waitFor((f) => f.t === "edit" && f.chat === group.chat);
+    await late!.waitForMessages(2, group.chat);
+    assert.deepEqual(late!.events.filter((e) => e.chat === group.chat), []);
+    // Their positions come as `skip`, so the late member's acks still move past them.
+    const skipped = late!.frames.filter((f) => f.t === "skip" && f.chat === group.chat).map((f) => (f as { pos: number }).pos);
+    assert.deepEqual(skipped, [edit.seq, react.seq]);
+
+    // Operations and receipts on messages from before joining are refused alike, whether
+    // the message exists, was deleted, or never was.
+    for (const attempt of [
+      () => late!.operate("react", group.chat, old.seq, { emoji: "?" }),
+      () => late!.operate("edit", group.chat, old.seq, { body: "mine now" }),
+      () => late!.operate("delete", group.chat, old.seq),
+      () => late!.operate("react", group.chat, joinedAt - 1, { emoji: "?" }),
+      () => late!.request({ t: "receipts", chat: group.chat, seq: old.seq }),
+    ]) {
+      await assert.rejects(attempt(), isCode("forbidden"));
+    }
+    await author!.operate("delete", group.chat, old.seq);
+    await assert.rejects(late!.operate("react", group.chat, old.seq, { emoji: "?" }), isCode("forbidden"));
+    // What came after joining is theirs to react to and count.
+    await late!.operate("react", group.chat, fresh.seq, { emoji: "ok" });
+    const counts = (await late!.request({ t: "receipts", chat: group.chat, seq: fresh.seq })) as ReceiptsFrame;
+    assert.equal(counts.members, 2);
+
+    // Nor on replay: another device of the late member connecting gets only its own window.
+    const tablet = await node.connect("vis-late", { device: "tablet" });
+    assert.deepEqual(tablet.messages.filter((m) => m.chat === group.chat).map((m) => m.body), [JSON.stringify({ op: "add", by: "vis-author", users: ["vis-late"] }), "after you"]);
+    assert.deepEqual(tablet.events.filter((e) => e.chat === group.chat).map((e) => [e.t, e.seq]), [["react", fresh.seq]]);
+    assert.ok(tablet.frames.some((f) => f.t === "skip" && f.chat === group.chat && f.pos === edit.seq));
+
+    // Leaving and coming back: the latest join counts.
+    await late!.group("leave", { chat: group.chat });
+    await author!.group("add", { chat: group.chat, users: ["vis-late"] });
+    await assert.rejects(late!.operate("react", group.chat, fresh.seq, { emoji: "again" }), isCode("forbidden"));
+    await Promise.all([author, early, late, tablet].map((c) => c!.close()));
+  });
+});
