@@ -94,7 +94,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const system = startActorSystem();
   const registry = new ConnectionRegistry(config.nodeId);
   // `router token revoke`: each node closes its own connections running on a revoked token.
-  const revocationStore = await openRevocationStore(config, log);
+  // On the cluster backend it shares the node's Redis connection, so an outage is one outage.
+  const revocationStore = backend.revocations ?? (await openRevocationStore(config, log));
   const revocationLog = log.child({ component: "revocations" });
   const revocations = new Revocations(revocationStore, revocationLog, (revoked) => {
     let closed = 0;
@@ -302,7 +303,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     await cluster?.close();
     await push.stop();
     revocations.stop();
-    await revocationStore.close();
+    if (!backend.revocations) await revocationStore.close();
     await stores.close();
     await mediaStore.close();
     log.info("node stopped");

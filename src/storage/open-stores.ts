@@ -3,6 +3,7 @@ import { ConfigError, storageBackend, type NodeConfig } from "../config.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Replication } from "./cql/cql-stores.ts";
 import { openLmdbStores } from "./lmdb/lmdb-stores.ts";
+import type { RevocationStore } from "./revocations.ts";
 import type { OnlinePresence, RateLimits, Stores } from "./types.ts";
 
 export interface BackendHealth {
@@ -20,6 +21,8 @@ export interface Backend {
   readonly online: OnlinePresence;
   /** Cluster backend only: rate limits shared by the nodes (Redis). */
   readonly rateLimits?: RateLimits;
+  /** Cluster backend only: token revocations every node polls (Redis); closed with the backend. */
+  readonly revocations?: RevocationStore;
   health(): BackendHealth;
   /** 1 while Redis answers, 0 while not; undefined without a Redis. */
   redisUp(): number | undefined;
@@ -100,6 +103,7 @@ async function openCluster(config: NodeConfig, logger: Logger): Promise<Backend>
     stores,
     online: redis.presence,
     rateLimits: redis.rateLimits,
+    revocations: redis.revocations,
     health: () => {
       const status = redis.health();
       if (status.up) return { status: "ok", reasons: [], redis: "up" };

@@ -4,6 +4,7 @@ import { RedisConnection, type RedisHealth } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
 import { RedisPresence, type RedisPresenceOptions } from "./presence.ts";
 import { RedisRateLimits } from "./rate-limits.ts";
+import { RedisRevocationStore } from "./revocations.ts";
 
 export { RedisConfigError, parseRedisUrl, type RedisHealth } from "./connection.ts";
 export { RedisPresence } from "./presence.ts";
@@ -25,6 +26,8 @@ export interface RedisServicesOptions extends RedisPresenceOptions {
 export interface RedisServices {
   readonly presence: RedisPresence;
   readonly rateLimits: RedisRateLimits;
+  /** Token revocations, on the same connection (closed with it). */
+  readonly revocations: RedisRevocationStore;
   health(): RedisHealth;
   close(): Promise<void>;
 }
@@ -48,6 +51,7 @@ export async function openRedisServices(options: RedisServicesOptions): Promise<
   return {
     presence,
     rateLimits: new RedisRateLimits(connection, keys),
+    revocations: new RedisRevocationStore(connection, keys),
     health: () => connection.status(),
     close: async () => {
       presence.close();
