@@ -1,5 +1,9 @@
 import { start as startActorSystem, stop as stopActorSystem } from "nact";
 import { ActorDirectory } from "./actors/directory.ts";
+import { validateSignupConfig } from "./accounts/config.ts";
+import { registerAccountRoutes } from "./accounts/http.ts";
+import { AccountService } from "./accounts/service.ts";
+import { openSmsSender } from "./accounts/sms/open.ts";
 import { conversationBehaviour, type ConversationState } from "./actors/conversation-actor.ts";
 import type { ConversationMessage, UserMessage } from "./actors/messages.ts";
 import type { ClientLink } from "./actors/messages.ts";
@@ -21,6 +25,7 @@ import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
 import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
 import { startTransport } from "./transport/server.ts";
+import type { TemplatedApp } from "uWebSockets.js";
 import { SessionProtocol } from "./transport/session-protocol.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
 import { Metrics } from "./util/metrics.ts";
@@ -52,6 +57,8 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function startNode(config: NodeConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
   const startedAt = Date.now();
   const log = overrides.logger ?? createLogger(config.logLevel, config.nodeId);
+  // Before anything opens: a sender that cannot work is a ConfigError, not a 502 per request.
+  const smsSender = validateSignupConfig(config.signup);
   const secret = config.secret || loadOrCreateSecret(config.dataDir);
   const backend = await openBackend(config, log, overrides.stores);
   const stores = backend.stores;
@@ -191,6 +198,29 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });
 
+  const accounts = stores.accounts
+    ? new AccountService({
+        store: stores.accounts,
+        ...(smsSender ? { sender: openSmsSender(smsSender, config.signup, log.child({ component: "sms" })) } : {}),
+        rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+        secret,
+        config: config.signup,
+        log: log.child({ component: "accounts" }),
+        hooks: {
+          // The family is revoked in the store already. Here: the device's live sockets on this
+          // node. Its access token stays valid until it expires; a revocation store checked at
+          // hello is the place to end that (and to reach the device's sockets on other nodes).
+          onDeviceCompromised: (user, device) => {
+            for (const connection of [...registry.all()]) {
+              if (connection.user === user && connection.device === device) {
+                connection.close(CLOSE_CODES.unauthorized, "device signed out: its refresh token was used twice");
+              }
+            }
+          },
+        },
+      })
+    : undefined;
+
   const transport = await startTransport(
     { nodeId: config.nodeId, host: config.host, port: config.port, ...config.limits },
     {
@@ -216,6 +246,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       }),
       metrics: () => metrics.render(),
       routes: [
+        ...(accounts ? [(app: TemplatedApp) => registerAccountRoutes(app, accounts, log.child({ component: "accounts" }))] : []),
         (app) =>
           registerMediaRoutes(app, {
             secret,

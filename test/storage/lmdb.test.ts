@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
 import type { Stores } from "../../src/storage/types.ts";
+import { accountStoreContract } from "./accounts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
 
 async function openTemporary(): Promise<Stores> {
@@ -20,3 +21,4 @@ async function openTemporary(): Promise<Stores> {
 storeContract("lmdb", openTemporary);
 extendedStoreContract("lmdb", openTemporary);
 keyAndPushStoreContract("lmdb", openTemporary);
+accountStoreContract("lmdb", openTemporary);
