@@ -24,7 +24,7 @@ const USES_CASSANDRA = /ROUTER_TEST_CQL|testCqlContactPoint|support\/cassandra|s
 const LMDB_BOUND = /openLmdbStores/;
 // The behaviour suites that run on both backends: the router's, and push and media, which
 // keep their own state in the message backend.
-const BOTH_BACKENDS = [join(root, "test", "router"), join(root, "test", "push"), join(root, "test", "media")];
+const BOTH_BACKENDS = [join(root, "test", "router"), join(root, "test", "push"), join(root, "test", "media"), join(root, "test", "accounts")];
 const BACKENDS = ["lmdb", "cql"];
 
 function testFiles(dir) {
