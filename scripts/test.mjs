@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: type-check, then every test file under test/ with node's own runner, then the
-// behaviour suites (test/router/, test/push/, test/media/) a second time on the cluster backend
+// behaviour suites (test/router/, test/push/, test/media/, test/accounts/) a second time on the cluster backend
 // (CQL + Redis).
 // Shared, slow-to-start servers (Cassandra) are started here once per run and handed to
 // the test files through the environment; so is the cluster pass's Redis, which its nodes
