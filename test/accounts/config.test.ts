@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { describe, it } from "node:test";
 import { validateSignupConfig } from "../../src/accounts/config.ts";
 import { normalisePhone } from "../../src/accounts/phone.ts";
 import { ConfigError, configFromEnvironment, defaultConfig } from "../../src/config.ts";
 import { startNode } from "../../src/node.ts";
+import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
+import { tempDir, TestNode } from "../support/node.ts";
+import { post } from "./helpers.ts";
 
 describe("sign-up settings", () => {
   it("leaves sign-up off by default and reads the SMS settings from the environment", () => {
@@ -37,6 +41,26 @@ describe("sign-up settings", () => {
     const config = defaultConfig();
     config.signup.sender = "carrier-pigeon";
     await assert.rejects(startNode(config), ConfigError);
+  });
+});
+
+describe("sign-up without an SMS sender", () => {
+  // Backend-independent: this file runs on LMDB only (scripts/test.mjs skips it on the cql pass).
+  it("answers the verify routes 404 signup_disabled", async () => {
+    const dir = tempDir("router-signup-off-");
+    const node = await TestNode.start({ overrides: { stores: openLmdbStores({ path: dir }) } });
+    try {
+      for (const path of ["/v1/verify/start", "/v1/verify/finish"]) {
+        const answer = await post(node.httpUrl, path, { phone: "+14155550123", code: "123456" });
+        assert.deepEqual([answer.status, answer.body.error], [404, "signup_disabled"], path);
+      }
+      // Refresh tokens already out keep working when the sender is switched off; this one is unknown.
+      const refresh = await post(node.httpUrl, "/v1/token/refresh", { refresh: `${"0".repeat(32)}.${"A".repeat(43)}` });
+      assert.deepEqual([refresh.status, refresh.body.error], [401, "bad_refresh"]);
+    } finally {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
