@@ -206,18 +206,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
         secret,
         config: config.signup,
         log: log.child({ component: "accounts" }),
-        hooks: {
-          // The family is revoked in the store already. Here: the device's live sockets on this
-          // node. Its access token stays valid until it expires; a revocation store checked at
-          // hello is the place to end that (and to reach the device's sockets on other nodes).
-          onDeviceCompromised: (user, device) => {
-            for (const connection of [...registry.all()]) {
-              if (connection.user === user && connection.device === device) {
-                connection.close(CLOSE_CODES.unauthorized, "device signed out: its refresh token was used twice");
-              }
-            }
-          },
-        },
+        hooks: { onDeviceCompromised: (user, device) => closeDeviceSockets(registry, user, device) },
       })
     : undefined;
 
@@ -318,6 +307,20 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     stop: stopNode,
     stopped,
   };
+}
+
+/**
+ * A refresh token of this device was used twice (AccountHooks.onDeviceCompromised); its
+ * refresh family is revoked in the store already. Here: its live sockets on this node close
+ * with 4001. Its access tokens stay valid until they expire: revoking them (a revocation store
+ * checked at hello, reaching sockets on every node) belongs here too once there is one.
+ */
+function closeDeviceSockets(registry: ConnectionRegistry, user: string, device: string): void {
+  for (const connection of [...registry.all()]) {
+    if (connection.user === user && connection.device === device) {
+      connection.close(CLOSE_CODES.unauthorized, "device signed out: its refresh token was used twice");
+    }
+  }
 }
 
 /** `/healthz` fields for the backend: `degraded` with the reasons while Redis is unreachable. */

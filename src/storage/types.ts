@@ -147,7 +147,7 @@ export interface Stores {
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
   readonly push?: PushRegistrationStore;
-  /** Absent on backends without account storage: sign-up and refresh routes answer 503. */
+  /** Absent on backends without account storage: sign-up and refresh are off (their routes answer 404). */
   readonly accounts?: AccountStore;
   close(): Promise<void>;
 }
