@@ -48,8 +48,14 @@ export class CapturedLog {
     this.logger = pino({ level }, sink);
   }
 
+  /**
+   * Lines holding `text` as a whole word: a 6-digit code also occurs inside timestamps by chance,
+   * never standing alone.
+   */
   containing(text: string): string[] {
-    return this.lines.filter((line) => line.includes(text));
+    const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const word = new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`);
+    return this.lines.filter((line) => word.test(line));
   }
 
   /** Waits for a line that `match` accepts; pino writes through a stream, so lines land a tick later. */
