@@ -81,6 +81,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     droppedEphemeral: metrics.counter("router_ephemeral_dropped_total", "Typing and presence frames dropped under backpressure"),
     slowConsumers: metrics.counter("router_slow_consumers_total", "Connections closed because their send buffer overflowed"),
     opened: metrics.counter("router_connections_opened_total", "WebSocket connections accepted"),
+    accounts: metrics.counter("router_account_requests_total", "Sign-up and refresh requests answered, by route, status and error"),
     writeConflicts: metrics.counter("router_write_conflicts_total", "Message batches refused because another node had written the chat"),
   };
 
@@ -235,7 +236,9 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       }),
       metrics: () => metrics.render(),
       routes: [
-        ...(accounts ? [(app: TemplatedApp) => registerAccountRoutes(app, accounts, log.child({ component: "accounts" }))] : []),
+        ...(accounts
+          ? [(app: TemplatedApp) => registerAccountRoutes(app, accounts, log.child({ component: "accounts" }), (route, status, error) => counters.accounts(1, { route, status: String(status), ...(error ? { error } : {}) }))]
+          : []),
         (app) =>
           registerMediaRoutes(app, {
             secret,

@@ -25,11 +25,13 @@ const STATUS_TEXT: Record<number, string> = {
 interface Exchange {
   res: HttpResponse;
   done: boolean;
+  observe(status: number, error?: string): void;
 }
 
 function answer(exchange: Exchange, reply: Answer, close = false): void {
   if (exchange.done) return;
   exchange.done = true;
+  exchange.observe(reply.status, typeof reply.body.error === "string" ? reply.body.error : undefined);
   const { res } = exchange;
   res.cork(() => {
     res.writeStatus(`${reply.status} ${STATUS_TEXT[reply.status] ?? ""}`.trim());
@@ -52,13 +54,19 @@ function refuse(status: number, error: string, message: string): Answer {
  * bodies in, JSON out, `{error, message}` on failure. The routes know uWS; AccountService knows
  * the rules.
  */
-export function registerAccountRoutes(app: TemplatedApp, service: AccountService, log: Logger): void {
-  const route = (handle: (body: unknown, address: string) => Promise<Answer>) => (res: HttpResponse, req: HttpRequest) => {
+export function registerAccountRoutes(
+  app: TemplatedApp,
+  service: AccountService,
+  log: Logger,
+  /** Sees every answer's status, for metrics (texts sent, codes refused, reuse detected). */
+  observe: (route: string, status: number, error?: string) => void = () => {},
+): void {
+  const route = (name: string, handle: (body: unknown, address: string) => Promise<Answer>) => (res: HttpResponse, req: HttpRequest) => {
     // The request object dies when this handler returns: copy what is needed now.
     const contentType = req.getHeader("content-type");
     const declared = req.getHeader("content-length");
     const address = Buffer.from(res.getRemoteAddressAsText()).toString();
-    const exchange: Exchange = { res, done: false };
+    const exchange: Exchange = { res, done: false, observe: (status, error) => observe(name, status, error) };
     res.onAborted(() => (exchange.done = true));
     if (!/^application\/json\s*(;|$)/i.test(contentType)) {
       answer(exchange, refuse(415, "unsupported_media_type", "send `Content-Type: application/json`"), true);
@@ -102,7 +110,7 @@ export function registerAccountRoutes(app: TemplatedApp, service: AccountService
     });
   };
 
-  app.post("/v1/verify/start", route((body, address) => service.start(body, address)));
-  app.post("/v1/verify/finish", route((body, address) => service.finish(body, address)));
-  app.post("/v1/token/refresh", route((body, address) => service.refresh(body, address)));
+  app.post("/v1/verify/start", route("verify_start", (body, address) => service.start(body, address)));
+  app.post("/v1/verify/finish", route("verify_finish", (body, address) => service.finish(body, address)));
+  app.post("/v1/token/refresh", route("token_refresh", (body, address) => service.refresh(body, address)));
 }

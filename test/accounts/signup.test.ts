@@ -85,6 +85,11 @@ describe("sign-up by phone number (webhook SMS sender)", () => {
     assert.equal(reused.status, 401);
     assert.equal(reused.body.error, "refresh_reused");
     assert.equal((await second.waitForClose()).code, 4001);
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    assert.ok(
+      metrics.split("\n").some((line) => line.startsWith("router_account_requests_total{") && line.includes('error="refresh_reused"')),
+      "the reuse is counted in /metrics",
+    );
     // Neither the thief's copy nor the victim's current token refreshes any more.
     const current = await post(node.httpUrl, "/v1/token/refresh", { refresh: rotated.refresh });
     assert.equal(current.status, 401);
