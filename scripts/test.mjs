@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: type-check, then every test file under test/ with node's own runner, then the
-// behaviour suites (test/router/, test/push/, test/media/) a second time on the cluster backend
+// behaviour suites (test/router/, test/push/, test/media/, test/accounts/) a second time on the cluster backend
 // (CQL + Redis).
 // Shared, slow-to-start servers (Cassandra) are started here once per run and handed to
 // the test files through the environment; so is the cluster pass's Redis, which its nodes
@@ -24,7 +24,7 @@ const USES_CASSANDRA = /ROUTER_TEST_CQL|testCqlContactPoint|support\/cassandra|s
 const LMDB_BOUND = /openLmdbStores/;
 // The behaviour suites that run on both backends: the router's, and push and media, which
 // keep their own state in the message backend.
-const BOTH_BACKENDS = [join(root, "test", "router"), join(root, "test", "push"), join(root, "test", "media")];
+const BOTH_BACKENDS = [join(root, "test", "router"), join(root, "test", "push"), join(root, "test", "media"), join(root, "test", "accounts")];
 const BACKENDS = ["lmdb", "cql"];
 
 function testFiles(dir) {

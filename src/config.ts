@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { defaultPushConfig, type PushConfig } from "./push/config.ts";
+import { defaultSignupConfig, validateSignupConfig, type SignupConfig } from "./accounts/config.ts";
 
 /** Everything a node can be told. All defaults live in `defaultConfig()`. */
 export interface NodeConfig {
@@ -82,6 +83,8 @@ export interface NodeConfig {
   };
   /** Push notifications for devices that did not ack in time (src/push/config.ts). */
   push: PushConfig;
+  /** Sign-up by phone number and refresh tokens (src/accounts/config.ts); off unless an SMS sender is set. */
+  signup: SignupConfig;
   /** Where chats live: embedded LMDB under dataDir, or the cluster backend (CQL + Redis). */
   storage: {
     /** `lmdb`, `cql`, or empty: `cql` when `scylla` is set, `lmdb` otherwise. */
@@ -151,6 +154,7 @@ export function defaultConfig(): NodeConfig {
     messages: { editWindowMs: 15 * 60_000, deleteWindowMs: 48 * 3600_000 },
     typing: { throttleMs: 2000, expiryMs: 6000 },
     push: defaultPushConfig(),
+    signup: defaultSignupConfig(),
     media: {
       backend: "file",
       maxUploadBytes: 100 * 1024 * 1024,
@@ -226,6 +230,22 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_PUSH_FCM_TOKEN_URL: "push.fcm.tokenUrl",
   ROUTER_PUSH_WEBHOOK_URL: "push.webhook.url",
   ROUTER_PUSH_WEBHOOK_SECRET: "push.webhook.secret",
+  ROUTER_SMS_SENDER: "signup.sender",
+  ROUTER_SMS_WEBHOOK_URL: "signup.webhook.url",
+  ROUTER_SMS_WEBHOOK_SECRET: "signup.webhook.secret",
+  ROUTER_SMS_TWILIO_URL: "signup.twilio.url",
+  ROUTER_SMS_TWILIO_ACCOUNT_SID: "signup.twilio.accountSid",
+  ROUTER_SMS_TWILIO_AUTH_TOKEN: "signup.twilio.authToken",
+  ROUTER_SMS_TWILIO_FROM: "signup.twilio.from",
+  ROUTER_SMS_TWILIO_MESSAGING_SERVICE_SID: "signup.twilio.messagingServiceSid",
+  ROUTER_SIGNUP_CODE_TTL_MS: "signup.codeTtlMs",
+  ROUTER_SIGNUP_CODE_ATTEMPTS: "signup.codeAttempts",
+  ROUTER_SIGNUP_STARTS_PER_PHONE: "signup.startsPerPhone",
+  ROUTER_SIGNUP_START_WINDOW_MS: "signup.startWindowMs",
+  ROUTER_SIGNUP_REQUESTS_PER_ADDRESS: "signup.requestsPerAddress",
+  ROUTER_SIGNUP_ADDRESS_WINDOW_MS: "signup.addressWindowMs",
+  ROUTER_ACCESS_TOKEN_TTL_SECONDS: "signup.accessTokenTtlSeconds",
+  ROUTER_REFRESH_TOKEN_TTL_SECONDS: "signup.refreshTokenTtlSeconds",
   ROUTER_MEDIA_BACKEND: "media.backend",
   ROUTER_MEDIA_MAX_UPLOAD_BYTES: "media.maxUploadBytes",
   ROUTER_MEDIA_PRESIGN_TTL_SECONDS: "media.presignTtlSeconds",
@@ -286,6 +306,7 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (!["file", "s3"].includes(config.media.backend)) throw new ConfigError(`media.backend must be file or s3, got ${config.media.backend}`);
   if (config.media.backend === "s3" && !config.media.s3.bucket) throw new ConfigError("media.backend s3 needs media.s3.bucket");
   validateStorage(config.storage);
+  validateSignupConfig(config.signup);
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${config.logLevel}`);
   }

@@ -1,5 +1,9 @@
 import { start as startActorSystem, stop as stopActorSystem } from "nact";
 import { ActorDirectory } from "./actors/directory.ts";
+import { validateSignupConfig } from "./accounts/config.ts";
+import { registerAccountRoutes } from "./accounts/http.ts";
+import { AccountService } from "./accounts/service.ts";
+import { openSmsSender } from "./accounts/sms/open.ts";
 import { conversationBehaviour, type ConversationState } from "./actors/conversation-actor.ts";
 import type { ConversationMessage, UserMessage } from "./actors/messages.ts";
 import type { ClientLink } from "./actors/messages.ts";
@@ -23,6 +27,7 @@ import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
 import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
 import { startTransport } from "./transport/server.ts";
+import type { TemplatedApp } from "uWebSockets.js";
 import { SessionProtocol } from "./transport/session-protocol.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
 import { Metrics } from "./util/metrics.ts";
@@ -54,6 +59,8 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function startNode(config: NodeConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
   const startedAt = Date.now();
   const log = overrides.logger ?? createLogger(config.logLevel, config.nodeId);
+  // Before anything opens: a sender that cannot work is a ConfigError, not a 502 per request.
+  const smsSender = validateSignupConfig(config.signup);
   const secret = config.secret || loadOrCreateSecret(config.dataDir);
   const backend = await openBackend(config, log, overrides.stores);
   const stores = backend.stores;
@@ -76,6 +83,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     droppedEphemeral: metrics.counter("router_ephemeral_dropped_total", "Typing and presence frames dropped under backpressure"),
     slowConsumers: metrics.counter("router_slow_consumers_total", "Connections closed because their send buffer overflowed"),
     opened: metrics.counter("router_connections_opened_total", "WebSocket connections accepted"),
+    accounts: metrics.counter("router_account_requests_total", "Sign-up and refresh requests answered, by route, status and error"),
     writeConflicts: metrics.counter("router_write_conflicts_total", "Message batches refused because another node had written the chat"),
   };
 
@@ -214,6 +222,27 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });
 
+  const accounts = stores.accounts
+    ? new AccountService({
+        store: stores.accounts,
+        ...(smsSender ? { sender: openSmsSender(smsSender, config.signup, log.child({ component: "sms" })) } : {}),
+        rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+        secret,
+        config: config.signup,
+        log: log.child({ component: "accounts" }),
+        hooks: {
+          // The device's access tokens are revoked on every node (which closes its sockets
+          // wherever they are); this node's own sockets close at once.
+          onDeviceCompromised: (user, device) => {
+            closeDeviceSockets(registry, user, device);
+            revocationStore.revoke(user, device, Date.now()).catch((error: unknown) => {
+              log.error({ err: error, user, device }, "revoking a compromised device's tokens failed");
+            });
+          },
+        },
+      })
+    : undefined;
+
   const transport = await startTransport(
     { nodeId: config.nodeId, host: config.host, port: config.port, ...config.limits },
     {
@@ -239,6 +268,9 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       }),
       metrics: () => metrics.render(),
       routes: [
+        ...(accounts
+          ? [(app: TemplatedApp) => registerAccountRoutes(app, accounts, log.child({ component: "accounts" }), (route, status, error) => counters.accounts(1, { route, status: String(status), ...(error ? { error } : {}) }))]
+          : []),
         (app) =>
           registerMediaRoutes(app, {
             secret,
@@ -317,6 +349,20 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     stop: stopNode,
     stopped,
   };
+}
+
+/**
+ * A refresh token of this device was used twice (AccountHooks.onDeviceCompromised); its
+ * refresh family is revoked in the store already. Here: its live sockets on this node close
+ * with 4001. Its access tokens stay valid until they expire: revoking them (a revocation store
+ * checked at hello, reaching sockets on every node) belongs here too once there is one.
+ */
+function closeDeviceSockets(registry: ConnectionRegistry, user: string, device: string): void {
+  for (const connection of [...registry.all()]) {
+    if (connection.user === user && connection.device === device) {
+      connection.close(CLOSE_CODES.unauthorized, "device signed out: its refresh token was used twice");
+    }
+  }
 }
 
 /** `/healthz` fields for the backend: `degraded` with the reasons while Redis is unreachable. */

@@ -7,6 +7,7 @@
  * by that user's UserActor. So implementations may apply "advance to max" without compare-and-set.
  */
 import type { Readable } from "node:stream";
+import type { AccountStore } from "../accounts/store.ts";
 import type { Body, MediaRef } from "../protocol/frames.ts";
 
 export interface StoredMessage {
@@ -146,6 +147,8 @@ export interface Stores {
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
   readonly push?: PushRegistrationStore;
+  /** Absent on backends without account storage: sign-up and refresh are off (their routes answer 404). */
+  readonly accounts?: AccountStore;
   close(): Promise<void>;
 }
 

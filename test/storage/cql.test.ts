@@ -19,6 +19,7 @@ import { SCHEMA_CHANGE_TIMEOUT_MS, TEST_CQL_REQUEST_TIMEOUT_MS } from "../suppor
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
+import { accountStoreContract } from "./accounts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
 
 // One Cassandra serves the whole run (scripts/test.mjs); this file keeps to its own keyspaces.
@@ -82,6 +83,7 @@ function freshChat(): string {
 storeContract("cql", () => openTestStores(freshKeyspace("contract")));
 extendedStoreContract("cql", () => openTestStores(freshKeyspace("extended")));
 keyAndPushStoreContract("cql", () => openTestStores(freshKeyspace("keys")));
+accountStoreContract("cql", () => openTestStores(freshKeyspace("accounts")));
 
 describe("cql stores", () => {
   let stores: Stores;
@@ -383,11 +385,16 @@ describe("cql migrations", () => {
         "member_marks",
         "message_cids",
         "messages",
+        "phone_users",
         "prekeys",
         "push_registrations",
         "push_settings",
+        "refresh_devices",
+        "refresh_families",
         "schema_migrations",
         "user_groups",
+        "user_phones",
+        "verification_codes",
       ],
     );
   });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
 import { LmdbRevocationStore } from "../../src/storage/lmdb/revocation-store.ts";
 import type { Stores } from "../../src/storage/types.ts";
+import { accountStoreContract } from "./accounts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
 import { revocationContract } from "./revocation-contract.ts";
 
@@ -36,3 +37,4 @@ revocationContract("lmdb", async () => {
     },
   };
 });
+accountStoreContract("lmdb", openTemporary);
