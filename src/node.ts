@@ -184,7 +184,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       users: userDirectory,
       log: log.child({ component: "keys" }),
       rateLimits: backend.rateLimits ?? new LocalRateLimits(),
-      claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs },
+      claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs, perTarget: config.keys.claimsPerTargetWindow },
     }),
     push,
     log: log.child({ component: "session" }),
