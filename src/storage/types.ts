@@ -8,6 +8,7 @@
  */
 import type { Readable } from "node:stream";
 import type { Body, MediaRef } from "../protocol/frames.ts";
+import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
 
 export interface StoredMessage {
   chat: string;
@@ -142,6 +143,9 @@ export interface Stores {
   readonly receipts: ReceiptStore;
   readonly groups: GroupStore;
   readonly presence: PresenceStore;
+  /** Privacy settings (src/storage/privacy.ts), and the group invitations they produce. */
+  readonly privacy: PrivacyStore;
+  readonly invites: GroupInviteStore;
   /** Absent on backends without a prekey service yet: `keys.*` requests are answered `unavailable`. */
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */

@@ -18,7 +18,7 @@ import { SeqConflictError, StorageUnavailableError, type StoredMessage, type Sto
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
-import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
+import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 
 // One Cassandra serves the whole run (scripts/test.mjs); this file keeps to its own keyspaces.
 const DATA_CENTER = "datacenter1";
@@ -75,6 +75,7 @@ function freshChat(): string {
 storeContract("cql", () => openTestStores(freshKeyspace("contract")));
 extendedStoreContract("cql", () => openTestStores(freshKeyspace("extended")));
 keyAndPushStoreContract("cql", () => openTestStores(freshKeyspace("keys")));
+privacyStoreContract("cql", () => openTestStores(freshKeyspace("privacy")));
 
 describe("cql stores", () => {
   let stores: Stores;

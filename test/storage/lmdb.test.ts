@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
 import type { Stores } from "../../src/storage/types.ts";
-import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
+import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 
 async function openTemporary(): Promise<Stores> {
   const dir = mkdtempSync(join(tmpdir(), "router-lmdb-"));
@@ -20,3 +20,4 @@ async function openTemporary(): Promise<Stores> {
 storeContract("lmdb", openTemporary);
 extendedStoreContract("lmdb", openTemporary);
 keyAndPushStoreContract("lmdb", openTemporary);
+privacyStoreContract("lmdb", openTemporary);

@@ -10,6 +10,7 @@ import { CqlLastSeenStore } from "./last-seen-store.ts";
 import { CqlMessageStore } from "./message-store.ts";
 import { migrate, SchemaNotReadyError, verifySchema, type Replication } from "./migrate.ts";
 import { CqlPushRegistrationStore } from "./push-store.ts";
+import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
 import { CqlSession } from "./session.ts";
 
@@ -82,6 +83,8 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     presence: new CqlLastSeenStore(session),
     keys: new CqlKeyStore(session),
     push: new CqlPushRegistrationStore(session),
+    privacy: new CqlPrivacyStore(session),
+    invites: new CqlGroupInviteStore(session),
     close: () => client.shutdown(),
   };
 }

@@ -18,6 +18,7 @@ import type {
 import { SeqConflictError, StorageUnavailableError } from "../types.ts";
 import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
+import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
@@ -255,6 +256,8 @@ export function openLmdbStores(options: LmdbOptions): Stores {
     presence: new LmdbPresenceStore(db),
     keys: new LmdbKeyStore(root, openKeyDatabases(root)),
     push: new LmdbPushStore(root),
+    privacy: new LmdbPrivacyStore(root),
+    invites: new LmdbGroupInviteStore(root),
     close: async () => {
       await soft.close();
       await root.close();
