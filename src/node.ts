@@ -109,6 +109,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const presence = new PresenceHub({
     link: registry,
     store: stores.presence,
+    privacy: stores.privacy,
     onlineSet: backend.online,
     nodeId: config.nodeId,
     log: log.child({ component: "presence" }),
@@ -120,7 +121,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const userDirectory = cluster?.routing.users ?? localUsers;
   const conversationDirectory = cluster?.routing.conversations ?? localConversations;
   const link: ClientLink = cluster?.routing.link ?? registry;
-  if (cluster) presence.announce = (user, online, at) => cluster.dispatch.broadcast({ to: "presence", user, online, at });
+  if (cluster) presence.announce = (user, online, at, shown) => cluster.dispatch.broadcast({ to: "presence", user, online, at, shown });
 
   users = new ActorDirectory(
     system,
@@ -151,6 +152,9 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       limits: {
         maxGroupMembers: config.groups.maxMembers,
         fanoutThreshold: config.groups.fanoutThreshold,
+        maxGroupsPerUser: config.groups.maxPerUser,
+        inviteTtlMs: config.groups.inviteTtlMs,
+        maxPendingInvites: config.groups.maxPendingInvites,
         editWindowMs: config.messages.editWindowMs,
         deleteWindowMs: config.messages.deleteWindowMs,
         typingThrottleMs: config.typing.throttleMs,
