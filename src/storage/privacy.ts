@@ -5,8 +5,10 @@
  * ConversationActor, so each key has one writer.
  */
 
-/** Who may see or do something. `contacts` is reserved until contacts exist. */
-export type Audience = "everyone" | "nobody";
+import type { PrivacyAudience } from "../protocol/frames.ts";
+
+/** Who may see or do something, as the protocol names it. `contacts` comes with contacts. */
+export type Audience = PrivacyAudience;
 
 export const AUDIENCES: readonly Audience[] = ["everyone", "nobody"];
 
