@@ -14,6 +14,8 @@ import type {
   MediaRef,
   RefreshedFrame,
   MessageFrame,
+  PrivacyAudience,
+  PrivacyFrame,
   SentFrame,
   ServerFrame,
   SyncedFrame,
@@ -163,6 +165,20 @@ export class RouterClient {
   /** group.create / add / remove / leave / info / admin: every one answers with the group. */
   group(t: "create" | "add" | "remove" | "leave" | "info" | "admin", fields: Record<string, unknown>): Promise<GroupFrame> {
     return this.request({ t: `group.${t}`, ...fields }) as Promise<GroupFrame>;
+  }
+
+  /** Accepts an invitation (a `group.invite` frame): joins `chat`; answered with the group. */
+  joinGroup(chat: string, invite: string): Promise<GroupFrame> {
+    return this.request({ t: "group.join", chat, invite }) as Promise<GroupFrame>;
+  }
+
+  /** Changes the given privacy settings ("contacts" is refused until contacts exist); resolves with all of them. */
+  setPrivacy(settings: { last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }): Promise<PrivacyFrame> {
+    return this.request({ t: "privacy.set", ...settings }) as Promise<PrivacyFrame>;
+  }
+
+  getPrivacy(): Promise<PrivacyFrame> {
+    return this.request({ t: "privacy.get" }) as Promise<PrivacyFrame>;
   }
 
   /** edit / delete / react of message `seq`; answered with `sent` naming the event's position. */

@@ -54,11 +54,22 @@ export interface NodeConfig {
     maxMembers: number;
     /** Up to this many members a message is written to each member's inbox; above, members pull. */
     fanoutThreshold: number;
+    /** Groups one user may be in; creating, being added to or joining one more is `too_many_groups`. */
+    maxPerUser: number;
+    /** How long an invitation (an add the invitee's settings refused) waits for `group.join`. */
+    inviteTtlMs: number;
+    /** Pending invitations kept per user; a new one beyond it drops the oldest. */
+    maxPendingInvites: number;
   };
   keys: {
     /** Key bundle fetches (`keys.get`) one user may make per window, cluster-wide. */
     claimsPerWindow: number;
     claimWindowMs: number;
+    /**
+     * Fetches of one user's bundles per window, across all requesters, that may take a
+     * one-time prekey; further fetches in the window get bundles without one.
+     */
+    claimsPerTargetWindow: number;
   };
   messages: {
     /** How long after sending its sender may edit a message. */
@@ -147,10 +158,14 @@ export function defaultConfig(): NodeConfig {
     },
     actors: { idleMs: 120_000, maxRestarts: 5, withinMs: 10_000 },
     syncLimitPerChat: 1000,
-    groups: { maxMembers: 500, fanoutThreshold: 50 },
+    groups: { maxMembers: 500, fanoutThreshold: 50, maxPerUser: 2000, inviteTtlMs: 7 * 24 * 3600_000, maxPendingInvites: 100 },
     // Enough to open sessions with every device of a 500-member group at once, far below
     // what draining people's prekeys at scale would need.
-    keys: { claimsPerWindow: 1000, claimWindowMs: 10 * 60_000 },
+    // Per target: 50 is half the 100 one-time prekeys a client uploads at a time, so strangers
+    // together cannot empty a freshly stocked device within one window (the owner, told at 10
+    // left, refills in between). Legitimate bursts above it (a 500-member group all opening
+    // sessions with one user) still succeed, on the signed prekey alone.
+    keys: { claimsPerWindow: 1000, claimWindowMs: 10 * 60_000, claimsPerTargetWindow: 50 },
     messages: { editWindowMs: 15 * 60_000, deleteWindowMs: 48 * 3600_000 },
     typing: { throttleMs: 2000, expiryMs: 6000 },
     push: defaultPushConfig(),
@@ -211,10 +226,14 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_CLUSTER_MISSED_BEATS: "cluster.missedBeats",
   ROUTER_GROUP_MAX_MEMBERS: "groups.maxMembers",
   ROUTER_GROUP_FANOUT_THRESHOLD: "groups.fanoutThreshold",
+  ROUTER_MAX_GROUPS_PER_USER: "groups.maxPerUser",
+  ROUTER_GROUP_INVITE_TTL_MS: "groups.inviteTtlMs",
+  ROUTER_MAX_PENDING_INVITES: "groups.maxPendingInvites",
   ROUTER_EDIT_WINDOW_MS: "messages.editWindowMs",
   ROUTER_DELETE_WINDOW_MS: "messages.deleteWindowMs",
   ROUTER_KEYS_CLAIMS_PER_WINDOW: "keys.claimsPerWindow",
   ROUTER_KEYS_CLAIM_WINDOW_MS: "keys.claimWindowMs",
+  ROUTER_KEYS_CLAIMS_PER_TARGET_WINDOW: "keys.claimsPerTargetWindow",
   ROUTER_PUSH_DELAY_MS: "push.delayMs",
   ROUTER_PUSH_COALESCE_MS: "push.coalesceMs",
   ROUTER_PUSH_PREVIEW_CHARS: "push.previewChars",
@@ -302,6 +321,10 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   }
   if (!(config.keys.claimsPerWindow >= 1 && config.keys.claimWindowMs >= 1000)) {
     throw new ConfigError("keys.claimsPerWindow must be at least 1 and keys.claimWindowMs at least 1000");
+  }
+  if (!Number.isInteger(config.keys.claimsPerTargetWindow)) throw new ConfigError("keys.claimsPerTargetWindow must be a whole number");
+  if (!(config.groups.maxPerUser >= 1 && config.groups.maxPendingInvites >= 1 && config.groups.inviteTtlMs >= 1000)) {
+    throw new ConfigError("groups.maxPerUser and groups.maxPendingInvites must be at least 1, groups.inviteTtlMs at least 1000");
   }
   if (!["file", "s3"].includes(config.media.backend)) throw new ConfigError(`media.backend must be file or s3, got ${config.media.backend}`);
   if (config.media.backend === "s3" && !config.media.s3.bucket) throw new ConfigError("media.backend s3 needs media.s3.bucket");

@@ -136,6 +136,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const presence = new PresenceHub({
     link: registry,
     store: stores.presence,
+    privacy: stores.privacy,
     onlineSet: backend.online,
     nodeId: config.nodeId,
     log: log.child({ component: "presence" }),
@@ -148,7 +149,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const userDirectory = cluster?.routing.users ?? localUsers;
   const conversationDirectory = cluster?.routing.conversations ?? localConversations;
   const link: ClientLink = cluster?.routing.link ?? registry;
-  if (cluster) presence.announce = (user, online, at) => cluster.dispatch.broadcast({ to: "presence", user, online, at });
+  if (cluster) presence.announce = (user, online, at, shown) => cluster.dispatch.broadcast({ to: "presence", user, online, at, shown });
 
   users = new ActorDirectory(
     system,
@@ -181,6 +182,9 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       limits: {
         maxGroupMembers: config.groups.maxMembers,
         fanoutThreshold: config.groups.fanoutThreshold,
+        maxGroupsPerUser: config.groups.maxPerUser,
+        inviteTtlMs: config.groups.inviteTtlMs,
+        maxPendingInvites: config.groups.maxPendingInvites,
         editWindowMs: config.messages.editWindowMs,
         deleteWindowMs: config.messages.deleteWindowMs,
         typingThrottleMs: config.typing.throttleMs,
@@ -214,7 +218,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       users: userDirectory,
       log: log.child({ component: "keys" }),
       rateLimits: backend.rateLimits ?? new LocalRateLimits(),
-      claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs },
+      claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs, perTarget: config.keys.claimsPerTargetWindow },
     }),
     push,
     revocations,

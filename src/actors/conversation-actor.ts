@@ -6,7 +6,7 @@ import type { MediaAccess } from "../media/access.ts";
 import type { MediaRef } from "../protocol/frames.ts";
 import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
 import type { ActorBehaviour, ActorDirectory } from "./directory.ts";
-import { handleGroupCommand } from "./group-commands.ts";
+import { handleGroupCommand, type GroupMembershipLimits } from "./group-commands.ts";
 import { handleMessageOperation } from "./message-operations.ts";
 import {
   replyError,
@@ -70,7 +70,7 @@ export class ConversationState {
   readonly typing = new TypingRelay();
 }
 
-export interface ConversationLimits {
+export interface ConversationLimits extends GroupMembershipLimits {
   maxGroupMembers: number;
   fanoutThreshold: number;
   editWindowMs: number;

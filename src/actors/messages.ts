@@ -8,6 +8,7 @@ import type {
   ServerFrame,
 } from "../protocol/frames.ts";
 import type { StoredMessage } from "../storage/types.ts";
+import type { PrivacySettings } from "../storage/privacy.ts";
 
 /**
  * Where a client connection lives: the node holding its socket and the socket's id there.
@@ -210,4 +211,33 @@ export interface GatewaysGone {
   nodes: string[];
 }
 
-export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice | GatewaysGone;
+/** privacy.set / privacy.get: the user's actor owns their settings; answered with all of them. */
+export interface PrivacyRequest {
+  type: "privacy";
+  /** Absent for privacy.get. */
+  changes?: Partial<PrivacySettings>;
+  replyTo: ReplyTo;
+}
+
+/** A group's actor turned an add into an invitation for this user (their settings asked for it). */
+export interface GroupInviteNotice {
+  type: "group.invite";
+  chat: string;
+  by: string;
+  name: string;
+  invite: string;
+  expires: number;
+}
+
+export type UserMessage =
+  | Attach
+  | Detach
+  | Deliver
+  | DeviceAck
+  | UserRead
+  | ReceiptNotice
+  | TypingNotice
+  | KeysLowNotice
+  | GatewaysGone
+  | PrivacyRequest
+  | GroupInviteNotice;

@@ -1,4 +1,5 @@
 import type { PresenceFrame } from "../protocol/frames.ts";
+import type { PrivacySettings, PrivacyStore } from "../storage/privacy.ts";
 import type { OnlinePresence, PresenceStore } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientLink, ConnectionRef } from "./messages.ts";
@@ -10,10 +11,38 @@ function connectionKey(conn: ConnectionRef): string {
 /** A node that dies takes its users offline in the shared online set within this long. */
 export const ONLINE_TTL_MS = 30_000;
 
+/** What a user's privacy settings let watchers see. Plain data: it travels with presence changes between nodes. */
+export interface PresenceShown {
+  online: boolean;
+  lastSeen: boolean;
+}
+
+export function presenceShown(settings: PrivacySettings): PresenceShown {
+  return { online: settings.online === "everyone", lastSeen: settings.lastSeen === "everyone" };
+}
+
+/** A watched user whose settings could not be read shows nothing: fail closed. */
+const SHOW_NOTHING: PresenceShown = { online: false, lastSeen: false };
+
+/**
+ * The presence frame a watcher gets about `user`, given what the user shows. `online` only
+ * when shown; `last_seen` when shown and known, and (as without settings) not while the
+ * user is visibly online; `hidden` whenever the settings withhold anything.
+ */
+export function presenceView(user: string, online: boolean, lastSeen: number | undefined, shown: PresenceShown): PresenceFrame {
+  const frame: PresenceFrame = { t: "presence", user };
+  if (shown.online) frame.online = online;
+  if (shown.lastSeen && lastSeen !== undefined && !(online && shown.online)) frame.last_seen = lastSeen;
+  if (!shown.online || !shown.lastSeen) frame.hidden = true;
+  return frame;
+}
+
 export interface PresenceHubDeps {
   link: ClientLink;
   /** Last seen, durable. */
   store: PresenceStore;
+  /** Who may see each user's presence (the shared store on a cluster). */
+  privacy: PrivacyStore;
   /** Who is online cluster-wide (Redis on a cluster), for watchers of users this node has not heard of. */
   onlineSet: OnlinePresence;
   nodeId: string;
@@ -38,17 +67,40 @@ export class PresenceHub {
   private readonly onlineBy = new Map<string, string>();
   private readonly watchersOf = new Map<string, Map<string, ConnectionRef>>();
   private readonly watchedBy = new Map<string, { conn: ConnectionRef; users: string[] }>();
+  /**
+   * What each watched user shows, from the store when watched and from every change their
+   * UserActor reports since (which carries the settings). `stamp` orders the two: a store
+   * read that started before a reported change must not undo it.
+   */
+  private readonly shownOf = new Map<string, { shown: PresenceShown; stamp: number }>();
+  private stamp = 0;
 
   /** Called on every change this node's UserActors report, so other nodes can apply it. */
-  announce: ((user: string, online: boolean, at?: number) => void) | undefined;
+  announce: ((user: string, online: boolean, at?: number, shown?: PresenceShown) => void) | undefined;
 
   constructor(private readonly deps: PresenceHubDeps) {}
 
   /** A change another node's UserActor reported; that node already stored last seen. */
-  applyRemote(user: string, online: boolean, at: number | undefined, from: string): void {
+  applyRemote(user: string, online: boolean, at: number | undefined, from: string, shown?: PresenceShown): void {
     if (online) this.onlineBy.set(user, from);
     else this.onlineBy.delete(user);
-    this.broadcast(online ? { t: "presence", user, online } : { t: "presence", user, online, last_seen: at });
+    this.report(user, online, at, shown);
+  }
+
+  /**
+   * The user changed what they show (their UserActor saved it). Watchers get the new view
+   * at once, here and, through `announce`, on every node.
+   */
+  privacyChanged(user: string, shown: PresenceShown): void {
+    // Settings change over a live connection, so the user is online here; should the last
+    // device have gone meanwhile, watchers get the new settings with the next change.
+    if (this.onlineBy.get(user) !== this.deps.nodeId) {
+      this.noteShown(user, shown);
+      return;
+    }
+    this.report(user, true, undefined, shown);
+    // To the other nodes this is the same online state, with the new settings.
+    this.announce?.(user, true, undefined, shown);
   }
 
   /**
@@ -60,7 +112,7 @@ export class PresenceHub {
     for (const [user, reporter] of [...this.onlineBy]) {
       if (reporter !== node) continue;
       this.onlineBy.delete(user);
-      this.broadcast({ t: "presence", user, online: false, last_seen: at });
+      this.broadcast(user, false, at);
     }
   }
 
@@ -79,17 +131,32 @@ export class PresenceHub {
       watchers.set(key, conn);
     }
     if (r !== undefined) this.deps.link.send(conn, { t: "watching", r, users: users.length });
-    const unknown = users.filter((user) => !this.onlineBy.has(user));
+    const readStarted = this.stamp;
+    const settings = await this.deps.privacy.settingsOf(users);
+    for (const [user, chosen] of settings) {
+      const known = this.shownOf.get(user);
+      if (this.watchersOf.has(user) && (!known || known.stamp <= readStarted)) this.shownOf.set(user, { shown: presenceShown(chosen), stamp: readStarted });
+    }
+    // Last seen for those offline, and for those whose online status is hidden (they are shown
+    // their last seen from before they came online).
+    const unknown = users.filter((user) => !this.onlineBy.has(user) || !this.shown(user).online);
     const [elsewhere, lastSeen] = await Promise.all([this.onlineElsewhere(unknown), this.deps.store.lastSeen(unknown)]);
     // Remembered like a broadcast: the owner's next change (offline) arrives as one.
     for (const [user, node] of elsewhere) this.onlineBy.set(user, node);
     // Re-read online state: a change while the store answered already sent its own frame.
     for (const user of users) {
-      const frame: PresenceFrame = this.onlineBy.has(user)
-        ? { t: "presence", user, online: true }
-        : { t: "presence", user, online: false, last_seen: lastSeen.get(user) };
-      this.deps.link.send(conn, frame, true);
+      this.deps.link.send(conn, presenceView(user, this.onlineBy.has(user), lastSeen.get(user), this.shown(user)), true);
     }
+  }
+
+  private shown(user: string): PresenceShown {
+    return this.shownOf.get(user)?.shown ?? SHOW_NOTHING;
+  }
+
+  /** Keeps what `user` shows, when someone here watches them (nobody else needs it). */
+  private noteShown(user: string, shown: PresenceShown | undefined): void {
+    this.stamp += 1;
+    if (shown && this.watchersOf.has(user)) this.shownOf.set(user, { shown, stamp: this.stamp });
   }
 
   /** Those of `users` online on some node, with the node. */
@@ -110,20 +177,24 @@ export class PresenceHub {
     this.watchedBy.delete(key);
     for (const user of previous.users) {
       const watchers = this.watchersOf.get(user);
-      if (watchers?.delete(key) && watchers.size === 0) this.watchersOf.delete(user);
+      if (watchers?.delete(key) && watchers.size === 0) {
+        this.watchersOf.delete(user);
+        this.shownOf.delete(user);
+      }
     }
   }
 
-  userOnline(user: string): void {
+  /** `shown`: the user's settings as their actor knows them (absent: as last heard). */
+  userOnline(user: string, shown?: PresenceShown): void {
     this.onlineBy.set(user, this.deps.nodeId);
     this.deps.onlineSet.markOnline(user, this.deps.nodeId, ONLINE_TTL_MS).catch((error: unknown) => {
       this.deps.log.warn({ err: error, user }, "online set write failed");
     });
-    this.broadcast({ t: "presence", user, online: true });
-    this.announce?.(user, true);
+    this.report(user, true, undefined, shown);
+    this.announce?.(user, true, undefined, shown);
   }
 
-  userOffline(user: string, at: number): void {
+  userOffline(user: string, at: number, shown?: PresenceShown): void {
     this.onlineBy.delete(user);
     this.deps.onlineSet.markOffline(user, this.deps.nodeId).catch((error: unknown) => {
       this.deps.log.warn({ err: error, user }, "online set write failed");
@@ -131,11 +202,29 @@ export class PresenceHub {
     this.deps.store.setLastSeen(user, at).catch((error: unknown) => {
       this.deps.log.warn({ err: error, user }, "last seen write failed");
     });
-    this.broadcast({ t: "presence", user, online: false, last_seen: at });
-    this.announce?.(user, false, at);
+    this.report(user, false, at, shown);
+    this.announce?.(user, false, at, shown);
   }
 
-  private broadcast(frame: PresenceFrame): void {
-    for (const conn of this.watchersOf.get(frame.user)?.values() ?? []) this.deps.link.send(conn, frame, true);
+  /** What `user`'s actor reported (state, and settings when it knows them), to their watchers here. */
+  private report(user: string, online: boolean, lastSeen: number | undefined, shown: PresenceShown | undefined): void {
+    const before = this.shown(user);
+    this.noteShown(user, shown);
+    const after = this.shown(user);
+    this.broadcast(user, online, lastSeen, before.online !== after.online || before.lastSeen !== after.lastSeen);
+  }
+
+  /**
+   * A change of `user`'s online state, to their watchers here, as the user's settings let
+   * them see it. `settingsChanged`: the view changed even if the state did not, so it goes out.
+   */
+  private broadcast(user: string, online: boolean, lastSeen?: number, settingsChanged = false): void {
+    const watchers = this.watchersOf.get(user);
+    if (!watchers) return;
+    const shown = this.shown(user);
+    // With online status hidden, coming online shows nothing; going offline shows only a new last seen.
+    if (!settingsChanged && !shown.online && (online || !shown.lastSeen)) return;
+    const view = presenceView(user, online, lastSeen, shown);
+    for (const conn of watchers.values()) this.deps.link.send(conn, view, true);
   }
 }

@@ -1,7 +1,9 @@
 import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
-import type { Stores, StoredMessage } from "../storage/types.ts";
+import { StorageUnavailableError, type Stores, type StoredMessage } from "../storage/types.ts";
+import type { PrivacySettings } from "../storage/privacy.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorBehaviour } from "./directory.ts";
+import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
 import type {
   Attach,
@@ -11,6 +13,8 @@ import type {
   Deliver,
   DeviceAck,
   FrameShare,
+  GroupInviteNotice,
+  PrivacyRequest,
   ReceiptNotice,
   TypingNotice,
   UserMessage,
@@ -29,6 +33,8 @@ interface DeviceSession {
 
 export class UserState {
   readonly sessions = new Map<string, DeviceSession>();
+  /** The user's privacy settings once read (the actor is their only writer). */
+  privacy: PrivacySettings | undefined;
 }
 
 export interface UserDeps {
@@ -38,7 +44,11 @@ export interface UserDeps {
   conversations: { tell(chat: string, message: ConversationMessage): void };
   log: Logger;
   syncLimitPerChat: number;
-  presence: { userOnline(user: string): void; userOffline(user: string, at: number): void };
+  presence: {
+    userOnline(user: string, shown?: PresenceShown): void;
+    userOffline(user: string, at: number, shown?: PresenceShown): void;
+    privacyChanged(user: string, shown: PresenceShown): void;
+  };
   /** Inbound frames the user may send across all their connections, divided among them. */
   frameBudget: FrameShare;
   /** Live devices per user; a further one is refused, not an older one dropped. */
@@ -155,7 +165,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     state.sessions.set(attach.device, session);
     // Before `welcome`, so the client's next frames already count against the real share.
     shareBudget(state);
-    if (wasOffline) deps.presence.userOnline(user);
+    if (wasOffline) deps.presence.userOnline(user, await shownBy(state, user));
     deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: Date.now() });
 
     const chats = await chatsToSync(user);
@@ -185,7 +195,46 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         deps.link.send(attach.conn, { t: "receipt", chat, user: member, delivered: marks.delivered, read: marks.read });
       }
     }
+    // Invitations wait in the store until accepted or expired: each hello lists them again.
+    for (const invite of await deps.stores.invites.invites(user, Date.now())) {
+      deps.link.send(attach.conn, { t: "group.invite", chat: invite.chat, by: invite.by, name: invite.name, invite: invite.invite, expires: invite.expiresAt });
+    }
     deps.link.send(attach.conn, { t: "synced", recovered });
+  }
+
+  /** What the user's settings show watchers; undefined when they cannot be read now (the hub keeps what it knew). */
+  async function shownBy(state: UserState, user: string): Promise<PresenceShown | undefined> {
+    try {
+      state.privacy ??= await deps.stores.privacy.settings(user);
+    } catch (error) {
+      deps.log.warn({ err: error, user }, "privacy settings read failed");
+      return undefined;
+    }
+    return presenceShown(state.privacy);
+  }
+
+  async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<void> {
+    const { replyTo } = request;
+    try {
+      const current = state.privacy ?? (await deps.stores.privacy.settings(user));
+      const next: PrivacySettings = { ...current, ...request.changes };
+      const changed = next.lastSeen !== current.lastSeen || next.online !== current.online || next.groups !== current.groups;
+      // Saved before it is answered or acted on: what the user was told holds after a restart.
+      if (changed) await deps.stores.privacy.setSettings(user, next);
+      state.privacy = next;
+      deps.link.send(replyTo.conn, { t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
+      if (next.lastSeen !== current.lastSeen || next.online !== current.online) deps.presence.privacyChanged(user, presenceShown(next));
+    } catch (error) {
+      // Not a crash: restarting the actor would close every device of the user for one setting.
+      const unavailable = error instanceof StorageUnavailableError;
+      deps.log[unavailable ? "warn" : "error"]({ err: error, user }, "privacy settings failed");
+      deps.link.send(replyTo.conn, { t: "err", r: replyTo.r, code: unavailable ? "unavailable" : "internal", msg: "privacy settings failed; retry" });
+    }
+  }
+
+  function onInvite(state: UserState, notice: GroupInviteNotice): void {
+    const { chat, by, name, invite, expires } = notice;
+    for (const session of state.sessions.values()) deps.link.send(session.conn, { t: "group.invite", chat, by, name, invite, expires });
   }
 
   async function onDeliver(state: UserState, user: string, deliver: Deliver): Promise<void> {
@@ -255,7 +304,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           const session = state.sessions.get(message.device);
           if (session && sameConnection(session.conn, message.conn)) {
             state.sessions.delete(message.device);
-            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now());
+            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
             shareBudget(state);
           }
           break;
@@ -270,7 +319,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
             deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
           }
           if (state.sessions.size === before) break;
-          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now());
+          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
           shareBudget(state);
           break;
         }
@@ -288,6 +337,12 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           break;
         case "typing":
           onTyping(state, message);
+          break;
+        case "privacy":
+          await onPrivacy(state, user, message);
+          break;
+        case "group.invite":
+          onInvite(state, message);
           break;
         case "keys.low":
           // Every device hears it: any of them may be the one that refills, or tell the user.

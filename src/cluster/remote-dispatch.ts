@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr";
 import type { NatsConnection, Subscription } from "nats";
 import type { CloseCode, ConnectionRef, ConversationMessage, FrameShare, UserMessage } from "../actors/messages.ts";
+import type { PresenceShown } from "../actors/presence-hub.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { Ring, type NodeId } from "./ring.ts";
@@ -13,7 +14,7 @@ export type Envelope =
   | { to: "close"; conn: ConnectionRef; code: CloseCode; reason: string }
   | { to: "limit"; conn: ConnectionRef; share: FrameShare }
   | { to: "close-user"; user: string; code: CloseCode; reason: string }
-  | { to: "presence"; user: string; online: boolean; at?: number };
+  | { to: "presence"; user: string; online: boolean; at?: number; shown?: PresenceShown };
 
 export interface EnvelopeHandler {
   (envelope: Envelope, from: NodeId): void;

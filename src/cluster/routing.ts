@@ -6,6 +6,7 @@ import type {
   FrameShare,
   UserMessage,
 } from "../actors/messages.ts";
+import type { PresenceShown } from "../actors/presence-hub.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { MAX_HOPS, type Envelope, type RemoteDispatch } from "./remote-dispatch.ts";
@@ -15,7 +16,7 @@ export interface LocalTargets {
   users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
   conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
   connections: ClientLink;
-  presence: { applyRemote(user: string, online: boolean, at: number | undefined, from: NodeId): void };
+  presence: { applyRemote(user: string, online: boolean, at: number | undefined, from: NodeId, shown?: PresenceShown): void };
 }
 
 export const userKey = (user: string) => `user:${user}`;
@@ -108,7 +109,7 @@ export class ClusterRouting {
         if (from !== this.dispatch.nodeId) this.local.connections.closeUser(envelope.user, envelope.code, envelope.reason);
         return;
       case "presence":
-        if (from !== this.dispatch.nodeId) this.local.presence.applyRemote(envelope.user, envelope.online, envelope.at, from);
+        if (from !== this.dispatch.nodeId) this.local.presence.applyRemote(envelope.user, envelope.online, envelope.at, from, envelope.shown);
         return;
     }
   }

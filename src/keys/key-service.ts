@@ -17,8 +17,12 @@ export interface KeyServiceDeps {
   lowWater?: number;
   /** Counts each requester's bundle fetches; Redis on a cluster, so the count is cluster-wide. */
   rateLimits: RateLimits;
-  /** Bundle fetches a user may make per window: each one uses up one of a device's prekeys. */
-  claims: { perWindow: number; windowMs: number };
+  /**
+   * Bundle fetches a user may make per window: each one uses up one of a device's prekeys.
+   * `perTarget`: fetches of one user's bundles per window, whoever asks, that may take a
+   * one-time prekey; beyond it the bundles come without one (see get()).
+   */
+  claims: { perWindow: number; windowMs: number; perTarget: number };
 }
 
 function toBundle(claimed: ClaimedBundle): KeyBundle {
@@ -67,9 +71,14 @@ export class KeyService {
     // Every fetch consumes one of the target's one-time prekeys: unchecked, anyone could drain
     // a user's supply and push their sessions onto the weaker signed-prekey-only handshake.
     if (!(await this.withinClaimLimit(conn, requester, frame.r))) return;
+    // The requester limit alone lets many accounts together drain one user. Past the
+    // target's own budget the fetch still succeeds, but without a one-time prekey (as when a
+    // device runs out): sessions start from the signed prekey, and the supply left is kept
+    // for the window after, when the owner has had time to hear `keys.low` and refill.
+    const oneTime = await this.withinTargetLimit(frame.user);
     let claimed: ClaimedBundle[];
     try {
-      claimed = await store.claim(frame.user, frame.device, { lowWater: this.lowWater });
+      claimed = await store.claim(frame.user, frame.device, { lowWater: this.lowWater, oneTime });
     } catch (error) {
       this.failed(conn, frame.r, "keys.get", error);
       return;
@@ -97,6 +106,16 @@ export class KeyService {
     if (decision.allowed) return true;
     this.fail(conn, r, "rate_limited", `at most ${perWindow} key bundle fetches per ${windowMs / 1000} s; retry in ${Math.ceil(decision.resetInMs / 1000)} s`);
     return false;
+  }
+
+  private async withinTargetLimit(target: string): Promise<boolean> {
+    const { perTarget, windowMs } = this.deps.claims;
+    try {
+      return (await this.deps.rateLimits.hit(`keys.claimed:${target}`, perTarget, windowMs)).allowed;
+    } catch (error) {
+      this.deps.log.warn({ err: error }, "prekey target limit not checked: rate-limit store unavailable");
+      return true;
+    }
   }
 
   private store(conn: ConnectionRef, r: number): KeyStore | undefined {

@@ -48,6 +48,8 @@ export interface GroupRemoveFrame { t: "group.remove"; r: number; chat: string; 
 export interface GroupLeaveFrame { t: "group.leave"; r: number; chat: string }
 export interface GroupInfoFrame { t: "group.info"; r: number; chat: string }
 export interface GroupAdminFrame { t: "group.admin"; r: number; chat: string; user: string; admin: boolean }
+/** Accepts an invitation (`group.invite`): joins the group as an add would have. */
+export interface GroupJoinFrame { t: "group.join"; r: number; chat: string; invite: string }
 /** How many members have delivered and read `seq` of a chat. */
 export interface ReceiptsRequestFrame { t: "receipts"; r: number; chat: string; seq: number }
 
@@ -64,7 +66,8 @@ export type GroupRequestFrame =
   | GroupRemoveFrame
   | GroupLeaveFrame
   | GroupInfoFrame
-  | GroupAdminFrame;
+  | GroupAdminFrame
+  | GroupJoinFrame;
 
 export type MessageOperationFrame = EditRequestFrame | DeleteRequestFrame | ReactRequestFrame;
 
@@ -76,6 +79,16 @@ export interface PushMuteFrame { t: "push.mute"; r: number; chat: string; until:
 /** Quiet hours as minutes of the day (0-1440) in `tz` (IANA, default UTC); both absent clears them. */
 export interface PushDndFrame { t: "push.dnd"; r: number; start?: number; end?: number; tz?: string }
 export type PushRequestFrame = PushRegisterFrame | PushUnregisterFrame | PushMuteFrame | PushDndFrame;
+
+/**
+ * Who may see or do something. `contacts` is part of the protocol's vocabulary but refused
+ * (`invalid_field`) until contacts exist.
+ */
+export type PrivacyAudience = "everyone" | "nobody";
+/** Changes the given settings; each answered with all of them (`privacy`). */
+export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }
+export interface PrivacyGetFrame { t: "privacy.get"; r: number }
+export type PrivacyRequestFrame = PrivacySetFrame | PrivacyGetFrame;
 
 /** End-to-end encryption: the router keeps public prekeys and never sees a private key. */
 export interface SignedPreKey { id: number; key: Uint8Array; sig: Uint8Array }
@@ -107,7 +120,8 @@ export type ClientFrame =
   | MessageOperationFrame
   | KeysRequestFrame
   | PushRequestFrame
-  | RefreshFrame;
+  | RefreshFrame
+  | PrivacyRequestFrame;
 
 export type ClientFrameType = ClientFrame["t"];
 
@@ -149,9 +163,14 @@ export type ChatEventFrame = EditFrame | DeleteFrame | ReactFrame;
  */
 export interface SkipFrame { t: "skip"; chat: string; pos: number }
 
-export interface GroupFrame { t: "group"; r: number; chat: string; name: string; members: string[]; admins: string[] }
+/** `invited`: users an add (or create) invited instead, as their settings asked; absent when none. */
+export interface GroupFrame { t: "group"; r: number; chat: string; name: string; members: string[]; admins: string[]; invited?: string[] }
 export interface ReceiptsFrame { t: "receipts"; r: number; chat: string; seq: number; members: number; delivered: number; read: number }
-export interface PresenceFrame { t: "presence"; user: string; online: boolean; last_seen?: number }
+/**
+ * `online` is absent when the user hides it; `hidden` is true when the user's settings withhold
+ * online status or last seen from this watcher (docs/protocol.md, Presence and typing).
+ */
+export interface PresenceFrame { t: "presence"; user: string; online?: boolean; last_seen?: number; hidden?: true }
 export interface TypingFrame { t: "typing"; chat: string; user: string; on: boolean }
 export interface WatchingFrame { t: "watching"; r: number; users: number }
 
@@ -194,9 +213,15 @@ export type ServerFrame =
   | KeysFrame
   | KeysLowFrame
   | PushOkFrame
-  | RefreshedFrame;
+  | RefreshedFrame
+  | PrivacyFrame
+  | GroupInviteFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
+/** The user's privacy settings, all of them, as they are now. */
+export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience }
+/** An add the user's settings turned into an invitation; `group.join` with `invite` accepts it before `expires` (ms). */
+export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string; name: string; invite: string; expires: number }
 /** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
 export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 
@@ -218,6 +243,7 @@ export const ERROR_CODES = {
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
   limit_exceeded: { retriable: false, doc: "a group would go over its member limit, or a list is too long" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },
+  too_many_groups: { retriable: false, doc: "the user (or one being added) is in the most groups a user may be in" },
   rate_limited: { retriable: true, doc: "too many frames per second on this connection or by this user across all their devices, or too many requests of one kind (`keys.get`); slow down" },
   unavailable: { retriable: true, doc: "storage or a peer node is unreachable; retry with the same `cid`" },
   timeout: { retriable: true, doc: "the request was not answered in time; retry with the same `cid`" },
@@ -257,6 +283,8 @@ export function isUserId(value: unknown): value is string {
 }
 
 export const GROUP_ID_PATTERN = /^g:[A-Za-z0-9]{8,40}$/;
+/** Invitation tokens are chosen by the server: 32 base64url characters (192 random bits). */
+export const INVITE_PATTERN = /^[A-Za-z0-9_-]{32}$/;
 
 export function isGroupChat(chat: string): boolean {
   return GROUP_ID_PATTERN.test(chat);

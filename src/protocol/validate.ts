@@ -2,12 +2,14 @@ import {
   DEVICE_ID_PATTERN,
   directChatMembers,
   HISTORY_MAX_LIMIT,
+  INVITE_PATTERN,
   isGroupChat,
   isUserId,
   MEDIA_ID_PATTERN,
   type ClientFrame,
   type MediaRef,
   type ErrorCode,
+  type PrivacyAudience,
 } from "./frames.ts";
 import { parseKeysFrame } from "../keys/validate-keys.ts";
 import { parsePushFrame } from "../push/validate.ts";
@@ -157,6 +159,14 @@ function media(fields: Fields): MediaRef {
   return { id, mime, size: ref.size, sha256, thumb: thumb instanceof Uint8Array ? thumb : undefined };
 }
 
+function optionalAudience(fields: Fields, name: string): PrivacyAudience | undefined {
+  const value = fields[name];
+  if (value === undefined || value === null) return undefined;
+  if (value === "everyone" || value === "nobody") return value;
+  if (value === "contacts") throw new FieldError(`\`${name}\`: "contacts" is not available yet (there are no contacts); use "everyone" or "nobody"`);
+  throw new FieldError(`\`${name}\` must be "everyone" or "nobody"`);
+}
+
 function parse(fields: Fields): ClientFrame {
   switch (fields.t) {
     case "hello":
@@ -202,6 +212,18 @@ function parse(fields: Fields): ClientFrame {
       return { t: "group.info", r: requestId(fields), chat: groupChat(fields) };
     case "group.admin":
       return { t: "group.admin", r: requestId(fields), chat: groupChat(fields), user: userId(fields, "user"), admin: bool(fields, "admin") };
+    case "group.join":
+      return { t: "group.join", r: requestId(fields), chat: groupChat(fields), invite: text(fields, "invite", 32, INVITE_PATTERN) };
+    case "privacy.set":
+      return {
+        t: "privacy.set",
+        r: requestId(fields),
+        last_seen: optionalAudience(fields, "last_seen"),
+        online: optionalAudience(fields, "online"),
+        groups: optionalAudience(fields, "groups"),
+      };
+    case "privacy.get":
+      return { t: "privacy.get", r: requestId(fields) };
     case "receipts":
       return { t: "receipts", r: requestId(fields), chat: chatId(fields), seq: positiveSeq(fields, "seq") };
     case "watch":

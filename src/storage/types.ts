@@ -9,6 +9,7 @@
 import type { Readable } from "node:stream";
 import type { AccountStore } from "../accounts/store.ts";
 import type { Body, MediaRef } from "../protocol/frames.ts";
+import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
 
 export interface StoredMessage {
   chat: string;
@@ -143,6 +144,9 @@ export interface Stores {
   readonly receipts: ReceiptStore;
   readonly groups: GroupStore;
   readonly presence: PresenceStore;
+  /** Privacy settings (src/storage/privacy.ts), and the group invitations they produce. */
+  readonly privacy: PrivacyStore;
+  readonly invites: GroupInviteStore;
   /** Absent on backends without a prekey service yet: `keys.*` requests are answered `unavailable`. */
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
@@ -197,7 +201,7 @@ export interface ClaimedBundle extends DeviceKeys {
   device: string;
   /** Absent when the device has no one-time prekeys left. */
   prekey?: OneTimeKey;
-  /** One-time prekeys the device has left after this claim. */
+  /** One-time prekeys the device has left after this claim (0, unread, when no claim was made). */
   remaining: number;
   /** This claim took the device below the low-water mark: tell the owner (once per drop). */
   low: boolean;
@@ -225,8 +229,10 @@ export interface KeyStore {
   /**
    * One bundle per device of `user` (or only `device`), each with one one-time prekey
    * removed from the store in the same atomic step. Empty when no device has keys.
+   * `oneTime: false` hands out the bundles without a one-time prekey and changes nothing
+   * (the target's per-window claim budget is spent: see KeyService).
    */
-  claim(user: string, device: string | undefined, limits: { lowWater: number }): Promise<ClaimedBundle[]>;
+  claim(user: string, device: string | undefined, limits: { lowWater: number; oneTime?: boolean }): Promise<ClaimedBundle[]>;
 }
 
 // ---- push notifications --------------------------------------------------------

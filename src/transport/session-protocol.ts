@@ -19,6 +19,7 @@ import {
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { validateFrame } from "../protocol/validate.ts";
+import type { PrivacySettings } from "../storage/privacy.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientConnection } from "./connection.ts";
 import type { ConnectionRegistry } from "./registry.ts";
@@ -222,6 +223,7 @@ export class SessionProtocol {
       case "group.leave":
       case "group.info":
       case "group.admin":
+      case "group.join":
         this.deps.conversations.tell(frame.chat, { type: "group", user, command: frame, replyTo: { conn: connection.ref, r: frame.r } });
         return;
       case "edit":
@@ -279,6 +281,18 @@ export class SessionProtocol {
           this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
           this.reject(connection, "internal", `${frame.t} failed`, frame.r);
         });
+        return;
+      }
+      case "privacy.set":
+      case "privacy.get": {
+        // The user's actor owns their settings: it saves them and tells presence.
+        const changes: Partial<PrivacySettings> = {};
+        if (frame.t === "privacy.set") {
+          if (frame.last_seen) changes.lastSeen = frame.last_seen;
+          if (frame.online) changes.online = frame.online;
+          if (frame.groups) changes.groups = frame.groups;
+        }
+        this.deps.users.tell(user, { type: "privacy", changes, replyTo: { conn: connection.ref, r: frame.r } });
         return;
       }
       case "watch":

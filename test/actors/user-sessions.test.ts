@@ -51,7 +51,7 @@ describe("a user's device sessions", () => {
       conversations: { tell: () => {} },
       log: pino({ level: "silent" }),
       syncLimitPerChat: 1000,
-      presence: { userOnline: () => {}, userOffline: () => {} },
+      presence: { userOnline: () => {}, userOffline: () => {}, privacyChanged: () => {} },
       frameBudget: BUDGET,
       maxDevices: 3,
     });

@@ -93,7 +93,7 @@ describe("cluster routing over NATS", () => {
     await watcher.request({ t: "watch", users: ["faraway"] });
     await watcher.waitFor((f) => f.t === "presence" && (f as PresenceFrame).user === "faraway");
     const faraway = await nodes[2]!.connect("faraway");
-    await watcher.waitFor((f) => f.t === "presence" && (f as PresenceFrame).user === "faraway" && (f as PresenceFrame).online);
+    await watcher.waitFor((f) => f.t === "presence" && (f as PresenceFrame).user === "faraway" && (f as PresenceFrame).online === true);
     await Promise.all([...members, faraway].map((client) => client.close()));
   });
 

@@ -34,7 +34,9 @@ describe("prekey service", () => {
     return client;
   }
   before(async () => {
-    node = await TestNode.start();
+    // These tests claim up to 61 of one user's prekeys in a window: over the per-target budget
+    // (tested in key-claim-limit.test.ts), which would hand later fetches no prekey.
+    node = await TestNode.start({ config: (c) => void (c.keys.claimsPerTargetWindow = 1000) });
   });
   after(async () => {
     await Promise.all(open.map((c) => c.close()));
@@ -165,7 +167,7 @@ describe("prekey service", () => {
 describe("prekey claims racing refills", () => {
   it("hands each prekey out once while a device's puts and 300 claims interleave", async () => {
     // Whatever stores the run's backend gives the node: the store's own atomicity is under test.
-    const node = await TestNode.start();
+    const node = await TestNode.start({ config: (c) => void (c.keys.claimsPerTargetWindow = 1000) });
     const clients: RouterClient[] = [];
     try {
       const owner = await node.connect("sam6", { device: "a" });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { randomBytes } from "node:crypto";
+import { DEFAULT_PRIVACY } from "../../src/storage/privacy.ts";
 import type { ClaimedBundle, DeviceKeys, KeyStore, OneTimeKey, StoredMessage, Stores } from "../../src/storage/types.ts";
 
 let counter = 0;
@@ -311,6 +312,13 @@ export function keyAndPushStoreContract(name: string, open: () => Promise<Stores
       assert.equal(laptop.reg, undefined);
       assert.deepEqual(await keys.claim(user, "tablet", LIMITS), []);
       assert.deepEqual(await keys.claim(freshUser("nobody"), undefined, LIMITS), []);
+
+      // Without a one-time prekey: the bundles alone, and nothing is taken.
+      const bare = await keys.claim(user, undefined, { ...LIMITS, oneTime: false });
+      assert.deepEqual(bare.map((b) => [b.device, b.prekey]).sort(), [["laptop", undefined], ["phone", undefined]]);
+      assert.ok(bare.every((b) => b.signed.key.byteLength > 0));
+      assert.equal((await keys.claim(user, "laptop", LIMITS))[0]?.prekey?.id, 102);
+      assert.deepEqual(await keys.claim(user, "tablet", { ...LIMITS, oneTime: false }), []);
     });
 
     it("replaces a prekey id it holds rather than adding one, and refuses a put over the limit", async () => {
@@ -463,6 +471,72 @@ export function keyAndPushStoreContract(name: string, open: () => Promise<Stores
       await push.setDnd(user, undefined);
       assert.deepEqual(await push.settings(user), { mutes: new Map([["d:a:b", hour]]), dnd: undefined });
       assert.deepEqual(await push.settings(freshUser("other")), { mutes: new Map(), dnd: undefined });
+    });
+  });
+}
+
+/** Privacy settings and group invitations (src/storage/privacy.ts). */
+export function privacyStoreContract(name: string, open: () => Promise<Stores>): void {
+  describe(`${name} store contract: privacy settings and group invitations`, () => {
+    let stores: Stores;
+    before(async () => {
+      stores = await open();
+    });
+    after(async () => {
+      await stores.close();
+    });
+
+    it("gives the defaults to a user who never chose, and keeps what was set", async () => {
+      const user = freshUser("p");
+      const other = freshUser("q");
+      assert.deepEqual(await stores.privacy.settings(user), DEFAULT_PRIVACY);
+      await stores.privacy.setSettings(user, { lastSeen: "nobody", online: "everyone", groups: "nobody" });
+      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "nobody", online: "everyone", groups: "nobody" });
+      assert.deepEqual(
+        await stores.privacy.settingsOf([user, other]),
+        new Map([
+          [user, { lastSeen: "nobody", online: "everyone", groups: "nobody" }],
+          [other, DEFAULT_PRIVACY],
+        ]),
+      );
+      await stores.privacy.setSettings(user, { lastSeen: "everyone", online: "nobody", groups: "everyone" });
+      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "everyone", online: "nobody", groups: "everyone" });
+    });
+
+    it("keeps invitations until taken or expired, at most the pending bound, dropping the oldest", async () => {
+      const invites = stores.invites;
+      const user = freshUser("i");
+      const now = Date.now();
+      const invite = (chat: string, createdAt: number, ttl = 3600_000) => ({
+        chat,
+        by: "alice",
+        name: `group ${chat}`,
+        invite: `tok-${chat}`,
+        createdAt,
+        expiresAt: createdAt + ttl,
+      });
+      assert.deepEqual(await invites.invites(user, now), []);
+      await invites.putInvite(user, invite("g:aaaaaaaa", now - 3), 3);
+      await invites.putInvite(user, invite("g:bbbbbbbb", now - 2), 3);
+      await invites.putInvite(user, invite("g:cccccccc", now - 1), 3);
+      assert.deepEqual(await invites.invite(user, "g:bbbbbbbb", now), invite("g:bbbbbbbb", now - 2));
+      // A fourth: the oldest goes.
+      await invites.putInvite(user, invite("g:dddddddd", now), 3);
+      assert.deepEqual((await invites.invites(user, now)).map((i) => i.chat), ["g:bbbbbbbb", "g:cccccccc", "g:dddddddd"]);
+      // Inviting again to the same group replaces that invitation and drops nothing else.
+      await invites.putInvite(user, { ...invite("g:bbbbbbbb", now + 1), invite: "tok-new" }, 3);
+      assert.deepEqual((await invites.invites(user, now)).map((i) => [i.chat, i.invite]), [
+        ["g:cccccccc", "tok-g:cccccccc"],
+        ["g:dddddddd", "tok-g:dddddddd"],
+        ["g:bbbbbbbb", "tok-new"],
+      ]);
+      await invites.deleteInvite(user, "g:cccccccc");
+      assert.equal(await invites.invite(user, "g:cccccccc", now), undefined);
+      // Expired ones are not handed out (read at a later `now`).
+      const later = now + 2 * 3600_000;
+      assert.equal(await invites.invite(user, "g:dddddddd", later), undefined);
+      assert.deepEqual(await invites.invites(user, later), []);
+      assert.deepEqual(await invites.invites(freshUser("o"), now), []);
     });
   });
 }

@@ -20,7 +20,7 @@ import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
 import { accountStoreContract } from "./accounts-contract.ts";
-import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
+import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 
 // One Cassandra serves the whole run (scripts/test.mjs); this file keeps to its own keyspaces.
 const DATA_CENTER = "datacenter1";
@@ -84,6 +84,7 @@ storeContract("cql", () => openTestStores(freshKeyspace("contract")));
 extendedStoreContract("cql", () => openTestStores(freshKeyspace("extended")));
 keyAndPushStoreContract("cql", () => openTestStores(freshKeyspace("keys")));
 accountStoreContract("cql", () => openTestStores(freshKeyspace("accounts")));
+privacyStoreContract("cql", () => openTestStores(freshKeyspace("privacy")));
 
 describe("cql stores", () => {
   let stores: Stores;
@@ -379,6 +380,7 @@ describe("cql migrations", () => {
         "chat_groups",
         "chat_heads",
         "device_cursors",
+        "group_invites",
         "inbox",
         "key_devices",
         "last_seen",
@@ -387,6 +389,7 @@ describe("cql migrations", () => {
         "messages",
         "phone_users",
         "prekeys",
+        "privacy_settings",
         "push_registrations",
         "push_settings",
         "refresh_devices",

@@ -5,7 +5,7 @@ import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
 import { LmdbRevocationStore } from "../../src/storage/lmdb/revocation-store.ts";
 import type { Stores } from "../../src/storage/types.ts";
 import { accountStoreContract } from "./accounts-contract.ts";
-import { extendedStoreContract, keyAndPushStoreContract, storeContract } from "./contract.ts";
+import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 import { revocationContract } from "./revocation-contract.ts";
 
 async function openTemporary(): Promise<Stores> {
@@ -38,3 +38,4 @@ revocationContract("lmdb", async () => {
   };
 });
 accountStoreContract("lmdb", openTemporary);
+privacyStoreContract("lmdb", openTemporary);

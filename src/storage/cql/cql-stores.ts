@@ -11,6 +11,7 @@ import { CqlMessageStore } from "./message-store.ts";
 import { migrate, SchemaNotReadyError, verifySchema, type Replication } from "./migrate.ts";
 import { CqlPushRegistrationStore } from "./push-store.ts";
 import { CqlAccountStore } from "./account-store.ts";
+import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
 import { CqlSession } from "./session.ts";
 
@@ -84,6 +85,8 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     keys: new CqlKeyStore(session),
     push: new CqlPushRegistrationStore(session),
     accounts: new CqlAccountStore(session),
+    privacy: new CqlPrivacyStore(session),
+    invites: new CqlGroupInviteStore(session),
     close: () => client.shutdown(),
   };
 }

@@ -163,11 +163,18 @@ export class CqlKeyStore implements KeyStore {
     throw new StorageUnavailableError(`cql putKeys for ${user}/${device} lost ${MAX_ATTEMPTS} races in a row`);
   }
 
-  async claim(user: string, device: string | undefined, limits: { lowWater: number }): Promise<ClaimedBundle[]> {
+  async claim(user: string, device: string | undefined, limits: { lowWater: number; oneTime?: boolean }): Promise<ClaimedBundle[]> {
     const rows =
       device === undefined
         ? await this.session.rows("claimKeys", { query: SELECT_DEVICES, params: [user] })
         : await this.session.rows("claimKeys", { query: SELECT_DEVICE, params: [user, device] });
+    if (limits.oneTime === false) {
+      // The bundles alone: no prekey is taken, so nothing is written (`remaining` is not read either).
+      return rows.map((row) => {
+        const { generation: _generation, ...published } = deviceFromRow(row);
+        return { ...published, remaining: 0, low: false };
+      });
+    }
     return Promise.all(rows.map((row) => deviceFromRow(row)).map((keys) => this.serially(user, keys.device, () => this.claimOne(user, keys, limits.lowWater))));
   }
 

@@ -87,7 +87,8 @@ export class LmdbKeyStore implements KeyStore {
     }
   }
 
-  async claim(user: string, device: string | undefined, limits: { lowWater: number }): Promise<ClaimedBundle[]> {
+  async claim(user: string, device: string | undefined, limits: { lowWater: number; oneTime?: boolean }): Promise<ClaimedBundle[]> {
+    if (limits.oneTime === false) return this.bundlesOnly(user, device);
     try {
       return await this.root.transaction(() => {
         const devices: Array<[string, DeviceRecord]> = [];
@@ -102,6 +103,19 @@ export class LmdbKeyStore implements KeyStore {
     } catch (error) {
       throw new StorageUnavailableError("lmdb claimKeys failed", { cause: error });
     }
+  }
+
+  /** The devices' bundles with no one-time prekey: a read, nothing changes. */
+  private async bundlesOnly(user: string, device: string | undefined): Promise<ClaimedBundle[]> {
+    const out: ClaimedBundle[] = [];
+    const add = (name: string, record: DeviceRecord) => out.push({ device: name, ...publicKeys(record), remaining: 0, low: false });
+    if (device !== undefined) {
+      const record = this.db.keyDevices.get([user, device]);
+      if (record) add(device, record);
+    } else {
+      for (const { key, value } of this.db.keyDevices.getRange({ start: [user, ""], end: [user, STRING_MAX] })) add(key[1], value);
+    }
+    return out;
   }
 
   /** Runs inside claim's write transaction. */

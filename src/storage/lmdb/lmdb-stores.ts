@@ -19,6 +19,7 @@ import { SeqConflictError, StorageUnavailableError } from "../types.ts";
 import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
 import { LmdbAccountStore } from "./account-store.ts";
+import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
@@ -257,6 +258,8 @@ export function openLmdbStores(options: LmdbOptions): Stores {
     keys: new LmdbKeyStore(root, openKeyDatabases(root)),
     push: new LmdbPushStore(root),
     accounts: new LmdbAccountStore(root),
+    privacy: new LmdbPrivacyStore(root),
+    invites: new LmdbGroupInviteStore(root),
     close: async () => {
       await soft.close();
       await root.close();
