@@ -14,10 +14,12 @@ import type { PushEvent } from "./push/scheduler.ts";
 import { joinCluster } from "./cluster/cluster-node.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
+import { readSecretFile } from "./auth/secret-file.ts";
 import { loadOrCreateSecret } from "./auth/tokens.ts";
-import type { NodeConfig } from "./config.ts";
+import { storageBackend, type NodeConfig } from "./config.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
+import { lockDataDir, prepareDataDir } from "./storage/data-dir-lock.ts";
 import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
 import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
@@ -51,13 +53,43 @@ export interface NodeOverrides {
 const DRAIN_TIMEOUT_MS = 5000;
 
 export async function startNode(config: NodeConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
-  const startedAt = Date.now();
   const log = overrides.logger ?? createLogger(config.logLevel, config.nodeId);
-  const secret = config.secret || loadOrCreateSecret(config.dataDir);
+  // Before anything is opened: a second node on this directory must not touch its stores.
+  if (prepareDataDir(config.dataDir)) log.warn({ dataDir: config.dataDir }, "data directory was open to other users; made it owner-only");
+  const lock = lockDataDir(config.dataDir);
+  // What a start that fails half-way has opened, closed in reverse so the process can exit
+  // (and an in-process test can start another node on this directory).
+  const opened: Array<() => unknown> = [() => lock.release()];
+  try {
+    return await startLocked(config, overrides, log, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (closeError) {
+        log.warn({ err: closeError }, "closing after a failed start failed");
+      }
+    }
+    throw error;
+  }
+}
+
+async function startLocked(config: NodeConfig, overrides: NodeOverrides, log: Logger, opened: Array<() => unknown>): Promise<RunningNode> {
+  const startedAt = Date.now();
+  const releaseLock = opened[0]!;
+  if (config.cluster.nats && config.cluster.unsafeLocalStore && storageBackend(config.storage) === "lmdb") {
+    log.warn(
+      { dataDir: config.dataDir },
+      "unsafe local store cluster: each node keeps its own lmdb, acknowledged messages are lost when a chat's owner changes; development only",
+    );
+  }
+  const secret = config.secret || (config.secretFile ? readSecretFile(config.secretFile) : loadOrCreateSecret(config.dataDir));
   const backend = await openBackend(config, log, overrides.stores);
   const stores = backend.stores;
+  opened.push(() => stores.close());
   const metrics = new Metrics();
   const mediaStore = overrides.media ?? (await openMediaStore(config));
+  opened.push(() => mediaStore.close());
   const media = new MediaAccess(mediaStore, stores.groups);
   let stopping: Promise<void> | undefined;
   let markStopped: () => void = () => {};
@@ -91,6 +123,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   });
 
   const system = startActorSystem();
+  opened.push(() => stopActorSystem(system));
+  opened.push(() => push.stop());
   const registry = new ConnectionRegistry(config.nodeId);
   const directoryEvents = {
     restart: (kind: string) => counters.restarts(1, { kind }),
@@ -117,6 +151,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const cluster = config.cluster.nats
     ? await joinCluster(config, { users: localUsers, conversations: localConversations, connections: registry, presence }, log)
     : undefined;
+  if (cluster) opened.push(() => cluster.close());
   const userDirectory = cluster?.routing.users ?? localUsers;
   const conversationDirectory = cluster?.routing.conversations ?? localConversations;
   const link: ClientLink = cluster?.routing.link ?? registry;
@@ -228,6 +263,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       ],
     },
   );
+  opened.push(() => transport.stopListening());
   if (cluster) {
     await cluster.start({
       address: `${config.host}:${transport.port}`,
@@ -276,6 +312,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     await push.stop();
     await stores.close();
     await mediaStore.close();
+    releaseLock();
     log.info("node stopped");
   }
 
