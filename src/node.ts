@@ -19,7 +19,7 @@ import { loadOrCreateSecret } from "./auth/tokens.ts";
 import { storageBackend, type NodeConfig } from "./config.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
-import { lockDataDir, prepareDataDir } from "./storage/data-dir-lock.ts";
+import { lockDataDir, prepareDataDir, type DataDirLock } from "./storage/data-dir-lock.ts";
 import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
 import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
@@ -61,7 +61,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   // (and an in-process test can start another node on this directory).
   const opened: Array<() => unknown> = [() => lock.release()];
   try {
-    return await startLocked(config, overrides, log, opened);
+    return await startLocked(config, overrides, log, lock, opened);
   } catch (error) {
     for (const close of opened.reverse()) {
       try {
@@ -74,9 +74,14 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   }
 }
 
-async function startLocked(config: NodeConfig, overrides: NodeOverrides, log: Logger, opened: Array<() => unknown>): Promise<RunningNode> {
+async function startLocked(
+  config: NodeConfig,
+  overrides: NodeOverrides,
+  log: Logger,
+  lock: DataDirLock,
+  opened: Array<() => unknown>,
+): Promise<RunningNode> {
   const startedAt = Date.now();
-  const releaseLock = opened[0]!;
   if (config.cluster.nats && config.cluster.unsafeLocalStore && storageBackend(config.storage) === "lmdb") {
     log.warn(
       { dataDir: config.dataDir },
@@ -94,7 +99,8 @@ async function startLocked(config: NodeConfig, overrides: NodeOverrides, log: Lo
   let stopping: Promise<void> | undefined;
   let markStopped: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
-  const stopNode = () => (stopping ??= stop().then(markStopped));
+  // The directory is free again once the node has stopped, also when closing a store failed.
+  const stopNode = () => (stopping ??= stop().finally(() => lock.release()).then(markStopped));
 
   const counters = {
     framesIn: metrics.counter("router_frames_in_total", "Frames received from clients"),
@@ -312,7 +318,6 @@ async function startLocked(config: NodeConfig, overrides: NodeOverrides, log: Lo
     await push.stop();
     await stores.close();
     await mediaStore.close();
-    releaseLock();
     log.info("node stopped");
   }
 

@@ -61,7 +61,8 @@ export interface DataDirLock {
  *
  * Node has no flock(2), so the lock is a pid file, created like O_EXCL but whole: written to a
  * name of our own, then hard-linked to `node.lock`, which fails if that exists. Of two nodes
- * starting together exactly one gets it, and nobody ever reads a half-written lock. It is removed on exit, also
+ * starting together exactly one gets it, and nobody reads a half-written lock (on a file
+ * system without hard links it is created with O_EXCL itself). It is removed on exit, also
  * on process.exit(). A node killed with SIGKILL (or a machine that lost power) leaves it
  * behind; it is stale when its owner is no longer alive:
  * - `process.kill(pid, 0)` says whether the pid exists (EPERM: it does, another user's);
@@ -111,6 +112,9 @@ export function lockDataDir(dataDir: string): DataDirLock {
   throw new Error(`could not lock data directory ${dir}: ${LOCK_FILE} keeps changing`);
 }
 
+/** What link(2) fails with where the file system has no hard links (some network and FUSE mounts). */
+const NO_HARD_LINKS = ["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"];
+
 /** Creates `path` holding `content` unless it exists; false if it does. */
 function createWhole(path: string, content: string): boolean {
   const draft = `${path}.new-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -120,9 +124,16 @@ function createWhole(path: string, content: string): boolean {
     return true;
   } catch (error) {
     if (isCode(error, "EEXIST")) return false;
-    throw error;
+    if (!NO_HARD_LINKS.some((code) => isCode(error, code))) throw error;
   } finally {
     unlinkSync(draft);
+  }
+  try {
+    writeFileSync(path, content, { flag: "wx", mode: DATA_FILE_MODE });
+    return true;
+  } catch (error) {
+    if (isCode(error, "EEXIST")) return false;
+    throw error;
   }
 }
 
@@ -134,14 +145,9 @@ function breakStaleLock(path: string, staleContent: string): void {
     if (isCode(error, "ENOENT")) return; // another breaker was first
     throw error;
   }
-  if (readOrUndefined(aside) !== staleContent) {
-    // We took a lock another node made after breaking the same stale file: put it back.
-    try {
-      linkSync(aside, path);
-    } catch (error) {
-      if (!isCode(error, "EEXIST")) throw error;
-    }
-  }
+  const taken = readOrUndefined(aside);
+  // We took a lock another node made after breaking the same stale file: put it back.
+  if (taken !== undefined && taken !== staleContent) createWhole(path, taken);
   unlinkSync(aside);
 }
 

@@ -49,15 +49,9 @@ const OVERSIZE_MARGIN = 4;
  */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
-/** The node could not take its port; `inUse` when another process holds it. */
+/** The node could not take its port (another process holds it, or the address is wrong). */
 export class ListenError extends Error {
   override readonly name = "ListenError";
-  constructor(
-    message: string,
-    readonly inUse: boolean,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -68,11 +62,11 @@ function whyListenFailed(host: string, port: number): Promise<ListenError> {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") resolve(new ListenError(`port ${port} is in use`, true));
-      else resolve(new ListenError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`, false));
+      if (error.code === "EADDRINUSE") resolve(new ListenError(`port ${port} is in use`));
+      else resolve(new ListenError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`));
     });
     probe.listen({ host, port, exclusive: true }, () => {
-      probe.close(() => resolve(new ListenError(`cannot listen on ${host}:${port}`, false)));
+      probe.close(() => resolve(new ListenError(`cannot listen on ${host}:${port}`)));
     });
   });
 }
