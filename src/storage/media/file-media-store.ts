@@ -41,9 +41,9 @@ export class FileMediaStore implements MediaStore {
   async put(info: MediaInfo, stagedFile: string): Promise<void> {
     // Bytes first, then the info that makes them visible: a crash in between leaves an
     // orphan file, never an id that names missing bytes.
-    await rename(stagedFile, this.objectPath(info.id));
     // Staged files are created with the default mode (0644 under the usual umask).
-    await chmod(this.objectPath(info.id), 0o600);
+    await chmod(stagedFile, 0o600);
+    await rename(stagedFile, this.objectPath(info.id));
     await this.index.put(["info", info.id], info);
   }
 
