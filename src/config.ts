@@ -9,8 +9,10 @@ export interface NodeConfig {
   host: string;
   port: number;
   dataDir: string;
-  /** HS256 secret for client tokens; when empty, one generated into dataDir is used. */
+  /** HS256 secret for client tokens; when empty, secretFile's, or one generated into dataDir. */
   secret: string;
+  /** A file holding the secret (kept out of `ps`, unlike `--secret`). */
+  secretFile: string;
   logLevel: string;
   limits: {
     /** Largest inbound WebSocket message in bytes; larger ones close the connection with 1009. */
@@ -85,6 +87,12 @@ export interface NodeConfig {
     heartbeatMs: number;
     /** Heartbeats a node may miss before the others consider it down. */
     missedBeats: number;
+    /**
+     * Development only (the bench prices the NATS hop with it): lets a cluster run on each
+     * node's own LMDB. It loses acknowledged messages whenever a chat's owner changes, since
+     * the new owner numbers the chat again from its own store.
+     */
+    unsafeLocalStore: boolean;
   };
   typing: {
     /** At most one typing indicator per user and chat in this window. */
@@ -142,6 +150,7 @@ export function defaultConfig(): NodeConfig {
     port: 7070,
     dataDir: resolve("data"),
     secret: "",
+    secretFile: "",
     logLevel: "info",
     limits: {
       maxFrameBytes: 64 * 1024,
@@ -176,7 +185,7 @@ export function defaultConfig(): NodeConfig {
       presignTtlSeconds: 900,
       s3: { endpoint: "", region: "us-east-1", bucket: "", accessKeyId: "", secretAccessKey: "" },
     },
-    cluster: { nats: "", subjectPrefix: "router", heartbeatMs: 1000, missedBeats: 3 },
+    cluster: { nats: "", subjectPrefix: "router", heartbeatMs: 1000, missedBeats: 3, unsafeLocalStore: false },
     storage: {
       backend: "",
       scylla: "",
@@ -199,6 +208,7 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_PORT: "port",
   ROUTER_DATA: "dataDir",
   ROUTER_SECRET: "secret",
+  ROUTER_SECRET_FILE: "secretFile",
   ROUTER_LOG_LEVEL: "logLevel",
   ROUTER_MAX_FRAME_BYTES: "limits.maxFrameBytes",
   ROUTER_FRAMES_PER_SECOND: "limits.framesPerSecond",
@@ -224,6 +234,7 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_CLUSTER_PREFIX: "cluster.subjectPrefix",
   ROUTER_CLUSTER_HEARTBEAT_MS: "cluster.heartbeatMs",
   ROUTER_CLUSTER_MISSED_BEATS: "cluster.missedBeats",
+  ROUTER_UNSAFE_LOCAL_STORE_CLUSTER: "cluster.unsafeLocalStore",
   ROUTER_GROUP_MAX_MEMBERS: "groups.maxMembers",
   ROUTER_GROUP_FANOUT_THRESHOLD: "groups.fanoutThreshold",
   ROUTER_MAX_GROUPS_PER_USER: "groups.maxPerUser",
@@ -296,7 +307,7 @@ export function setConfigValue(config: NodeConfig, key: ConfigKey, raw: string):
     if (!["true", "false", "1", "0"].includes(raw)) throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(raw)}`);
     target[leaf] = raw === "true" || raw === "1";
   } else {
-    target[leaf] = key === "dataDir" ? resolve(raw) : raw;
+    target[leaf] = key === "dataDir" || key === "secretFile" ? resolve(raw) : raw;
   }
 }
 
@@ -330,6 +341,8 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (config.media.backend === "s3" && !config.media.s3.bucket) throw new ConfigError("media.backend s3 needs media.s3.bucket");
   validateStorage(config.storage);
   validateSignupConfig(config.signup);
+  validateCluster(config);
+  if (config.secret && config.secretFile) throw new ConfigError("give --secret or --secret-file, not both");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${config.logLevel}`);
   }
@@ -351,6 +364,20 @@ export function storageBackend(storage: NodeConfig["storage"]): "lmdb" | "cql" {
     throw new ConfigError("the cluster backend needs --redis URL (ROUTER_REDIS) besides --scylla: presence and shared rate limits live there");
   }
   return backend;
+}
+
+/**
+ * A cluster needs the shared store. On each node's own LMDB, a chat whose owner dies or drains
+ * is numbered again by its new owner from an empty store: acknowledged messages are lost.
+ */
+function validateCluster(config: NodeConfig): void {
+  if (!config.cluster.nats || config.cluster.unsafeLocalStore) return;
+  if (storageBackend(config.storage) === "lmdb") {
+    throw new ConfigError(
+      "a cluster (--nats) needs the shared store: give --scylla HOSTS and --redis URL (ROUTER_SCYLLA, ROUTER_REDIS); " +
+        "on each node's own LMDB a chat's new owner loses its messages",
+    );
+  }
 }
 
 function validateStorage(storage: NodeConfig["storage"]): void {

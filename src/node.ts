@@ -17,12 +17,14 @@ import { PushService } from "./push/service.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
+import { readSecretFile } from "./auth/secret-file.ts";
 import { loadOrCreateSecret } from "./auth/tokens.ts";
 import { Revocations } from "./auth/revocations.ts";
 import { openRevocationStore } from "./storage/open-revocations.ts";
-import type { NodeConfig } from "./config.ts";
+import { storageBackend, type NodeConfig } from "./config.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
+import { lockDataDir, prepareDataDir, type DataDirLock } from "./storage/data-dir-lock.ts";
 import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
 import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
@@ -57,20 +59,56 @@ export interface NodeOverrides {
 const DRAIN_TIMEOUT_MS = 5000;
 
 export async function startNode(config: NodeConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
-  const startedAt = Date.now();
   const log = overrides.logger ?? createLogger(config.logLevel, config.nodeId);
+  // Before anything is opened: a second node on this directory must not touch its stores.
+  if (prepareDataDir(config.dataDir)) log.warn({ dataDir: config.dataDir }, "data directory was open to other users; made it owner-only");
+  const lock = lockDataDir(config.dataDir);
+  // What a start that fails half-way has opened, closed in reverse so the process can exit
+  // (and an in-process test can start another node on this directory).
+  const opened: Array<() => unknown> = [() => lock.release()];
+  try {
+    return await startLocked(config, overrides, log, lock, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (closeError) {
+        log.warn({ err: closeError }, "closing after a failed start failed");
+      }
+    }
+    throw error;
+  }
+}
+
+async function startLocked(
+  config: NodeConfig,
+  overrides: NodeOverrides,
+  log: Logger,
+  lock: DataDirLock,
+  opened: Array<() => unknown>,
+): Promise<RunningNode> {
+  const startedAt = Date.now();
+  if (config.cluster.nats && config.cluster.unsafeLocalStore && storageBackend(config.storage) === "lmdb") {
+    log.warn(
+      { dataDir: config.dataDir },
+      "unsafe local store cluster: each node keeps its own lmdb, acknowledged messages are lost when a chat's owner changes; development only",
+    );
+  }
   // Before anything opens: a sender that cannot work is a ConfigError, not a 502 per request.
   const smsSender = validateSignupConfig(config.signup);
-  const secret = config.secret || loadOrCreateSecret(config.dataDir);
+  const secret = config.secret || (config.secretFile ? readSecretFile(config.secretFile) : loadOrCreateSecret(config.dataDir));
   const backend = await openBackend(config, log, overrides.stores);
   const stores = backend.stores;
+  opened.push(() => stores.close());
   const metrics = new Metrics();
   const mediaStore = overrides.media ?? (await openMediaStore(config));
+  opened.push(() => mediaStore.close());
   const media = new MediaAccess(mediaStore, stores.groups);
   let stopping: Promise<void> | undefined;
   let markStopped: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
-  const stopNode = () => (stopping ??= stop().then(markStopped));
+  // The directory is free again once the node has stopped, also when closing a store failed.
+  const stopNode = () => (stopping ??= stop().finally(() => lock.release()).then(markStopped));
 
   const counters = {
     framesIn: metrics.counter("router_frames_in_total", "Frames received from clients"),
@@ -100,6 +138,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   });
 
   const system = startActorSystem();
+  opened.push(() => stopActorSystem(system));
+  opened.push(() => push.stop());
   const registry = new ConnectionRegistry(config.nodeId);
   // `router token revoke`: each node closes its own connections running on a revoked token.
   // On the cluster backend it shares the node's Redis connection, so an outage is one outage.
@@ -115,7 +155,9 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     }
     if (closed > 0) revocationLog.info({ user: revoked.user, device: revoked.device, closed }, "connections on revoked tokens closed");
   });
+  if (!backend.revocations) opened.push(() => revocationStore.close());
   await revocations.start();
+  opened.push(() => revocations.stop());
   const directoryEvents = {
     restart: (kind: string) => counters.restarts(1, { kind }),
     escalate: (kind: string) => counters.escalations(1, { kind }),
@@ -146,6 +188,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   const cluster = config.cluster.nats
     ? await (await import("./cluster/cluster-node.ts")).joinCluster(config, { users: localUsers, conversations: localConversations, connections: registry, presence }, log)
     : undefined;
+  if (cluster) opened.push(() => cluster.close());
   const userDirectory = cluster?.routing.users ?? localUsers;
   const conversationDirectory = cluster?.routing.conversations ?? localConversations;
   const link: ClientLink = cluster?.routing.link ?? registry;
@@ -288,6 +331,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       ],
     },
   );
+  opened.push(() => transport.stopListening());
   if (cluster) {
     await cluster.start({
       address: `${config.host}:${transport.port}`,

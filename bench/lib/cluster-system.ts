@@ -15,7 +15,8 @@ export interface ClusterNodeProcess {
 
 /**
  * Router nodes joined over their own nats-server (`router node start --nats URL
- * --cluster-prefix P --node-id ID`), each with its own data directory and one shared secret,
+ * --cluster-prefix P --node-id ID --unsafe-local-store-cluster`), each with its own data
+ * directory (and LMDB: development only, see the flag's help) and one shared secret,
  * measured as one system: CPU, RSS and disk writes are the nodes' and the NATS server's
  * together, since the cluster's messages pay for all of them.
  */
@@ -55,7 +56,9 @@ export async function startClusterSystem(nodeIds: readonly string[], options: Ro
       const router = await RouterProcess.start({
         ...options,
         secret,
-        routerFlags: [...(options.routerFlags ?? []), "--nats", nats.url, "--cluster-prefix", prefix, "--node-id", id],
+        // Each node on its own LMDB prices the NATS hop without a CQL cluster to run; the
+        // flag that allows it loses messages when a chat's owner changes (none does here).
+        routerFlags: [...(options.routerFlags ?? []), "--nats", nats.url, "--cluster-prefix", prefix, "--node-id", id, "--unsafe-local-store-cluster"],
       });
       nodes.push({ id, router });
     }

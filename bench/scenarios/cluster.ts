@@ -192,7 +192,9 @@ async function runPlacement(placement: Placement, options: ClusterOptions, progr
 /**
  * The direct load (bench/scenarios/direct-ramp.ts, the same load processes and pass rule as
  * the direct scenario) twice against a fresh two-node cluster on the embedded LMDB backend:
- * once with every pair on one node, once with every pair split across the nodes.
+ * once with every pair on one node, once with every pair split across the nodes. The nodes run
+ * with --unsafe-local-store-cluster (bench/lib/cluster-system.ts): fine while the ring does not
+ * change, as here; a real cluster shares ScyllaDB and Redis.
  */
 export async function runClusterScenario(options: ClusterOptions, progress: Progress): Promise<ClusterScenarioResult> {
   progress(`nodes ${options.nodes.join(", ")}, pairs ${options.pairs}, ${options.stepSeconds} s per step, p99 limit ${options.p99LimitMs} ms`);

@@ -80,7 +80,8 @@ export async function verifyToken(secret: string, token: string): Promise<Verifi
 export function loadOrCreateSecret(dataDir: string): string {
   const path = join(dataDir, SECRET_FILE);
   if (existsSync(path)) return readFileSync(path, "utf8").trim();
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only, like the rest of the data directory (the node creates it so before this).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString("hex");
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: "wx" });
   return secret;

@@ -1,15 +1,18 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
+import { readSecretFile } from "../auth/secret-file.ts";
 import { signToken, readSecret } from "../auth/tokens.ts";
 import { ConfigError, configFromEnvironment, setConfigValue, validateConfig, type ConfigKey } from "../config.ts";
 import { NoSuchNodeError } from "../cluster/admin.ts";
 import { NatsConnectError } from "../cluster/nats-connection.ts";
 import { startNode } from "../node.ts";
+import { DataDirInUseError } from "../storage/data-dir-lock.ts";
 import { migrateKeyspace } from "../storage/open-stores.ts";
 import { openRevocationStore } from "../storage/open-revocations.ts";
 import { RedisConfigError } from "../storage/redis/connection.ts";
 import { DEVICE_ID_PATTERN, isUserId } from "../protocol/frames.ts";
+import { ListenError } from "../transport/server.ts";
 import { StorageUnavailableError } from "../storage/types.ts";
 import { createLogger } from "../util/logger.ts";
 import { clusterRingCommand, clusterStatusCommand, clusterWhereCommand, nodeDrainCommand } from "./cluster-commands.ts";
@@ -17,20 +20,27 @@ import { clusterRingCommand, clusterStatusCommand, clusterWhereCommand, nodeDrai
 const USAGE = `router: a WhatsApp-class message router
 
 Usage:
-  router node start [--host H] [--port P] [--data DIR] [--secret S] [--log-level L] [--node-id ID] [--nats URL] [--cluster-prefix P]
-                    [--scylla HOSTS --redis URL [--keyspace K] [--local-dc DC]]
+  router node start [--host H] [--port P] [--data DIR] [--secret-file PATH | --secret S] [--log-level L] [--node-id ID]
+                    [--nats URL [--cluster-prefix P]] [--scylla HOSTS --redis URL [--keyspace K] [--local-dc DC]]
       Runs one node. Every flag also comes from the environment:
-      ROUTER_HOST, ROUTER_PORT, ROUTER_DATA, ROUTER_SECRET, ROUTER_LOG_LEVEL, ROUTER_NODE_ID,
-      ROUTER_SCYLLA, ROUTER_REDIS, ROUTER_KEYSPACE, ROUTER_LOCAL_DC.
+      ROUTER_HOST, ROUTER_PORT, ROUTER_DATA, ROUTER_SECRET_FILE, ROUTER_SECRET, ROUTER_LOG_LEVEL,
+      ROUTER_NODE_ID, ROUTER_NATS, ROUTER_CLUSTER_PREFIX, ROUTER_SCYLLA, ROUTER_REDIS,
+      ROUTER_KEYSPACE, ROUTER_LOCAL_DC.
       Without --scylla, messages live in LMDB under --data; with it, in ScyllaDB / Cassandra
       (HOSTS: host[:port],...) and presence in Redis. The keyspace must be migrated first.
+      A cluster (--nats) needs --scylla and --redis. --secret shows in \`ps\`: use it for
+      development, --secret-file otherwise. The node refuses to start on a port or a data
+      directory another process holds.
+      --unsafe-local-store-cluster (ROUTER_UNSAFE_LOCAL_STORE_CLUSTER=true): development only,
+      lets a cluster run on each node's own LMDB. It LOSES acknowledged messages whenever a
+      chat's owner changes (a node dies, drains or joins).
   router db migrate --scylla HOSTS [--keyspace K] [--local-dc DC] [--replication N]
       Creates the keyspace (N replicas in DC; default 3, fewer on a smaller cluster) and
       applies the CQL migrations it lacks. Safe to run again.
-  router token --user U [--device D] [--ttl SECONDS] [--secret S | --data DIR]
+  router token --user U [--device D] [--ttl SECONDS] [--secret-file PATH | --secret S | --data DIR]
       Prints a client token (HS256), good for 24 hours unless --ttl says otherwise (0: never
-      expires). Without --secret (or ROUTER_SECRET) it reads the secret a node generated in
-      its data directory (default ./data).
+      expires). Without --secret-file or --secret (or ROUTER_SECRET_FILE, ROUTER_SECRET) it
+      reads the secret a node generated in its data directory (default ./data).
   router token revoke --user U [--device D] [--data DIR | --redis URL]
       Voids every token of U (used on device D) issued until now; live connections on them
       close with 4001 within a second. A node alone: its data directory (ROUTER_DATA). A
@@ -53,6 +63,7 @@ const NODE_FLAGS: Record<string, ConfigKey> = {
   port: "port",
   data: "dataDir",
   secret: "secret",
+  "secret-file": "secretFile",
   "log-level": "logLevel",
   "node-id": "nodeId",
   nats: "cluster.nats",
@@ -92,14 +103,22 @@ async function dbMigrate(args: string[]): Promise<number> {
 async function nodeStart(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: Object.fromEntries(Object.keys(NODE_FLAGS).map((flag) => [flag, { type: "string" as const }])),
+    options: {
+      ...Object.fromEntries(Object.keys(NODE_FLAGS).map((flag) => [flag, { type: "string" as const }])),
+      "unsafe-local-store-cluster": { type: "boolean" as const },
+    },
     strict: true,
   });
   const config = configFromEnvironment(process.env);
+  const flags = values as Record<string, string | boolean | undefined>;
   for (const [flag, key] of Object.entries(NODE_FLAGS)) {
-    const value = values[flag];
+    const value = flags[flag];
     if (typeof value === "string") setConfigValue(config, key, value);
   }
+  if (flags["unsafe-local-store-cluster"] === true) config.cluster.unsafeLocalStore = true;
+  // A secret flag wins over the other kind from the environment (both as flags is an error).
+  if (flags["secret-file"] !== undefined && flags.secret === undefined) config.secret = "";
+  if (flags.secret !== undefined && flags["secret-file"] === undefined) config.secretFile = "";
   const node = await startNode(validateConfig(config));
   // A supervisor (systemd, Kubernetes) stops us with SIGTERM, an operator with `node drain`:
   // either way the node drains and the process exits cleanly.
@@ -161,6 +180,7 @@ async function token(args: string[]): Promise<number> {
       device: { type: "string" },
       ttl: { type: "string", default: String(DEFAULT_TOKEN_TTL_SECONDS) },
       secret: { type: "string" },
+      "secret-file": { type: "string" },
       data: { type: "string" },
     },
     strict: true,
@@ -168,7 +188,14 @@ async function token(args: string[]): Promise<number> {
   if (!values.user) throw new ConfigError("--user is required");
   const ttl = Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl < 0) throw new ConfigError("--ttl is a whole number of seconds (0: never expires)");
-  const secret = values.secret ?? process.env.ROUTER_SECRET ?? readSecret(resolve(values.data ?? process.env.ROUTER_DATA ?? "data"));
+  if (values.secret !== undefined && values["secret-file"] !== undefined) throw new ConfigError("give --secret or --secret-file, not both");
+  // Flags before the environment, the environment before the data directory.
+  const secret =
+    values.secret ??
+    (values["secret-file"] !== undefined ? readSecretFile(resolve(values["secret-file"])) : undefined) ??
+    (process.env.ROUTER_SECRET || undefined) ??
+    (process.env.ROUTER_SECRET_FILE ? readSecretFile(resolve(process.env.ROUTER_SECRET_FILE)) : undefined) ??
+    readSecret(resolve(values.data ?? process.env.ROUTER_DATA ?? "data"));
   process.stdout.write(`${await signToken(secret, { user: values.user, device: values.device }, ttl)}\n`);
   return 0;
 }
@@ -195,7 +222,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`router: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof NoSuchNodeError || error instanceof NatsConnectError || error instanceof StorageUnavailableError) {
+    if (
+      error instanceof NoSuchNodeError ||
+      error instanceof NatsConnectError ||
+      error instanceof StorageUnavailableError ||
+      error instanceof DataDirInUseError ||
+      error instanceof ListenError
+    ) {
       process.stderr.write(`router: ${error.message}\n`);
       return 1;
     }

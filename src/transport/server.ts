@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import uWS, { type HttpResponse, type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
 import { shareOf } from "../actors/messages.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
@@ -45,6 +46,35 @@ export interface RunningTransport {
 }
 
 const OVERSIZE_MARGIN = 4;
+
+/**
+ * uWS's LIBUS_LISTEN_EXCLUSIVE_PORT (ListenOptions in its typings, which has no value at run
+ * time). Without it uWS sets SO_REUSEPORT, and a second node on a port in use starts anyway:
+ * the kernel then splits connections between two nodes with different secrets and stores.
+ */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
+/** The node could not take its port (another process holds it, or the address is wrong). */
+export class ListenError extends Error {
+  override readonly name = "ListenError";
+}
+
+/**
+ * uWS only says that listening failed; Node's own listen on the same address says why
+ * (EADDRINUSE, EACCES, EADDRNOTAVAIL).
+ */
+function whyListenFailed(host: string, port: number): Promise<ListenError> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") resolve(new ListenError(`port ${port} is in use`));
+      else resolve(new ListenError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`));
+    });
+    probe.listen({ host, port, exclusive: true }, () => {
+      probe.close(() => resolve(new ListenError(`cannot listen on ${host}:${port}`)));
+    });
+  });
+}
 
 function reply(res: HttpResponse, status: string, contentType: string, body: string): void {
   res.cork(() => {
@@ -149,10 +179,12 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
     reply(res, "404 Not Found", "text/plain", "not found\n");
   });
 
+  // The typings lack listen(host, port, options, cb), which the binding has.
+  const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
   return new Promise((resolve, reject) => {
-    app.listen(options.host, options.port, (listenSocket: us_listen_socket | false) => {
+    listen.call(app, options.host, options.port, LISTEN_EXCLUSIVE_PORT, (listenSocket: us_listen_socket | false) => {
       if (!listenSocket) {
-        reject(new Error(`cannot listen on ${options.host}:${options.port}`));
+        void whyListenFailed(options.host, options.port).then(reject);
         return;
       }
       resolve({

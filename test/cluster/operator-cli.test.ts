@@ -21,7 +21,9 @@ describe("the operator CLI", () => {
   before(async () => {
     nats = await startNatsServer();
     for (const [i, dir] of dirs.entries()) {
-      nodes.push(await NodeProcess.start(dir, undefined, ["--nats", nats.url, "--cluster-prefix", prefix, "--node-id", `op-${i}`]));
+      // The operator commands need no shared store: nodes on their own LMDB (development only).
+      const args = ["--nats", nats.url, "--cluster-prefix", prefix, "--node-id", `op-${i}`, "--unsafe-local-store-cluster"];
+      nodes.push(await NodeProcess.start(dir, undefined, args));
     }
   });
   after(async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import type {
@@ -228,16 +228,32 @@ export interface LmdbOptions {
   path: string;
 }
 
+/**
+ * LMDB creates its files 0664 unless told (`permissionsMode`, which its typings lack): the
+ * messages would be readable by every local user. Directories 0700, files 0600.
+ */
+export const LMDB_PRIVATE = { permissionsMode: 0o600 } as const;
+
+/** An LMDB environment directory, owner-only; files an older version made 0644 are made 0600. */
+export function preparePrivateLmdbDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+  for (const file of ["data.mdb", "lock.mdb"]) {
+    const filePath = join(path, file);
+    if (existsSync(filePath)) chmodSync(filePath, 0o600);
+  }
+}
+
 /** The embedded default: one LMDB environment under the data directory, nothing else to run. */
 export function openLmdbStores(options: LmdbOptions): Stores {
-  mkdirSync(options.path, { recursive: true });
-  const root = open({ path: options.path, maxDbs: 64 });
+  preparePrivateLmdbDir(options.path);
+  const root = open({ path: options.path, maxDbs: 64, ...LMDB_PRIVATE });
   // Watermarks and last seen are rewritten on every ack and read: they live in a second
   // environment that is not fsynced on commit. They survive a process crash (the page cache
   // does); a machine crash may lose their last seconds, which only means messages are
   // delivered again (at-least-once) and a receipt or last seen arrives late.
-  mkdirSync(join(options.path, "soft"), { recursive: true });
-  const soft = open({ path: join(options.path, "soft"), maxDbs: 8, noSync: true });
+  preparePrivateLmdbDir(join(options.path, "soft"));
+  const soft = open({ path: join(options.path, "soft"), maxDbs: 8, noSync: true, ...LMDB_PRIVATE });
   const db: LmdbDatabases = {
     messages: root.openDB({ name: "messages" }),
     cids: root.openDB({ name: "cids" }),

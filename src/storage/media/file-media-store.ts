@@ -1,8 +1,9 @@
 import { createReadStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { open, type RootDatabase } from "lmdb";
+import { LMDB_PRIVATE, preparePrivateLmdbDir } from "../lmdb/lmdb-stores.ts";
 import type { ByteRange, MediaInfo, MediaStore } from "../types.ts";
 
 type IndexKey = ["info", string] | ["link", string, string];
@@ -20,9 +21,11 @@ export class FileMediaStore implements MediaStore {
   ) {}
 
   static async open(dir: string): Promise<FileMediaStore> {
-    await mkdir(join(dir, "objects"), { recursive: true });
-    await mkdir(join(dir, "staging"), { recursive: true });
-    const index = open<unknown, IndexKey>({ path: join(dir, "index"), compression: false });
+    // Owner-only, like the rest of the data directory: media are private to their chats.
+    await mkdir(join(dir, "objects"), { recursive: true, mode: 0o700 });
+    await mkdir(join(dir, "staging"), { recursive: true, mode: 0o700 });
+    preparePrivateLmdbDir(join(dir, "index"));
+    const index = open<unknown, IndexKey>({ path: join(dir, "index"), compression: false, ...LMDB_PRIVATE });
     return new FileMediaStore(dir, index);
   }
 
@@ -38,6 +41,8 @@ export class FileMediaStore implements MediaStore {
   async put(info: MediaInfo, stagedFile: string): Promise<void> {
     // Bytes first, then the info that makes them visible: a crash in between leaves an
     // orphan file, never an id that names missing bytes.
+    // Staged files are created with the default mode (0644 under the usual umask).
+    await chmod(stagedFile, 0o600);
     await rename(stagedFile, this.objectPath(info.id));
     await this.index.put(["info", info.id], info);
   }
