@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { defaultPushConfig, type PushConfig } from "./push/config.ts";
@@ -314,9 +315,35 @@ export function setConfigValue(config: NodeConfig, key: ConfigKey, raw: string):
 export function configFromEnvironment(env: NodeJS.ProcessEnv, config = defaultConfig()): NodeConfig {
   for (const [variable, key] of Object.entries(ENVIRONMENT_TABLE)) {
     const raw = env[variable];
-    if (raw !== undefined && raw !== "") setConfigValue(config, key, raw);
+    const fromFile = fileVariableOf(variable, env);
+    if (raw !== undefined && raw !== "" && fromFile !== undefined) {
+      throw new ConfigError(`give ${variable} or ${variable}_FILE, not both`);
+    }
+    if (fromFile !== undefined) setConfigValue(config, key, readSettingFile(`${variable}_FILE`, fromFile));
+    else if (raw !== undefined && raw !== "") setConfigValue(config, key, raw);
   }
   return config;
+}
+
+/**
+ * `ROUTER_X_FILE=/path` gives `ROUTER_X` the file's content (Docker and Kubernetes mount
+ * secrets as files; the environment shows in `ps e` and `docker inspect`). Variables that are
+ * themselves in the table (ROUTER_SECRET_FILE) keep their own meaning.
+ */
+function fileVariableOf(variable: string, env: NodeJS.ProcessEnv): string | undefined {
+  const name = `${variable}_FILE`;
+  if (name in ENVIRONMENT_TABLE) return undefined;
+  const path = env[name];
+  return path === undefined || path === "" ? undefined : path;
+}
+
+function readSettingFile(variable: string, path: string): string {
+  try {
+    // One trailing newline is how editors and `echo` end a file, never part of the value.
+    return readFileSync(path, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new ConfigError(`${variable}=${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }
 
 export function validateConfig(config: NodeConfig): NodeConfig {
