@@ -5,6 +5,8 @@
 import WebSocket from "ws";
 import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
 import type {
+  CallOkFrame,
+  CallTurnFrame,
   ChatEventFrame,
   ErrorFrame,
   GroupFrame,
@@ -184,6 +186,11 @@ export class RouterClient {
   /** Claims one bundle per device of `user` (each one-time prekey is handed out once). */
   getKeys(user: string, device?: string): Promise<KeysFrame> {
     return this.request({ t: "keys.get", user, device }) as Promise<KeysFrame>;
+  }
+
+  /** TURN credentials for calls: `{urls, username, credential, ttl}` (coturn's REST-API scheme). */
+  turn(): Promise<CallTurnFrame> {
+    return this.request({ t: "call.turn" }) as Promise<CallTurnFrame>;
   }
 
   typing(chat: string, on: boolean): void {

@@ -73,6 +73,21 @@ export interface NodeConfig {
   };
   /** Push notifications for devices that did not ack in time (src/push/config.ts). */
   push: PushConfig;
+  /** Call signalling (docs/protocol.md, "Calls"); the router carries no media. */
+  calls: {
+    /** An unanswered call ends as missed after this long; a held offer waits as long for a device. */
+    ringTimeoutMs: number;
+    /** Participants of a group call (a mesh: every pair negotiates), the caller included. */
+    maxParticipants: number;
+    turn: {
+      /** coturn's `static-auth-secret`; empty: `call.turn` is answered `unavailable`. */
+      secret: string;
+      /** `turn:` / `turns:` / `stun:` URLs handed to clients, comma-separated. */
+      urls: string;
+      /** Lifetime of issued credentials in seconds. */
+      ttlSeconds: number;
+    };
+  };
   /** Where chats live: embedded LMDB under dataDir, or the cluster backend (CQL + Redis). */
   storage: {
     /** `lmdb`, `cql`, or empty: `cql` when `scylla` is set, `lmdb` otherwise. */
@@ -139,6 +154,7 @@ export function defaultConfig(): NodeConfig {
     messages: { editWindowMs: 15 * 60_000, deleteWindowMs: 48 * 3600_000 },
     typing: { throttleMs: 2000, expiryMs: 6000 },
     push: defaultPushConfig(),
+    calls: { ringTimeoutMs: 45_000, maxParticipants: 8, turn: { secret: "", urls: "", ttlSeconds: 3600 } },
     media: {
       backend: "file",
       maxUploadBytes: 100 * 1024 * 1024,
@@ -211,6 +227,11 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_PUSH_FCM_TOKEN_URL: "push.fcm.tokenUrl",
   ROUTER_PUSH_WEBHOOK_URL: "push.webhook.url",
   ROUTER_PUSH_WEBHOOK_SECRET: "push.webhook.secret",
+  ROUTER_CALL_RING_TIMEOUT_MS: "calls.ringTimeoutMs",
+  ROUTER_CALL_MAX_PARTICIPANTS: "calls.maxParticipants",
+  ROUTER_TURN_SECRET: "calls.turn.secret",
+  ROUTER_TURN_URLS: "calls.turn.urls",
+  ROUTER_TURN_TTL_SECONDS: "calls.turn.ttlSeconds",
   ROUTER_MEDIA_BACKEND: "media.backend",
   ROUTER_MEDIA_MAX_UPLOAD_BYTES: "media.maxUploadBytes",
   ROUTER_MEDIA_PRESIGN_TTL_SECONDS: "media.presignTtlSeconds",
@@ -267,6 +288,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (!["file", "s3"].includes(config.media.backend)) throw new ConfigError(`media.backend must be file or s3, got ${config.media.backend}`);
   if (config.media.backend === "s3" && !config.media.s3.bucket) throw new ConfigError("media.backend s3 needs media.s3.bucket");
   validateStorage(config.storage);
+  if (config.calls.ringTimeoutMs < 1000) throw new ConfigError("calls.ringTimeoutMs must be at least 1000");
+  if (!(config.calls.maxParticipants >= 2 && Number.isInteger(config.calls.maxParticipants))) throw new ConfigError("calls.maxParticipants must be a whole number of at least 2");
+  if (config.calls.turn.ttlSeconds < 60) throw new ConfigError("calls.turn.ttlSeconds must be at least 60");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${config.logLevel}`);
   }

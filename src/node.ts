@@ -10,6 +10,8 @@ import { mediaStagingDir, openMediaStore } from "./storage/media/open-media-stor
 import type { MediaStore } from "./storage/types.ts";
 import { KeyService } from "./keys/key-service.ts";
 import { PushService } from "./push/service.ts";
+import { CallService } from "./calls/service.ts";
+import { turnUrls } from "./calls/turn.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
@@ -187,6 +189,13 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs },
     }),
     push,
+    calls: new CallService({
+      link,
+      turn: config.calls.turn.secret
+        ? { secret: config.calls.turn.secret, urls: turnUrls(config.calls.turn.urls), ttlSeconds: config.calls.turn.ttlSeconds }
+        : undefined,
+      log: log.child({ component: "calls" }),
+    }),
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });

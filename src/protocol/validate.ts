@@ -11,6 +11,7 @@ import {
 } from "./frames.ts";
 import { parseKeysFrame } from "../keys/validate-keys.ts";
 import { parsePushFrame } from "../push/validate.ts";
+import { parseCallFrame } from "../calls/validate.ts";
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {
@@ -235,6 +236,15 @@ function parse(fields: Fields): ClientFrame {
     case "push.mute":
     case "push.dnd":
       return parsePushFrame(fields, (msg) => new FieldError(msg));
+    case "call.offer":
+    case "call.answer":
+    case "call.ice":
+    case "call.ringing":
+    case "call.reject":
+    case "call.end":
+    case "call.join":
+    case "call.turn":
+      return parseCallFrame(fields, (msg) => new FieldError(msg));
     default:
       throw new UnknownTypeError();
   }
