@@ -188,6 +188,44 @@ export class RouterClient {
     return this.request({ t: "keys.get", user, device }) as Promise<KeysFrame>;
   }
 
+  /** Starts a call to a user or a group (docs/protocol.md, Calls); resolves with the call's id. */
+  async call(target: { to: string } | { group: string }, sdp: string, video = false): Promise<string> {
+    const ok = (await this.request({ t: "call.offer", ...target, video, sdp })) as CallOkFrame;
+    return ok.call;
+  }
+
+  /** An offer inside a call: to a group call's participant (the mesh), or a renegotiation. */
+  offer(call: string, to: string, sdp: string, video = false): Promise<CallOkFrame> {
+    return this.request({ t: "call.offer", call, to, video, sdp }) as Promise<CallOkFrame>;
+  }
+
+  /** Answers a ringing call (or, with `to`, a mesh peer's offer in a group call). */
+  answer(call: string, sdp: string, to?: string): Promise<CallOkFrame> {
+    return this.request({ t: "call.answer", call, sdp, to }) as Promise<CallOkFrame>;
+  }
+
+  ice(call: string, candidate: string, to?: string): void {
+    this.sendRaw({ t: "call.ice", call, candidate, to });
+  }
+
+  /** Tells the caller this device is ringing. */
+  ringing(call: string): void {
+    this.sendRaw({ t: "call.ringing", call });
+  }
+
+  reject(call: string, reason: "busy" | "declined" = "declined"): Promise<CallOkFrame> {
+    return this.request({ t: "call.reject", call, reason }) as Promise<CallOkFrame>;
+  }
+
+  hangUp(call: string): Promise<CallOkFrame> {
+    return this.request({ t: "call.end", call }) as Promise<CallOkFrame>;
+  }
+
+  /** Joins a group call already running. */
+  joinCall(call: string): Promise<CallOkFrame> {
+    return this.request({ t: "call.join", call }) as Promise<CallOkFrame>;
+  }
+
   /** TURN credentials for calls: `{urls, username, credential, ttl}` (coturn's REST-API scheme). */
   turn(): Promise<CallTurnFrame> {
     return this.request({ t: "call.turn" }) as Promise<CallTurnFrame>;

@@ -8,6 +8,7 @@ import type {
   ServerFrame,
 } from "../protocol/frames.ts";
 import type { StoredMessage } from "../storage/types.ts";
+import type { UserCallMessage } from "../calls/messages.ts";
 
 /**
  * Where a client connection lives: the node holding its socket and the socket's id there.
@@ -113,7 +114,20 @@ export interface BatchWritten {
   error?: unknown;
 }
 
+/**
+ * A record the server writes into the chat (kind `call`: a call's outcome), from `from`.
+ * `cid` makes it idempotent.
+ */
+export interface ServerRecord {
+  type: "record";
+  from: string;
+  kind: "call";
+  body: string;
+  cid: string;
+}
+
 export type ConversationMessage =
+  | ServerRecord
   | SendRequest
   | HistoryRequest
   | MarkUpdate
@@ -182,4 +196,4 @@ export interface KeysLowNotice {
   count: number;
 }
 
-export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice;
+export type UserMessage = Attach | Detach | Deliver | DeviceAck | UserRead | ReceiptNotice | TypingNotice | KeysLowNotice | UserCallMessage;

@@ -3,6 +3,7 @@ import type { Stores, StoredMessage } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorBehaviour } from "./directory.ts";
 import { toClientFrame } from "./client-frames.ts";
+import { onCallDeviceAttached, onUserCallMessage, UserCalls, type UserCallDeps } from "../calls/user-calls.ts";
 import type {
   Attach,
   ClientLink,
@@ -27,6 +28,8 @@ interface DeviceSession {
 
 export class UserState {
   readonly sessions = new Map<string, DeviceSession>();
+  /** Calls ringing this user or joined by them (src/calls/user-calls.ts). */
+  readonly calls = new UserCalls();
 }
 
 export interface UserDeps {
@@ -37,6 +40,8 @@ export interface UserDeps {
   log: Logger;
   syncLimitPerChat: number;
   presence: { userOnline(user: string): void; userOffline(user: string, at: number): void };
+  /** Call signalling; without it calls never ring this user. */
+  calls?: UserCallDeps;
 }
 
 function sameConnection(a: ConnectionRef, b: ConnectionRef): boolean {
@@ -143,6 +148,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
     }
     deps.link.send(attach.conn, { t: "synced", recovered });
+    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn);
   }
 
   async function onDeliver(state: UserState, user: string, deliver: Deliver): Promise<void> {
@@ -226,6 +232,12 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "typing":
           onTyping(state, message);
           break;
+        case "call.ring":
+        case "call.joined":
+        case "call.over":
+        case "call.event":
+          if (deps.calls) await onUserCallMessage(deps.calls, state.calls, state.sessions, user, message);
+          break;
         case "keys.low":
           // Every device hears it: any of them may be the one that refills, or tell the user.
           for (const session of state.sessions.values()) deps.link.send(session.conn, { t: "keys.low", device: message.device, count: message.count });
@@ -233,7 +245,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
       return state;
     },
-    keepAlive: (state) => state.sessions.size > 0,
+    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {
         deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });

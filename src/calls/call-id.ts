@@ -8,12 +8,16 @@ import { randomBytes } from "node:crypto";
  */
 export const CALL_ID_PATTERN = /^[a-z2-7]{20}@[!-~]{1,128}$/;
 
-export function newCallId(owner: string): string {
+/** The random part of a new call's id; the ring places the call by it. */
+export function randomCallPart(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
   let id = "";
   for (const byte of randomBytes(20)) id += alphabet[byte & 31];
-  return `${id}@${owner}`;
+  return id;
 }
+
+/** The ring key a call is placed by. */
+export const callKey = (random: string) => `call:${random}`;
 
 /** The node holding the call, from a well-formed id. */
 export function callOwner(call: string): string {

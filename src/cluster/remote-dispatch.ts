@@ -2,6 +2,7 @@ import { Packr } from "msgpackr";
 import type { NatsConnection, Subscription } from "nats";
 import type { CloseCode, ConnectionRef, ConversationMessage, UserMessage } from "../actors/messages.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import type { CallMessage } from "../calls/messages.ts";
 import type { Logger } from "../util/logger.ts";
 import { Ring, type NodeId } from "./ring.ts";
 
@@ -12,7 +13,9 @@ export type Envelope =
   | { to: "client"; conn: ConnectionRef; frame: ServerFrame; ephemeral?: boolean }
   | { to: "close"; conn: ConnectionRef; code: CloseCode; reason: string }
   | { to: "close-user"; user: string; code: CloseCode; reason: string }
-  | { to: "presence"; user: string; online: boolean; at?: number };
+  | { to: "presence"; user: string; online: boolean; at?: number }
+  /** To the node a call's id names (src/calls/call-id.ts). */
+  | { to: "call"; key: string; message: CallMessage };
 
 export interface EnvelopeHandler {
   (envelope: Envelope, from: NodeId): void;

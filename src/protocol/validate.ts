@@ -29,7 +29,7 @@ const MAX_TOKEN_LENGTH = 4096;
 const MAX_CHAT_ID_LENGTH = 160;
 const KIND_PATTERN = /^[a-z][a-z0-9_.-]*$/;
 /** Kinds the server writes itself; a client cannot send them. */
-const RESERVED_KINDS = new Set(["system", "edit", "delete", "react"]);
+const RESERVED_KINDS = new Set(["system", "edit", "delete", "react", "call"]);
 const MAX_GROUP_NAME_LENGTH = 100;
 const MAX_EMOJI_LENGTH = 32;
 /** Longest user list in one frame (watch, group.create, group.add). */
