@@ -196,6 +196,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       self: () => calls,
       ringTimeoutMs: config.calls.ringTimeoutMs,
       maxParticipants: config.calls.maxParticipants,
+      wake: (user, call, caller, video, ttlMs, connected) => void push.ringCall(user, { call, from: caller, video, ttlMs }, connected),
       log: log.child({ component: "call" }),
     }),
     config.actors,

@@ -51,8 +51,8 @@ export interface CallDeps {
   self: () => { tell(call: string, message: CallMessage): void };
   ringTimeoutMs: number;
   maxParticipants: number;
-  /** A callee with no device connected: wake their devices (a high-priority push). */
-  wake?: (user: string, call: string, caller: string, video: boolean, ttlMs: number) => void;
+  /** Wake the callee's devices that are not `connected` (a high-priority push). */
+  wake?: (user: string, call: string, caller: string, video: boolean, ttlMs: number, connected: string[]) => void;
   log: Logger;
 }
 
@@ -316,7 +316,8 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
             break;
           }
           devices.push(...message.devices);
-          if (message.first && message.devices.length === 0) deps.wake?.(message.user, call, state.caller!.user, state.video, deps.ringTimeoutMs);
+          // Registered devices that are not connected are woken to ring too (all of them when none is).
+          if (message.first) deps.wake?.(message.user, call, state.caller!.user, state.video, deps.ringTimeoutMs, message.devices.map((d) => d.device));
           break;
         }
         case "busy":

@@ -221,6 +221,17 @@ describe("calls that ring out, and blocked callers", () => {
     await Promise.all([pete.close(), quinn.close()]);
   });
 
+  it("an offer held for an offline callee is gone once the call rang out", async () => {
+    const rita = await node.connect("call-rita");
+    const call = await rita.call({ to: "call-sam" }, "sdp");
+    assert.equal((await rita.waitFor(isEnd(call))).reason, "missed");
+    const sam = await node.connect("call-sam");
+    // What it gets instead: the record of the missed call, replayed like any message.
+    assert.equal(recordOf(await sam.waitFor(isRecord(call))).outcome, "missed");
+    assert.equal(sam.frames.some(isOffer(call)), false);
+    await Promise.all([rita.close(), sam.close()]);
+  });
+
   it("a blocked caller hears busy, exactly as from someone in another call, and nothing rings", async () => {
     const stalker = await node.connect("call-stalker");
     const quinn = await node.connect("call-quinn");
