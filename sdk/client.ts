@@ -188,9 +188,12 @@ export class RouterClient {
     return this.request({ t: "keys.get", user, device }) as Promise<KeysFrame>;
   }
 
-  /** Starts a call to a user or a group (docs/protocol.md, Calls); resolves with the call's id. */
-  async call(target: { to: string } | { group: string }, sdp: string, video = false): Promise<string> {
-    const ok = (await this.request({ t: "call.offer", ...target, video, sdp })) as CallOkFrame;
+  /**
+   * Starts a call to a user (with an SDP offer) or a group (without: members join, then offer
+   * to each participant); resolves with the call's id (docs/protocol.md, Calls).
+   */
+  async call(target: { to: string } | { group: string }, sdp?: string, video = false): Promise<string> {
+    const ok = (await this.request({ t: "call.offer", ...target, video, ...(sdp === undefined ? {} : { sdp }) })) as CallOkFrame;
     return ok.call;
   }
 

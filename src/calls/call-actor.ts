@@ -112,8 +112,12 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
     state.startedAt = Date.now();
     join(state, call, caller);
     ok(caller.conn, start.r, call);
-    const offer: CallIncomingOfferFrame = { t: "call.offer", call, from: caller.user, device: caller.device, video: start.video, sdp: start.sdp };
-    if (state.group) offer.group = state.group;
+    // A group call's ring carries no session description: in a mesh each joiner offers to
+    // every participant (one negotiation per pair), so there is nothing to answer yet.
+    const offer: CallIncomingOfferFrame = state.group
+      ? { t: "call.offer", call, from: caller.user, device: caller.device, video: start.video, group: state.group }
+      : { t: "call.offer", call, from: caller.user, device: caller.device, video: start.video, sdp: start.sdp };
+    if (state.group) notifyGroup(state, call, { t: "call.join", call, group: state.group, user: caller.user, device: caller.device, participants: [caller.user] });
     startRinging(state, call, callees, offer);
   }
 
@@ -206,21 +210,17 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
         if (isRinging) send(state.caller!.conn, { t: "call.ringing", call, user: from.user, device: from.device });
         return;
       case "call.answer": {
+        if (isRinging && state.group) return fail(from.conn, r, "conflict", "join a group call with call.join, then offer to each participant");
         if (isRinging) {
           // The first device to answer wins; the user's other devices stop ringing.
           stopRinging(state, call, from.user, from.conn, "answered_elsewhere");
-          if (state.group) {
-            if (state.participants.size >= deps.maxParticipants) return fail(from.conn, r, "limit_exceeded", `a call takes at most ${deps.maxParticipants} participants`);
-            groupJoined(state, call, from);
-          } else {
-            join(state, call, from);
-            state.phase = "active";
-            state.answeredAt = Date.now();
-            clearTimeout(state.timer);
-          }
+          join(state, call, from);
+          state.phase = "active";
+          state.answeredAt = Date.now();
+          clearTimeout(state.timer);
           send(state.caller!.conn, { t: "call.answer", call, from: from.user, device: from.device, sdp: frame.sdp });
           ok(from.conn, r, call);
-          for (const candidate of state.group ? [] : state.earlyCandidates) {
+          for (const candidate of state.earlyCandidates) {
             send(from.conn, { t: "call.ice", call, from: state.caller!.user, device: state.caller!.device, candidate });
           }
           state.earlyCandidates = [];

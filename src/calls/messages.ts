@@ -23,7 +23,8 @@ export interface CallStart {
   to?: string;
   group?: string;
   video: boolean;
-  sdp: string;
+  /** Absent for a group call (each joiner offers to every participant). */
+  sdp?: string;
 }
 
 /** Any other `call.*` frame of a device, for the call it names. */

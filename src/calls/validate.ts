@@ -48,7 +48,9 @@ export function parseCallFrame(fields: Fields, fail: (msg: string) => Error): Ca
         throw fail("a new call names exactly one of `to` and `group`; an offer inside a call names `call` and `to`");
       }
       if (typeof fields.video !== "boolean") throw fail("`video` must be a boolean");
-      return { t: "call.offer", r, call: inCall ? call() : undefined, to, group: absent(group) ? undefined : (group as string), video: fields.video, sdp: text("sdp", MAX_SDP_LENGTH) };
+      // A new group call carries no session description (each joiner offers to each participant).
+      const sdp = !inCall && !absent(group) && absent(fields.sdp) ? undefined : text("sdp", MAX_SDP_LENGTH);
+      return { t: "call.offer", r, call: inCall ? call() : undefined, to, group: absent(group) ? undefined : (group as string), video: fields.video, sdp };
     }
     case "call.answer":
       return { t: "call.answer", r: optionalR(), call: call(), sdp: text("sdp", MAX_SDP_LENGTH), to: optionalUser("to") };

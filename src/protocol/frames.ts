@@ -195,9 +195,10 @@ export interface PushOkFrame { t: "push.ok"; r: number }
 /**
  * Starts a call: to one user (`to`) or a group's members (`group`); the server makes the call
  * id. With `call` (and `to`), an offer inside a call already joined: a group call's mesh pair
- * or a renegotiation. Answered `call.ok` with the call id.
+ * or a renegotiation. Answered `call.ok` with the call id. `sdp` is required except to start
+ * a group call, whose members join and then offer to each participant.
  */
-export interface CallOfferFrame { t: "call.offer"; r: number; call?: string; to?: string; group?: string; video: boolean; sdp: string }
+export interface CallOfferFrame { t: "call.offer"; r: number; call?: string; to?: string; group?: string; video: boolean; sdp?: string }
 /** Frames within a call. `to` names the participant (user) meant in a group call's mesh. */
 export interface CallAnswerFrame { t: "call.answer"; r?: number; call: string; sdp: string; to?: string }
 export interface CallIceFrame { t: "call.ice"; call: string; candidate: string; to?: string }
@@ -231,8 +232,8 @@ export type CallEndReason =
 
 /** Answers `call.offer` (with the call's id), `call.join` and, when they carry `r`, the others. */
 export interface CallOkFrame { t: "call.ok"; r: number; call: string }
-/** An offer to a callee's devices (or a mesh peer's), with who sent it. */
-export interface CallIncomingOfferFrame { t: "call.offer"; call: string; from: string; device: string; video: boolean; sdp: string; group?: string }
+/** An offer to a callee's devices (or a mesh peer's), with who sent it; a group call's ring has no `sdp`. */
+export interface CallIncomingOfferFrame { t: "call.offer"; call: string; from: string; device: string; video: boolean; sdp?: string; group?: string }
 export interface CallIncomingAnswerFrame { t: "call.answer"; call: string; from: string; device: string; sdp: string }
 export interface CallIncomingIceFrame { t: "call.ice"; call: string; from: string; device: string; candidate: string }
 export interface CallRingingFrame { t: "call.ringing"; call: string; user: string; device: string }
