@@ -24,6 +24,12 @@ export interface CallServiceDeps {
 const connKey = (conn: ConnectionRef) => `${conn.node}/${conn.id}`;
 
 /**
+ * Calls one connection may be in at once (placed, ringing or joined): a few for a call
+ * waiting while another rings; far more only means someone is spraying calls.
+ */
+export const MAX_CALLS_PER_CONNECTION = 8;
+
+/**
  * Which of this node's connections are in which calls, learnt from the call frames this node
  * hands to its sockets (`tap`). It is what lets a gateway end its devices' calls when the
  * node holding a call dies, and tell a call that one of its devices went away.
@@ -55,6 +61,11 @@ export class CallTracker {
     let entry = this.byConn.get(key);
     if (!entry) this.byConn.set(key, (entry = { conn, calls: new Set() }));
     entry.calls.add(frame.call);
+  }
+
+  /** How many calls a connection is in (placed, ringing or joined). */
+  count(conn: ConnectionRef): number {
+    return this.byConn.get(connKey(conn))?.calls.size ?? 0;
   }
 
   /** The calls a closed connection was in; it is forgotten. */
@@ -101,6 +112,10 @@ export class CallService {
         return;
       case "call.offer":
         if (frame.call === undefined) {
+          if (this.tracker.count(conn) >= MAX_CALLS_PER_CONNECTION) {
+            this.deps.link.send(conn, { t: "err", r: frame.r, code: "limit_exceeded", msg: `at most ${MAX_CALLS_PER_CONNECTION} calls at once per connection` });
+            return;
+          }
           // The ring places the new call; its id names that node for the call's whole life.
           const random = randomCallPart();
           const call = `${random}@${this.deps.placement.ownerOf(callKey(random))}`;

@@ -12,6 +12,7 @@ import {
   type ServerFrame,
 } from "../../src/protocol/frames.ts";
 import { RequestError, type RouterClient } from "../../sdk/client.ts";
+import { MAX_CALLS_PER_CONNECTION } from "../../src/calls/service.ts";
 import { TestNode } from "../support/node.ts";
 
 const isOffer = (call?: string) => (f: ServerFrame): f is CallIncomingOfferFrame => f.t === "call.offer" && (call === undefined || f.call === call);
@@ -166,6 +167,16 @@ describe("1:1 calls", () => {
     await jane.hangUp(call);
     await kyle.waitFor(isEnd(call));
     assert.equal(mallory.frames.some((f) => f.t.startsWith("call.") && "call" in f && f.call === call), false);
+
+    // One connection cannot spray calls: a few at once, then limit_exceeded.
+    const sprayer = await connect("call-sprayer");
+    const placed = [];
+    for (let i = 0; i < MAX_CALLS_PER_CONNECTION; i += 1) placed.push(await sprayer.call({ to: `call-target${i}` }, "sdp"));
+    await rejectsWith(sprayer.call({ to: "call-one-more" }, "sdp"), "limit_exceeded");
+    await sprayer.hangUp(placed[0]!);
+    await sprayer.waitFor(isEnd(placed[0]!));
+    placed.push(await sprayer.call({ to: "call-one-more" }, "sdp"));
+    for (const id of placed.slice(1)) await sprayer.hangUp(id);
   });
 
   it("a callee whose devices are all offline is rung on the device that connects in time", async () => {
