@@ -76,7 +76,8 @@ export async function onUserCallMessage(
 export function onCallDeviceAttached(deps: UserCallDeps, calls: UserCalls, user: string, device: string, conn: ConnectionRef): void {
   const now = Date.now();
   for (const [call, { offer, expiresAt }] of calls.ringing) {
-    if (expiresAt <= now) {
+    // Expired, or its node died (and with it whoever would have said the call is over).
+    if (expiresAt <= now || !deps.alive(callOwner(call))) {
       calls.ringing.delete(call);
       continue;
     }
