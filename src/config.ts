@@ -291,6 +291,7 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (config.calls.ringTimeoutMs < 1000) throw new ConfigError("calls.ringTimeoutMs must be at least 1000");
   if (!(config.calls.maxParticipants >= 2 && Number.isInteger(config.calls.maxParticipants))) throw new ConfigError("calls.maxParticipants must be a whole number of at least 2");
   if (config.calls.turn.ttlSeconds < 60) throw new ConfigError("calls.turn.ttlSeconds must be at least 60");
+  if (config.calls.turn.secret && !config.calls.turn.urls.trim()) throw new ConfigError("ROUTER_TURN_SECRET needs ROUTER_TURN_URLS: the TURN server's turn: / stun: URLs");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${config.logLevel}`);
   }

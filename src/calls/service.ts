@@ -124,6 +124,7 @@ export class CallService {
         }
         break;
     }
+    // Every frame left names its call (validate.ts requires it of all but a new call's offer).
     const call = frame.call!;
     if (!this.alive(callOwner(call))) {
       // Its node is gone, and the call with it.
