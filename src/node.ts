@@ -34,7 +34,7 @@ import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
 import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
 import { startTransport } from "./transport/server.ts";
-import type { TemplatedApp } from "uWebSockets.js";
+import type { TemplatedApp } from "./transport/uws.ts";
 import { SessionProtocol } from "./transport/session-protocol.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
 import { Metrics } from "./util/metrics.ts";
