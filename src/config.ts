@@ -351,7 +351,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv, config = defaultCo
  * secrets as files; the environment shows in `ps e` and `docker inspect`). Variables that are
  * themselves in the table (ROUTER_SECRET_FILE) keep their own meaning.
  */
-function fileVariableOf(variable: string, env: NodeJS.ProcessEnv): string | undefined {
+export function fileVariableOf(variable: string, env: NodeJS.ProcessEnv): string | undefined {
   const name = `${variable}_FILE`;
   if (name in ENVIRONMENT_TABLE) return undefined;
   const path = env[name];
