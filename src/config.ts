@@ -218,7 +218,7 @@ export function defaultConfig(): NodeConfig {
   };
 }
 
-/** Environment variable → config key. Command-line flags win over these. */
+/** Environment variable → config key. Command-line flags win over these, these over the config file (src/config-file.ts). */
 export const ENVIRONMENT_TABLE = {
   ROUTER_NODE_ID: "nodeId",
   ROUTER_HOST: "host",
