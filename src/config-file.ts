@@ -34,7 +34,9 @@ export function readConfigFile(path: string): FileSetting[] {
   }
   let document: unknown;
   try {
-    document = parse(text);
+    // Every value as the string it is written as, converted like a flag's: YAML's own typing
+    // would turn `secret: 1e3` into 1000 and `nodeId: 0123` into 123.
+    document = parse(text, { schema: "failsafe" });
   } catch (error) {
     if (error instanceof YAMLParseError) {
       const line = error.linePos?.[0].line;
@@ -67,9 +69,10 @@ export function readConfigFile(path: string): FileSetting[] {
 }
 
 function scalar(path: string, key: string, value: unknown): string {
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  throw new ConfigError(`config file ${path}: ${key} must be a single value (a string, number or true/false)`);
+  if (typeof value !== "string") throw new ConfigError(`config file ${path}: ${key} must be a single value (a string, number or true/false)`);
+  // An empty value would be read as 0 for a number (`port:` would listen on a random port).
+  if (value === "") throw new ConfigError(`config file ${path}: ${key} has no value (leave the key out for its default)`);
+  return value;
 }
 
 function readSettingFile(path: string, key: string, file: string): string {

@@ -3,6 +3,7 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DB_FLAGS, NODE_FLAGS } from "../../src/cli/main.ts";
+import { ENVIRONMENT_TABLE } from "../../src/config.ts";
 import { startNatsServer, type NatsServer } from "../support/nats.ts";
 import { tempDir } from "../support/node.ts";
 import { freePort } from "../support/ports.ts";
@@ -47,6 +48,11 @@ describe("router: version, help and usage errors", () => {
       assert.match(help.stdout, new RegExp(`^Usage: router ${command} `));
       for (const flag of flags) assert.match(help.stdout, new RegExp(`^  --${flag}\\b`, "m"), `${command}: --${flag} missing from its help`);
       assert.equal(dashed.stderr, "");
+    }
+    const config = await inProcess(["help", "config"]);
+    assert.equal(config.code, 0);
+    for (const [variable, key] of Object.entries(ENVIRONMENT_TABLE)) {
+      assert.match(config.stdout, new RegExp(`^${variable}\\s+${key.replaceAll(".", "\\.")}$`, "m"), `${variable} missing from router help config`);
     }
     const short = await inProcess(["node", "start", "-h", "--port", "1"]);
     assert.equal(short.code, 0);

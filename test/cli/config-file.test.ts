@@ -87,6 +87,11 @@ describe("router --config: a settings file under the environment and the flags",
     assert.equal(rows.has("secret"), false, run.stdout);
     assert.doesNotMatch(run.stdout, new RegExp(FILE_SECRET));
 
+    // A value is the text written, never YAML's reading of it as a number.
+    const numeric = await router(["node", "start", "--check", "--config", file("numeric.yaml", "nodeId: 0x1F\nport: 7070\n")]);
+    assert.equal(numeric.code, 0, numeric.stderr);
+    assert.equal(checked(numeric.stdout).get("nodeId")?.[0], "0x1F");
+
     const hidden = await router(["node", "start", "--check", "--config", config]);
     assert.equal(hidden.code, 0, hidden.stderr);
     assert.deepEqual(checked(hidden.stdout).get("secret"), ["(hidden)", config]);
@@ -103,6 +108,7 @@ describe("router --config: a settings file under the environment and the flags",
       ["- port\n", /must be a map of settings/],
       ["port: 7070\nport: 7071\n", /is not valid YAML \(line 2\): Map keys must be unique/],
       ["port: seventy\n", /port must be a non-negative number/],
+      ["port:\n", /port has no value/],
     ];
     const runs = await few(cases.map(([text], i) => ({ text, i })), ({ text, i }) => router(["node", "start", "--check", "--config", file(`bad-${i}.yaml`, text)]));
     for (const [i, run] of runs.entries()) {
