@@ -78,6 +78,8 @@ export interface FuzzResult {
   closesByCode: Record<string, number>;
   reconnects: number;
   probeTimeouts: number;
+  /** Frames holding an extension type or 0xc1 after which the connection was still open (must be 0). */
+  extensionFramesKeptOpen: number;
   framesByMutation: Record<string, number>;
   framesByType: Record<string, number>;
   /** Frame types validate.ts knows that the shape table does not: fuzzed with a generic shape. */
@@ -231,10 +233,11 @@ class Slot {
       // frame that closed the connection is not followed by frames nobody reads.
       this.sinceProbe = 0;
       await this.pacer.take();
-      if (this.open) {
-        this.shared.result.probes++;
-        await this.request({ t: "ping" });
-      }
+      const open = this.open;
+      if (open) this.shared.result.probes++;
+      const answered = open && (await this.request({ t: "ping" }));
+      // The protocol has no extension types: the node must have refused the frame and closed.
+      if (input.mutation === "extension_type" && answered) this.shared.result.extensionFramesKeptOpen++;
     }
   }
 
@@ -345,6 +348,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     closesByCode: {},
     reconnects: 0,
     probeTimeouts: 0,
+    extensionFramesKeptOpen: 0,
     framesByMutation: {},
     framesByType: {},
     genericTypes: generic,
@@ -450,7 +454,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
 }
 
 export function passed(result: FuzzResult): boolean {
-  return result.crashes === 0 && result.healthFailures === 0 && result.controlFailures.length === 0 && result.rss.bounded && result.probeTimeouts === 0;
+  return result.crashes === 0 && result.healthFailures === 0 && result.controlFailures.length === 0 && result.rss.bounded && result.probeTimeouts === 0 && result.extensionFramesKeptOpen === 0;
 }
 
 function table(counts: Record<string, number>): string {
@@ -477,6 +481,7 @@ do not, each paced at ${result.options.framesPerSecondPerConnection} frames/s. N
 | /healthz failures | ${result.healthFailures} |
 | control pair failures | ${result.controlFailures.length} (${result.controlMessagesExchanged} messages exchanged in order) |
 | probe timeouts | ${result.probeTimeouts} |
+| frames with an extension type or 0xc1 that did not close the connection | ${result.extensionFramesKeptOpen} |
 | reconnects | ${result.reconnects.toLocaleString("en")} |
 | RSS before / after / max | ${mb(result.rss.beforeKb)} / ${mb(result.rss.afterKb)} / ${mb(result.rss.maxKb)} (bound ${mb(result.rss.boundKb)}) |
 | duration | ${result.durationSeconds} s (${result.framesPerSecond} frames/s) |
@@ -527,7 +532,7 @@ async function main(): Promise<void> {
     nodeEnv,
   });
   const ok = passed(result);
-  process.stderr.write(`fuzz: ${ok ? "PASSED" : "FAILED"} (seed ${seed}): ${JSON.stringify({ crashes: result.crashes, healthFailures: result.healthFailures, controlFailures: result.controlFailures, rss: result.rss, probeTimeouts: result.probeTimeouts })}\n`);
+  process.stderr.write(`fuzz: ${ok ? "PASSED" : "FAILED"} (seed ${seed}): ${JSON.stringify({ crashes: result.crashes, healthFailures: result.healthFailures, controlFailures: result.controlFailures, rss: result.rss, probeTimeouts: result.probeTimeouts, extensionFramesKeptOpen: result.extensionFramesKeptOpen })}\n`);
   if (!values["no-write"]) {
     const { checks, ...summary } = result;
     writeRecord(RESULTS_DIR, makeRecord("fuzz", startedAt, result.options, { ...summary, checks }));
