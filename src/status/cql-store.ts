@@ -83,7 +83,7 @@ export class CqlStatusStore implements StatusStore {
   }
 
   async viewers(poster: string, id: string, after: string | undefined, limit: number): Promise<{ views: StatusView[]; count: number }> {
-    const rows = await this.session.rows("status.viewers", { query: SELECT_VIEWERS, params: [poster, id, after ?? "", limit] });
+    const rows = limit > 0 ? await this.session.rows("status.viewers", { query: SELECT_VIEWERS, params: [poster, id, after ?? "", limit] }) : [];
     const [counted] = await this.session.rows("status.viewers.count", { query: COUNT_VIEWERS, params: [poster, id] });
     return {
       views: rows.map((row) => ({ user: textColumn(row, "viewer"), ts: numberColumn(row, "ts") })),
