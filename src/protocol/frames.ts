@@ -356,7 +356,7 @@ export const ERROR_CODES = {
   already_authenticated: { retriable: false, doc: "`hello` sent twice on one connection" },
   unauthorized: { retriable: false, doc: "the token is missing, malformed, expired, revoked or badly signed" },
   forbidden: { retriable: false, doc: "the user may not do this: not a member, not an admin, not the sender" },
-  not_found: { retriable: false, doc: "no such chat, message or call (or a call that is over or not yours)" },
+  not_found: { retriable: false, doc: "no such chat, message, call or status (or a call that is over or not yours, a status expired or not for you)" },
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
   limit_exceeded: { retriable: false, doc: "a group would go over its member limit, a list is too long, or a call its participant limit" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },

@@ -19,7 +19,6 @@ import { SCHEMA_CHANGE_TIMEOUT_MS, TEST_CQL_REQUEST_TIMEOUT_MS } from "../suppor
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
-import { statusStoreContract } from "./status-contract.ts";
 import { accountStoreContract } from "./accounts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 
@@ -396,6 +395,9 @@ describe("cql migrations", () => {
         "refresh_devices",
         "refresh_families",
         "schema_migrations",
+        "status_expiry",
+        "status_views",
+        "statuses",
         "user_groups",
         "user_phones",
         "verification_codes",
@@ -518,4 +520,3 @@ describe("cql stores without a cluster", () => {
     assert.equal(lastSeqOf(1), 2 * SEQS_PER_BUCKET - 1);
   });
 });
-statusStoreContract("cql", () => openTestStores(freshKeyspace("status")));

@@ -6,7 +6,6 @@ import { LmdbRevocationStore } from "../../src/storage/lmdb/revocation-store.ts"
 import type { Stores } from "../../src/storage/types.ts";
 import { accountStoreContract } from "./accounts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
-import { statusStoreContract } from "./status-contract.ts";
 import { revocationContract } from "./revocation-contract.ts";
 
 async function openTemporary(): Promise<Stores> {
@@ -40,4 +39,3 @@ revocationContract("lmdb", async () => {
 });
 accountStoreContract("lmdb", openTemporary);
 privacyStoreContract("lmdb", openTemporary);
-statusStoreContract("lmdb", openTemporary);
