@@ -30,6 +30,8 @@ export interface StatusServiceDeps {
 
 /** Most posters one `status.list` reads (chat peers, group co-members, the client's own list). */
 export const MAX_STATUS_CANDIDATES = 5000;
+/** `status.list` reads a partition per candidate poster: a user gets this many per minute, across devices and nodes. */
+export const STATUS_LISTS_PER_MINUTE = 60;
 const READ_CONCURRENCY = 32;
 const DAY_MS = 24 * 3600_000;
 
@@ -84,9 +86,12 @@ export class StatusService {
       case "status.post":
         answer = await this.post(user, frame);
         break;
-      case "status.list":
+      case "status.list": {
+        const budget = await this.deps.rateLimits.hit(`status.list:${user}`, STATUS_LISTS_PER_MINUTE, 60_000);
+        if (!budget.allowed) throw new Refusal("rate_limited", `at most ${STATUS_LISTS_PER_MINUTE} status lists a minute`);
         answer = await this.list(user, frame.r, frame.posters ?? []);
         break;
+      }
       case "status.view":
         await this.view(user, frame.poster, frame.id);
         if (frame.r !== undefined) answer = { t: "status.ok", r: frame.r };

@@ -7,7 +7,7 @@ import { RequestError } from "../../sdk/client.ts";
 import { ClusterBackend } from "../support/cluster.ts";
 import { TestNode } from "../support/node.ts";
 
-const TTL_MS = 4000;
+const TTL_MS = 8000;
 
 function sweptCount(node: TestNode): number {
   const line = node.node.metrics.render().split("\n").find((l) => l.startsWith("router_status_swept_total"));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { ServerFrame, StatusNewFrame, StatusViewedFrame } from "../../src/protocol/frames.ts";
 import { MAX_STATUS_AUDIENCE } from "../../src/status/validate.ts";
+import { STATUS_LISTS_PER_MINUTE } from "../../src/status/service.ts";
 import { RequestError, type RouterClient } from "../../sdk/client.ts";
 import { download, ref, sampleBytes, upload } from "../media/helpers.ts";
 import { TestNode } from "../support/node.ts";
@@ -172,6 +173,12 @@ describe("status updates", () => {
     await poster.postStatus({ kind: "text", body: "p6" }, { allow: ["a"] });
     await poster.deleteStatus(ids[2]!);
     await rejectsWith(poster.postStatus({ kind: "text", body: "p7" }, { allow: ["a"] }), "rate_limited");
+  });
+
+  it("limits how often one user lists statuses, each a read per candidate poster", async () => {
+    const lister = await connect("st-lister");
+    for (let i = 0; i < STATUS_LISTS_PER_MINUTE; i += 1) await lister.listStatuses();
+    await assert.rejects(lister.listStatuses(), (error: unknown) => error instanceof RequestError && error.code === "rate_limited" && error.frame.msg.includes("status lists"));
   });
 });
 
