@@ -19,7 +19,7 @@ import { callBehaviour, type CallState } from "./calls/call-actor.ts";
 import type { CallMessage } from "./calls/messages.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "./calls/user-calls.ts";
 import { turnUrls } from "./calls/turn.ts";
-import { StatusService } from "./status/service.ts";
+import { NO_STATUS_HIDING, StatusService, type StatusHooks } from "./status/service.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
@@ -62,6 +62,8 @@ export interface NodeOverrides {
   pushObserver?: (event: PushEvent) => void;
   /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
   callHooks?: CallHooks;
+  /** Where blocking hides a poster's statuses from a viewer (until it lands, only the audience decides). */
+  statusHooks?: StatusHooks;
 }
 
 const DRAIN_TIMEOUT_MS = 5000;
@@ -304,6 +306,7 @@ async function startLocked(
     groups: stores.groups,
     media,
     settings: config.status,
+    hooks: overrides.statusHooks ?? NO_STATUS_HIDING,
     log: log.child({ component: "status" }),
   });
   media.statusReader = (user, chat) => statusService.mayReadMedia(user, chat);

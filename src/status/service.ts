@@ -13,6 +13,19 @@ export interface StatusSettings {
   maxActive: number;
 }
 
+/**
+ * Where features hide a poster from a viewer whatever the status's audience says. Blocking
+ * plugs in here (`hiddenFrom` = the posters among `posters` who blocked `viewer`, i.e.
+ * `BlockStore.holders`): a hidden poster's statuses are not listed, not viewable, their media
+ * not downloadable, and no `status.new` about them reaches the viewer.
+ */
+export interface StatusHooks {
+  hiddenFrom(posters: readonly string[], viewer: string): Promise<Set<string>> | Set<string>;
+}
+
+/** Until blocking lands, the audience alone decides. */
+export const NO_STATUS_HIDING: StatusHooks = { hiddenFrom: () => new Set() };
+
 export interface StatusServiceDeps {
   store: StatusStore;
   link: ClientLink;
@@ -25,6 +38,7 @@ export interface StatusServiceDeps {
   groups: Pick<GroupStore, "groupsOf" | "get">;
   media: MediaAccess;
   settings: StatusSettings;
+  hooks: StatusHooks;
   log: Logger;
 }
 
@@ -154,6 +168,7 @@ export class StatusService {
     try {
       const online = await this.deps.online.online(audience);
       for (const member of online.keys()) {
+        if (await this.hidden(status.poster, member)) continue;
         this.deps.users.tellIfActive(member, { type: "status.notice", frame: { t: "status.new", poster: status.poster, id: status.id } });
       }
     } catch (error) {
@@ -165,7 +180,9 @@ export class StatusService {
   private async list(user: string, r: number, named: readonly string[]): Promise<ServerFrame> {
     const now = Date.now();
     const { store } = this.deps;
-    const candidates = await this.candidates(user, named);
+    const found = await this.candidates(user, named);
+    const hidden = found.length > 0 ? await this.deps.hooks.hiddenFrom(found, user) : new Set<string>();
+    const candidates = found.filter((poster) => !hidden.has(poster));
     const posters: Array<{ poster: string; statuses: StatusItem[]; newest: number }> = [];
     for (let start = 0; start < candidates.length; start += READ_CONCURRENCY) {
       const slice = candidates.slice(start, start + READ_CONCURRENCY);
@@ -208,7 +225,7 @@ export class StatusService {
     const now = Date.now();
     const status = poster === user ? undefined : await this.deps.store.get(poster, id, now);
     // Outside the audience reads as absent: a viewer learns nothing about statuses not for them.
-    if (!status || !inAudience(status, user)) throw new Refusal("not_found", "no such status (or it expired)");
+    if (!status || !inAudience(status, user) || (await this.hidden(poster, user))) throw new Refusal("not_found", "no such status (or it expired)");
     if (await this.deps.store.view(poster, id, user, now, status.expiresAt)) {
       this.deps.users.tellIfActive(poster, { type: "status.notice", frame: { t: "status.viewed", id, by: user, ts: now } });
     }
@@ -235,7 +252,12 @@ export class StatusService {
     const parts = chat.split(":");
     if (parts.length !== 3 || parts[0] !== "s") return false;
     const status = await this.deps.store.get(parts[1]!, parts[2]!, Date.now());
-    return status !== undefined && inAudience(status, user);
+    return status !== undefined && inAudience(status, user) && !(await this.hidden(status.poster, user));
+  }
+
+  private async hidden(poster: string, viewer: string): Promise<boolean> {
+    if (poster === viewer) return false;
+    return (await this.deps.hooks.hiddenFrom([poster], viewer)).has(poster);
   }
 }
 

@@ -209,12 +209,46 @@ describe("status expiry", () => {
       assert.equal(listed.posters[0]?.statuses.length, 2);
       assert.equal((await download(node, "st-eph-viewer", media.id)).status, 200);
     }
-    await eventually(async () => (await viewer.listStatuses(["st-ephemeral"])).posters.length === 0, "the statuses expired for the viewer");
+    // Reads never return an expired status, swept or not: checked once, right after expiry.
+    await eventually(async () => Date.now() > text.expires, "the statuses' lifetime passed");
+    assert.deepEqual((await viewer.listStatuses(["st-ephemeral"])).posters, []);
     assert.deepEqual((await poster.listStatuses()).mine, []);
     await rejectsWith(viewer.viewStatus("st-ephemeral", text.id), "not_found");
     await rejectsWith(poster.statusViewers(text.id), "not_found");
     assert.equal((await download(node, "st-eph-viewer", media.id)).status, 403);
     await eventually(async () => sweptCount(node) >= 2, "the sweep removed both");
     await Promise.all([poster.close(), viewer.close()]);
+  });
+});
+
+describe("status hidden by a hook (where blocking plugs in)", () => {
+  let node: TestNode;
+  before(async () => {
+    // As blocking will: st-hider blocked st-blocked.
+    node = await TestNode.start({
+      overrides: { statusHooks: { hiddenFrom: (posters, viewer) => new Set(viewer === "st-blocked" ? posters.filter((p) => p === "st-hider") : []) } },
+    });
+  });
+  after(async () => {
+    await node.stop();
+  });
+
+  it("keeps a hidden poster's status from the viewer though the audience names them: no list, view, media or notice", async () => {
+    const hider = await node.connect("st-hider");
+    const blocked = await node.connect("st-blocked");
+    const friend = await node.connect("st-friend");
+    await hider.send("st-blocked", "we did chat");
+    const media = ref(await upload(node, "st-hider", sampleBytes(256)));
+    const posted = await hider.postStatus({ kind: "image", media }, { allow: ["st-blocked", "st-friend"] });
+    await friend.waitFor(isNew("st-hider", posted.id));
+    assert.equal((await friend.listStatuses()).posters.length, 0, "no chat with the friend: found only when named");
+    assert.equal((await friend.listStatuses(["st-hider"])).posters[0]?.statuses[0]?.id, posted.id);
+    assert.equal((await download(node, "st-friend", media.id)).status, 200);
+
+    assert.deepEqual((await blocked.listStatuses(["st-hider"])).posters, []);
+    await rejectsWith(blocked.viewStatus("st-hider", posted.id), "not_found");
+    assert.equal((await download(node, "st-blocked", media.id)).status, 403);
+    assert.equal(blocked.frames.some((f) => f.t === "status.new"), false);
+    await Promise.all([hider.close(), blocked.close(), friend.close()]);
   });
 });
