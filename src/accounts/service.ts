@@ -1,6 +1,7 @@
 import { signToken } from "../auth/tokens.ts";
 import { DEVICE_ID_PATTERN } from "../protocol/frames.ts";
-import { StorageUnavailableError, type RateLimits } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Logger } from "../util/logger.ts";
 import type { SignupConfig } from "./config.ts";
 import { maskPhone, normalisePhone } from "./phone.ts";

@@ -1,6 +1,9 @@
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type SentFrame } from "../protocol/frames.ts";
-import type { GroupInfo, MemberMarks, MessagePatch, Stores, StoredMessage } from "../storage/types.ts";
-import { SeqConflictError, StorageUnavailableError } from "../storage/types.ts";
+import { SeqConflictError, StorageUnavailableError } from "../storage/errors.ts";
+import type { GroupInfo } from "../storage/groups.ts";
+import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
+import type { MemberMarks } from "../storage/receipts.ts";
+import type { Stores } from "../storage/stores.ts";
 import type { Logger } from "../util/logger.ts";
 import type { MediaAccess } from "../media/access.ts";
 import type { MediaRef } from "../protocol/frames.ts";

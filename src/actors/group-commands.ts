@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { GroupFrame, GroupRequestFrame } from "../protocol/frames.ts";
 import type { GroupInvite } from "../storage/privacy.ts";
-import type { GroupInfo } from "../storage/types.ts";
+import type { GroupInfo } from "../storage/groups.ts";
 import type { ConversationKit, ConversationState } from "./conversation-actor.ts";
 import { replyError, type GroupCommand } from "./messages.ts";
 

@@ -1,5 +1,5 @@
 import type { ConversationKit, ConversationState, NewEntry } from "./conversation-actor.ts";
-import type { MessagePatch } from "../storage/types.ts";
+import type { MessagePatch } from "../storage/messages.ts";
 import { replyError, type MessageOperation } from "./messages.ts";
 
 /**

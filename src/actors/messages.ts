@@ -7,7 +7,7 @@ import type {
   MessageOperationFrame,
   ServerFrame,
 } from "../protocol/frames.ts";
-import type { StoredMessage } from "../storage/types.ts";
+import type { StoredMessage } from "../storage/messages.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 
 /**

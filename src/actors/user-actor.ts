@@ -1,5 +1,7 @@
 import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type Stores, type StoredMessage } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { StoredMessage } from "../storage/messages.ts";
+import type { Stores } from "../storage/stores.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorBehaviour } from "./directory.ts";

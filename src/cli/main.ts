@@ -13,7 +13,7 @@ import { openRevocationStore } from "../storage/open-revocations.ts";
 import { RedisConfigError } from "../storage/redis/connection.ts";
 import { DEVICE_ID_PATTERN, isUserId } from "../protocol/frames.ts";
 import { ListenError } from "../transport/server.ts";
-import { StorageUnavailableError } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import { createLogger } from "../util/logger.ts";
 import { clusterRingCommand, clusterStatusCommand, clusterWhereCommand, nodeDrainCommand } from "./cluster-commands.ts";
 

@@ -1,6 +1,8 @@
 import type { ClientLink, ConnectionRef, UserMessage } from "../actors/messages.ts";
 import type { ErrorCode, KeyBundle, KeysGetFrame, KeysPutFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type ClaimedBundle, type KeyStore, type RateLimits } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { ClaimedBundle, KeyStore } from "../storage/keys.ts";
+import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Logger } from "../util/logger.ts";
 import { KEY_LIMITS } from "./validate-keys.ts";
 

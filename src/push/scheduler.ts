@@ -1,5 +1,7 @@
 import { isEventEntry } from "../actors/client-frames.ts";
-import type { CursorStore, PushDnd, PushPlatform, PushRegistration, PushRegistrationStore, PushSettings, StoredMessage } from "../storage/types.ts";
+import type { CursorStore } from "../storage/cursors.ts";
+import type { StoredMessage } from "../storage/messages.ts";
+import type { PushDnd, PushPlatform, PushRegistration, PushRegistrationStore, PushSettings } from "../storage/push.ts";
 import type { Logger } from "../util/logger.ts";
 import { previewOf, summarise, type PendingMessage, type PushProvider } from "./notification.ts";
 

@@ -1,6 +1,7 @@
 import { directChatMembers, isGroupChat, type ErrorCode, type PushRequestFrame, type ServerFrame } from "../protocol/frames.ts";
-import type { CursorStore, PushPlatform, PushRegistrationStore } from "../storage/types.ts";
-import { StorageUnavailableError } from "../storage/types.ts";
+import type { CursorStore } from "../storage/cursors.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { PushPlatform, PushRegistrationStore } from "../storage/push.ts";
 import type { Logger } from "../util/logger.ts";
 import { ApnsProvider } from "./apns.ts";
 import type { PushConfig } from "./config.ts";

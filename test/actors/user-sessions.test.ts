@@ -6,7 +6,7 @@ import type { ClientLink, ConnectionRef, FrameShare, UserMessage } from "../../s
 import { userBehaviour, type UserState } from "../../src/actors/user-actor.ts";
 import { CLOSE_CODES, type ServerFrame } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { tempDir } from "../support/node.ts";
 
 const BUDGET: FrameShare = { framesPerSecond: 120, burst: 60 };

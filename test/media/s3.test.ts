@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { PresignedRequest } from "../../src/storage/types.ts";
+import type { PresignedRequest } from "../../src/storage/media.ts";
 import { S3MediaStore } from "../../src/storage/media/s3-media-store.ts";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { startS3, type TestS3 } from "../support/s3.ts";

@@ -14,7 +14,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { ByteRange, MediaInfo, MediaStore, PresignedRequest } from "../types.ts";
+import type { ByteRange, MediaInfo, MediaStore, PresignedRequest } from "../media.ts";
 
 export interface S3MediaOptions {
   bucket: string;
