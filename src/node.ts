@@ -257,7 +257,6 @@ async function startLocked(
     presence,
     keys: new KeyService({
       store: stores.keys,
-      link,
       users: userDirectory,
       log: log.child({ component: "keys" }),
       rateLimits: backend.rateLimits ?? new LocalRateLimits(),

@@ -9,6 +9,7 @@ import type { MediaAccess } from "../media/access.ts";
 import type { MediaRef } from "../protocol/frames.ts";
 import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
 import type { ActorBehaviour, ActorDirectory } from "./directory.ts";
+import { answer } from "./command-result.ts";
 import { handleGroupCommand, type GroupMembershipLimits } from "./group-commands.ts";
 import { handleMessageOperation } from "./message-operations.ts";
 import {
@@ -513,10 +514,10 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
           onReceipts(state, chat, msg);
           break;
         case "group":
-          await handleGroupCommand(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleGroupCommand(kit, state, chat, msg));
           break;
         case "operation":
-          await handleMessageOperation(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleMessageOperation(kit, state, chat, msg));
           break;
         case "typing":
         case "typing-expired":

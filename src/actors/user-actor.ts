@@ -4,6 +4,7 @@ import type { StoredMessage } from "../storage/messages.ts";
 import type { Stores } from "../storage/stores.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { Logger } from "../util/logger.ts";
+import { answer, refuse, replied, type CommandResult } from "./command-result.ts";
 import type { ActorBehaviour } from "./directory.ts";
 import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
@@ -215,7 +216,8 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     return presenceShown(state.privacy);
   }
 
-  async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<void> {
+  /** The answer to a privacy request, and what watchers are to be shown when it changed that. */
+  async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<{ result: CommandResult; shown?: PresenceShown }> {
     const { replyTo } = request;
     try {
       const current = state.privacy ?? (await deps.stores.privacy.settings(user));
@@ -224,13 +226,14 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       // Saved before it is answered or acted on: what the user was told holds after a restart.
       if (changed) await deps.stores.privacy.setSettings(user, next);
       state.privacy = next;
-      deps.link.send(replyTo.conn, { t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
-      if (next.lastSeen !== current.lastSeen || next.online !== current.online) deps.presence.privacyChanged(user, presenceShown(next));
+      const result = replied({ t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
+      if (next.lastSeen !== current.lastSeen || next.online !== current.online) return { result, shown: presenceShown(next) };
+      return { result };
     } catch (error) {
       // Not a crash: restarting the actor would close every device of the user for one setting.
       const unavailable = error instanceof StorageUnavailableError;
       deps.log[unavailable ? "warn" : "error"]({ err: error, user }, "privacy settings failed");
-      deps.link.send(replyTo.conn, { t: "err", r: replyTo.r, code: unavailable ? "unavailable" : "internal", msg: "privacy settings failed; retry" });
+      return { result: refuse(unavailable ? "unavailable" : "internal", "privacy settings failed; retry") };
     }
   }
 
@@ -340,9 +343,13 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "typing":
           onTyping(state, message);
           break;
-        case "privacy":
-          await onPrivacy(state, user, message);
+        case "privacy": {
+          const { result, shown } = await onPrivacy(state, user, message);
+          answer(deps.link, message.replyTo, result);
+          // The user hears their settings are saved before their watchers see the change.
+          if (shown) deps.presence.privacyChanged(user, shown);
           break;
+        }
         case "group.invite":
           onInvite(state, message);
           break;

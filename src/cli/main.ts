@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { readSecretFile } from "../auth/secret-file.ts";
-import { signToken, readSecret } from "../auth/tokens.ts";
+import { NoSecretError, signToken, readSecret } from "../auth/tokens.ts";
 import { ConfigError, configFromEnvironment, setConfigValue, validateConfig, type ConfigKey } from "../config.ts";
 import { NoSuchNodeError } from "../cluster/admin.ts";
 import { NatsConnectError } from "../cluster/nats-connection.ts";
@@ -232,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`router: ${error.message}\n`);
       return 1;
     }
-    if (error instanceof Error && error.message.startsWith("no secret in")) {
+    if (error instanceof NoSecretError) {
       process.stderr.write(`router: ${error.message}\n`);
       return 2;
     }
