@@ -32,6 +32,7 @@ import { startTransport } from "./transport/server.ts";
 import type { TemplatedApp } from "uWebSockets.js";
 import { SessionProtocol } from "./transport/session-protocol.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
+import { systemClock, type Clock } from "./util/clock.ts";
 import { Metrics } from "./util/metrics.ts";
 
 export interface RunningNode {
@@ -54,6 +55,8 @@ export interface NodeOverrides {
   media?: MediaStore;
   /** Sees every push decision (tests wait on these instead of sleeping). */
   pushObserver?: (event: PushEvent) => void;
+  /** What windows and TTLs read (tests move a ManualClock on instead of sleeping). */
+  clock?: Clock;
 }
 
 const DRAIN_TIMEOUT_MS = 5000;
@@ -126,8 +129,10 @@ async function startLocked(
   };
 
   const pushOutcomes = metrics.counter("router_push_total", "Push decisions per device, by outcome");
+  const clock = overrides.clock ?? systemClock;
   const push = new PushService({
     config: config.push,
+    clock,
     store: stores.push,
     cursors: stores.cursors,
     log: log.child({ component: "push" }),
@@ -207,6 +212,7 @@ async function startLocked(
       presence,
       frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
       maxDevices: config.limits.maxDevicesPerUser,
+      clock,
     }),
     config.actors,
     log.child({ component: "users" }),
@@ -221,6 +227,7 @@ async function startLocked(
       users: userDirectory,
       self: () => conversations,
       media,
+      clock,
       log: log.child({ component: "conversation" }),
       limits: {
         maxGroupMembers: config.groups.maxMembers,
@@ -275,6 +282,7 @@ async function startLocked(
         rateLimits: backend.rateLimits ?? new LocalRateLimits(),
         secret,
         config: config.signup,
+        clock,
         log: log.child({ component: "accounts" }),
         hooks: {
           // The device's access tokens are revoked on every node (which closes its sockets

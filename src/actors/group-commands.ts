@@ -135,7 +135,7 @@ async function gatherFacts(
     others = command.users.filter((candidate) => !group.members.includes(candidate) && candidate !== user);
   } else if (command.t === "group.join") {
     if (!state.group || state.group.members.includes(user)) return none;
-    const invitation = await kit.deps.stores.invites.invite(user, chat, Date.now());
+    const invitation = await kit.deps.stores.invites.invite(user, chat, kit.deps.clock.now());
     return { inviteOnly: new Set(), groupCounts: await countGroups(kit, [user]), invitation };
   } else {
     return none;
@@ -165,7 +165,7 @@ function noRoomForGroups(kit: ConversationKit, facts: PlanFacts, users: readonly
 async function invite(kit: ConversationKit, chat: string, by: string, name: string, users: readonly string[]): Promise<string[]> {
   const { inviteTtlMs, maxPendingInvites } = kit.deps.limits;
   for (const invitee of users) {
-    const createdAt = Date.now();
+    const createdAt = kit.deps.clock.now();
     const invitation: GroupInvite = { chat, by, name, invite: randomBytes(24).toString("base64url"), createdAt, expiresAt: createdAt + inviteTtlMs };
     await kit.deps.stores.invites.putInvite(invitee, invitation, maxPendingInvites);
     kit.deps.users.tellIfActive(invitee, { type: "group.invite", chat, by, name, invite: invitation.invite, expires: invitation.expiresAt });
@@ -197,7 +197,7 @@ function plan(
         members,
         admins: [user],
         createdBy: user,
-        createdAt: Date.now(),
+        createdAt: kit.deps.clock.now(),
         joined: Object.fromEntries(members.map((member) => [member, noticeSeq])),
       };
       return { group, notice: { op: "create", by: user, users: members, name: command.name }, concerns: [], invite: [...facts.inviteOnly] };

@@ -24,7 +24,7 @@ export async function handleMessageOperation(
   const target = await kit.message(state, chat, operation.seq);
   if (!target || target.kind === "system") return refuse("not_found", `no message ${operation.seq} in this chat`);
   if (target.deleted) return refuse("conflict", "that message was deleted");
-  const now = Date.now();
+  const now = kit.deps.clock.now();
   const limits = kit.deps.limits;
 
   let entry: NewEntry;

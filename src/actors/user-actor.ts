@@ -3,6 +3,7 @@ import { StorageUnavailableError } from "../storage/errors.ts";
 import type { StoredMessage } from "../storage/messages.ts";
 import type { Stores } from "../storage/stores.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { answer, refuse, replied, type CommandResult } from "./command-result.ts";
 import type { ActorBehaviour } from "./directory.ts";
@@ -56,6 +57,8 @@ export interface UserDeps {
   frameBudget: FrameShare;
   /** Live devices per user; a further one is refused, not an older one dropped. */
   maxDevices: number;
+  /** Invitation expiry, the welcome's time and last seen read it. */
+  clock: Clock;
 }
 
 function sameConnection(a: ConnectionRef, b: ConnectionRef): boolean {
@@ -169,7 +172,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     // Before `welcome`, so the client's next frames already count against the real share.
     shareBudget(state);
     if (wasOffline) deps.presence.userOnline(user, await shownBy(state, user));
-    deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: Date.now() });
+    deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: deps.clock.now() });
 
     const chats = await chatsToSync(user);
     let recovered = true;
@@ -199,7 +202,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
     }
     // Invitations wait in the store until accepted or expired: each hello lists them again.
-    for (const invite of await deps.stores.invites.invites(user, Date.now())) {
+    for (const invite of await deps.stores.invites.invites(user, deps.clock.now())) {
       deps.link.send(attach.conn, { t: "group.invite", chat: invite.chat, by: invite.by, name: invite.name, invite: invite.invite, expires: invite.expiresAt });
     }
     deps.link.send(attach.conn, { t: "synced", recovered });
@@ -309,7 +312,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           const session = state.sessions.get(message.device);
           if (session && sameConnection(session.conn, message.conn)) {
             state.sessions.delete(message.device);
-            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+            if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy));
             shareBudget(state);
           }
           break;
@@ -324,7 +327,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
             deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
           }
           if (state.sessions.size === before) break;
-          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+          if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy));
           shareBudget(state);
           break;
         }
@@ -368,7 +371,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       // The restarted actor starts without its device sessions: have every device reconnect
       // and resume from its cursors rather than wait for messages that would not come.
       deps.link.closeUser(user, CLOSE_CODES.going_away, "user actor restarted; reconnect");
-      deps.presence.userOffline(user, Date.now());
+      deps.presence.userOffline(user, deps.clock.now());
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { systemClock, type Clock } from "../../util/clock.ts";
 import type { ByteRange, MediaInfo, MediaStore, PresignedRequest } from "../media.ts";
 
 export interface S3MediaOptions {
@@ -25,6 +26,11 @@ export interface S3MediaOptions {
   secretAccessKey?: string;
   /** Create the bucket when it is missing (tests and first starts). */
   createBucket?: boolean;
+  /**
+   * When presigned URLs are signed (the system clock unless given). The S3 server checks
+   * their expiry on its own clock, so a test signs in the past instead of waiting.
+   */
+  clock?: Clock;
 }
 
 /** Object metadata keys; S3 lowercases them and sends them as x-amz-meta-*. */
@@ -47,6 +53,7 @@ export class S3MediaStore implements MediaStore {
   private constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
+    private readonly clock: Clock,
   ) {}
 
   static async open(options: S3MediaOptions): Promise<S3MediaStore> {
@@ -73,7 +80,7 @@ export class S3MediaStore implements MediaStore {
         await client.send(new CreateBucketCommand({ Bucket: options.bucket }));
       }
     }
-    return new S3MediaStore(client, options.bucket);
+    return new S3MediaStore(client, options.bucket, options.clock ?? systemClock);
   }
 
   private objectKey(id: string): string {
@@ -156,13 +163,15 @@ export class S3MediaStore implements MediaStore {
     });
     // Content type, length and metadata are signed: the client cannot swap the uploader
     // or the size; it must send exactly these headers.
+    const signingDate = new Date(this.clock.now());
     const url = await getSignedUrl(this.client, command, {
       expiresIn: ttlSeconds,
+      signingDate,
       signableHeaders: new Set(["content-type", "content-length"]),
     });
     const headers: Record<string, string> = { "content-type": info.mime, "content-length": String(info.size) };
     for (const [key, value] of Object.entries(this.metadata(info))) headers[`x-amz-meta-${key}`] = value;
-    return { method: "PUT", url, headers, expiresAt: Date.now() + ttlSeconds * 1000 };
+    return { method: "PUT", url, headers, expiresAt: signingDate.getTime() + ttlSeconds * 1000 };
   }
 
   async confirmUpload(id: string): Promise<MediaInfo | undefined> {
@@ -170,8 +179,10 @@ export class S3MediaStore implements MediaStore {
   }
 
   async presignDownload(id: string, ttlSeconds: number): Promise<PresignedRequest> {
-    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(id) }), { expiresIn: ttlSeconds });
-    return { method: "GET", url, headers: {}, expiresAt: Date.now() + ttlSeconds * 1000 };
+    const signingDate = new Date(this.clock.now());
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(id) });
+    const url = await getSignedUrl(this.client, command, { expiresIn: ttlSeconds, signingDate });
+    return { method: "GET", url, headers: {}, expiresAt: signingDate.getTime() + ttlSeconds * 1000 };
   }
 
   async close(): Promise<void> {
