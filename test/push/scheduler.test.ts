@@ -21,6 +21,7 @@ function scheduler() {
   const provider: PushProvider = {
     platform: "webhook",
     send: async (_registration, notification) => (pushed.push(notification), { kind: "sent" }),
+    sendCall: async () => ({ kind: "sent" }),
     close: async () => undefined,
   };
   const store = {
