@@ -280,6 +280,7 @@ async function startLocked(
       self: () => calls,
       ringTimeoutMs: config.calls.ringTimeoutMs,
       maxParticipants: config.calls.maxParticipants,
+      clock,
       wake: (user, call, caller, video, ttlMs, connected) => void push.ringCall(user, { call, from: caller, video, ttlMs }, connected),
       log: log.child({ component: "call" }),
     }),

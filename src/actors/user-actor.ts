@@ -211,7 +211,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       deps.link.send(attach.conn, { t: "group.invite", chat: invite.chat, by: invite.by, name: invite.name, invite: invite.invite, expires: invite.expiresAt });
     }
     deps.link.send(attach.conn, { t: "synced", recovered });
-    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn);
+    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn, deps.clock.now());
   }
 
   /** What the user's settings show watchers; undefined when they cannot be read now (the hub keeps what it knew). */
@@ -375,7 +375,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
       return state;
     },
-    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(),
+    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(deps.clock.now()),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {
         deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });
