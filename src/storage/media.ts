@@ -42,6 +42,8 @@ export interface MediaStore {
   read(id: string, range?: ByteRange): Promise<Readable>;
   /** Records that `chat` carries a message referencing `id`; idempotent. */
   link(chat: string, id: string): Promise<void>;
+  /** Removes the record that `chat` carries `id` (a status that expired or was deleted); idempotent. */
+  unlink(chat: string, id: string): Promise<void>;
   /** Every chat that carries `id`. */
   chatsOf(id: string): Promise<string[]>;
   /** Object stores only: a URL the client uploads to directly, bypassing the router. */

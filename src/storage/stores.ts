@@ -17,6 +17,7 @@ import type { PresenceStore } from "./presence.ts";
 import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
 import type { PushRegistrationStore } from "./push.ts";
 import type { ReceiptStore } from "./receipts.ts";
+import type { StatusStore } from "../status/store.ts";
 
 export interface Stores {
   readonly backend: string;
@@ -28,6 +29,8 @@ export interface Stores {
   /** Privacy settings (src/storage/privacy.ts), and the group invitations they produce. */
   readonly privacy: PrivacyStore;
   readonly invites: GroupInviteStore;
+  /** Status updates (src/status/store.ts). */
+  readonly status: StatusStore;
   /** Absent on backends without a prekey service yet: `keys.*` requests are answered `unavailable`. */
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
