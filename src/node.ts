@@ -306,7 +306,7 @@ async function startLocked(
 
   const statusService = new StatusService({
     store: stores.status,
-    link,
+    clock,
     users: userDirectory,
     online: backend.online,
     rateLimits: backend.rateLimits ?? new LocalRateLimits(),

@@ -43,8 +43,8 @@ export interface SessionDeps {
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
-  /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It answers (and logs) its own failures. */
-  status?: { handle(conn: ConnectionRef, user: string, frame: StatusRequestFrame): Promise<void> };
+  /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It turns (and logs) its own failures into `err` frames. */
+  status?: { handle(user: string, frame: StatusRequestFrame): Promise<ServerFrame | undefined> };
   log: Logger;
   events: {
     frameIn(): void;
@@ -351,7 +351,13 @@ export class SessionProtocol {
           this.reject(connection, "unavailable", "this node has no status service", frame.r);
           return;
         }
-        void this.deps.status.handle(connection.ref, user, frame);
+        this.deps.status.handle(user, frame).then(
+          (answer) => answer && connection.send(answer),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, "internal", `${frame.t} failed`, frame.r);
+          },
+        );
         return;
     }
   }
