@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readSecretFile } from "../auth/secret-file.ts";
-import { signToken, readSecret } from "../auth/tokens.ts";
+import { NoSecretError, signToken, readSecret } from "../auth/tokens.ts";
 import {
   ConfigError,
   defaultConfig,
@@ -23,7 +23,7 @@ import { openRevocationStore } from "../storage/open-revocations.ts";
 import { RedisConfigError } from "../storage/redis/connection.ts";
 import { DEVICE_ID_PATTERN, isUserId } from "../protocol/frames.ts";
 import { ListenError } from "../transport/server.ts";
-import { StorageUnavailableError } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import { createLogger } from "../util/logger.ts";
 import { VERSION } from "../version.ts";
 import { parseCommandLine, UsageError, type FlagSpec, type ParsedArgs } from "./args.ts";
@@ -516,7 +516,7 @@ function explain(error: unknown): { line: string; code: number } | undefined {
   ) {
     return { line: error.message, code: 1 };
   }
-  if (error instanceof Error && error.message.startsWith("no secret in")) return { line: error.message, code: 2 };
+  if (error instanceof NoSecretError) return { line: error.message, code: 2 };
   return undefined;
 }
 
