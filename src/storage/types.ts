@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import type { AccountStore } from "../accounts/store.ts";
 import type { Body, MediaRef } from "../protocol/frames.ts";
 import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
+import type { BlockStore, ContactStore } from "./contacts.ts";
 
 export interface StoredMessage {
   chat: string;
@@ -147,6 +148,9 @@ export interface Stores {
   /** Privacy settings (src/storage/privacy.ts), and the group invitations they produce. */
   readonly privacy: PrivacyStore;
   readonly invites: GroupInviteStore;
+  /** Each user's contact list and block list (src/storage/contacts.ts). */
+  readonly contacts: ContactStore;
+  readonly blocks: BlockStore;
   /** Absent on backends without a prekey service yet: `keys.*` requests are answered `unavailable`. */
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */

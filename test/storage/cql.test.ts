@@ -20,6 +20,7 @@ import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
 import { accountStoreContract } from "./accounts-contract.ts";
+import { contactsStoreContract } from "./contacts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 
 // One Cassandra serves the whole run (scripts/test.mjs); this file keeps to its own keyspaces.
@@ -85,6 +86,7 @@ extendedStoreContract("cql", () => openTestStores(freshKeyspace("extended")));
 keyAndPushStoreContract("cql", () => openTestStores(freshKeyspace("keys")));
 accountStoreContract("cql", () => openTestStores(freshKeyspace("accounts")));
 privacyStoreContract("cql", () => openTestStores(freshKeyspace("privacy")));
+contactsStoreContract("cql", () => openTestStores(freshKeyspace("contacts")));
 
 describe("cql stores", () => {
   let stores: Stores;
@@ -395,6 +397,8 @@ describe("cql migrations", () => {
         "refresh_devices",
         "refresh_families",
         "schema_migrations",
+        "user_blocks",
+        "user_contacts",
         "user_groups",
         "user_phones",
         "verification_codes",

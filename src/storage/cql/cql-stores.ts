@@ -13,6 +13,7 @@ import { CqlPushRegistrationStore } from "./push-store.ts";
 import { CqlAccountStore } from "./account-store.ts";
 import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
+import { CqlUserSetStore } from "./user-set-store.ts";
 import { CqlSession } from "./session.ts";
 
 export { migrate, verifySchema, SchemaNotReadyError, MigrationChecksumError, type Replication } from "./migrate.ts";
@@ -87,6 +88,8 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     accounts: new CqlAccountStore(session),
     privacy: new CqlPrivacyStore(session),
     invites: new CqlGroupInviteStore(session),
+    contacts: new CqlUserSetStore(session, "user_contacts"),
+    blocks: new CqlUserSetStore(session, "user_blocks"),
     close: () => client.shutdown(),
   };
 }
