@@ -13,6 +13,7 @@ import { registerMediaRoutes } from "./media/http.ts";
 import { mediaStagingDir, openMediaStore } from "./storage/media/open-media-store.ts";
 import type { MediaStore } from "./storage/types.ts";
 import { KeyService } from "./keys/key-service.ts";
+import { ContactDiscovery } from "./contacts/discovery.ts";
 import { PushService } from "./push/service.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
@@ -179,6 +180,8 @@ async function startLocked(
     link: registry,
     store: stores.presence,
     privacy: stores.privacy,
+    contacts: stores.contacts,
+    blocks: stores.blocks,
     onlineSet: backend.online,
     nodeId: config.nodeId,
     log: log.child({ component: "presence" }),
@@ -207,6 +210,7 @@ async function startLocked(
       presence,
       frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
       maxDevices: config.limits.maxDevicesPerUser,
+      contactLimits: { maxContacts: config.contacts.maxContacts, maxBlocks: config.contacts.maxBlocks },
     }),
     config.actors,
     log.child({ component: "users" }),
@@ -264,6 +268,12 @@ async function startLocked(
       claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs, perTarget: config.keys.claimsPerTargetWindow },
     }),
     push,
+    discovery: new ContactDiscovery({
+      ...(stores.accounts ? { accounts: stores.accounts } : {}),
+      rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+      dailyBudget: config.contacts.syncPerDay,
+      log: log.child({ component: "contacts" }),
+    }),
     revocations,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },

@@ -1,6 +1,7 @@
 import type {
   Body,
   CLOSE_CODES,
+  ContactListRequestFrame,
   ErrorCode,
   GroupRequestFrame,
   MediaRef,
@@ -133,7 +134,19 @@ export interface BatchWritten {
   error?: unknown;
 }
 
+/**
+ * A member of a direct chat blocked (`on`) or unblocked the other: from the blocker's actor,
+ * after the store has it, so the chat's actor withholds (or again delivers) what `user` sends.
+ */
+export interface BlockNotice {
+  type: "block";
+  by: string;
+  user: string;
+  on: boolean;
+}
+
 export type ConversationMessage =
+  | BlockNotice
   | SendRequest
   | HistoryRequest
   | MarkUpdate
@@ -229,7 +242,15 @@ export interface GroupInviteNotice {
   expires: number;
 }
 
+/** contacts.add / remove / list and block / unblock / blocks: the user's actor owns both lists. */
+export interface ContactsRequest {
+  type: "contacts";
+  request: ContactListRequestFrame;
+  replyTo: ReplyTo;
+}
+
 export type UserMessage =
+  | ContactsRequest
   | Attach
   | Detach
   | Deliver

@@ -1,10 +1,11 @@
-import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
+import { CLOSE_CODES, directChatMembers, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
 import { StorageUnavailableError, type Stores, type StoredMessage } from "../storage/types.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorBehaviour } from "./directory.ts";
 import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
+import { blocksOf, handleContactsRequest, type ContactListLimits } from "./contact-lists.ts";
 import type {
   Attach,
   ClientLink,
@@ -35,13 +36,20 @@ export class UserState {
   readonly sessions = new Map<string, DeviceSession>();
   /** The user's privacy settings once read (the actor is their only writer). */
   privacy: PrivacySettings | undefined;
+  /** Whom the user blocked, once read (the actor is the only writer; src/actors/contact-lists.ts). */
+  blocks: Set<string> | undefined;
+  /**
+   * Moves on every change of the user's contacts or blocks, and differs for each life of the
+   * actor: presence hubs that see it move read their watchers' relations to the user again.
+   */
+  relations = Date.now();
 }
 
 export interface UserDeps {
   nodeId: string;
   stores: Stores;
   link: ClientLink;
-  conversations: { tell(chat: string, message: ConversationMessage): void };
+  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
   log: Logger;
   syncLimitPerChat: number;
   presence: {
@@ -53,6 +61,8 @@ export interface UserDeps {
   frameBudget: FrameShare;
   /** Live devices per user; a further one is refused, not an older one dropped. */
   maxDevices: number;
+  /** Contact and block list sizes. */
+  contactLimits: ContactListLimits;
 }
 
 function sameConnection(a: ConnectionRef, b: ConnectionRef): boolean {
@@ -210,7 +220,16 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       deps.log.warn({ err: error, user }, "privacy settings read failed");
       return undefined;
     }
-    return presenceShown(state.privacy);
+    return presenceShown(state.privacy, state.relations);
+  }
+
+  const lists = { stores: deps.stores, link: deps.link, conversations: deps.conversations, limits: deps.contactLimits, log: deps.log };
+
+  /** After a contacts or blocks change: watchers everywhere read their relation to the user again. */
+  async function relationsChanged(state: UserState, user: string): Promise<void> {
+    state.relations = Math.max(Date.now(), state.relations + 1);
+    const shown = await shownBy(state, user);
+    if (shown) deps.presence.privacyChanged(user, shown);
   }
 
   async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<void> {
@@ -223,7 +242,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       if (changed) await deps.stores.privacy.setSettings(user, next);
       state.privacy = next;
       deps.link.send(replyTo.conn, { t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
-      if (next.lastSeen !== current.lastSeen || next.online !== current.online) deps.presence.privacyChanged(user, presenceShown(next));
+      if (next.lastSeen !== current.lastSeen || next.online !== current.online) deps.presence.privacyChanged(user, presenceShown(next, state.relations));
     } catch (error) {
       // Not a crash: restarting the actor would close every device of the user for one setting.
       const unavailable = error instanceof StorageUnavailableError;
@@ -281,7 +300,17 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     deps.conversations.tell(read.chat, { type: "mark", user, read: read.seq });
   }
 
-  function onTyping(state: UserState, notice: TypingNotice): void {
+  async function onTyping(state: UserState, user: string, notice: TypingNotice): Promise<void> {
+    // A blocked user's typing in a direct chat with the blocker shows nothing (their messages
+    // there are withheld too); in a group, where their messages are seen, so is their typing.
+    if (directChatMembers(notice.chat)) {
+      try {
+        if ((await blocksOf(lists, state, user)).has(notice.user)) return;
+      } catch (error) {
+        deps.log.warn({ err: error, user }, "block list read failed; typing dropped");
+        return;
+      }
+    }
     for (const session of state.sessions.values()) {
       deps.link.send(session.conn, { t: "typing", chat: notice.chat, user: notice.user, on: notice.on }, true);
     }
@@ -304,7 +333,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           const session = state.sessions.get(message.device);
           if (session && sameConnection(session.conn, message.conn)) {
             state.sessions.delete(message.device);
-            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy, state.relations));
             shareBudget(state);
           }
           break;
@@ -319,7 +348,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
             deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
           }
           if (state.sessions.size === before) break;
-          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy, state.relations));
           shareBudget(state);
           break;
         }
@@ -336,7 +365,10 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           onReceipt(state, message);
           break;
         case "typing":
-          onTyping(state, message);
+          await onTyping(state, user, message);
+          break;
+        case "contacts":
+          if (await handleContactsRequest(lists, state, user, message)) await relationsChanged(state, user);
           break;
         case "privacy":
           await onPrivacy(state, user, message);
