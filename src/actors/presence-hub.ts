@@ -44,6 +44,10 @@ export function presenceShown(settings: PrivacySettings, relations?: number): Pr
  */
 export type Relation = "contact" | "other" | "blocked";
 
+function sameAudiences(a: PresenceShown, b: PresenceShown): boolean {
+  return a.online === b.online && a.lastSeen === b.lastSeen;
+}
+
 /** What one watcher may see of one user. */
 export interface Visibility {
   online: boolean;
@@ -123,8 +127,15 @@ export class PresenceHub {
 
   /** A change another node's UserActor reported; that node already stored last seen. */
   applyRemote(user: string, online: boolean, at: number | undefined, from: string, shown?: PresenceShown): void {
+    const wasOnline = this.onlineBy.has(user);
     if (online) this.onlineBy.set(user, from);
     else this.onlineBy.delete(user);
+    // Still online with the same settings: only the user's relations changed, which
+    // noteShown reads again; watchers hear only from those whose view changes.
+    if (online && wasOnline && shown && sameAudiences(this.shown(user), shown)) {
+      this.noteShown(user, shown);
+      return;
+    }
     this.report(user, online, at, shown);
   }
 
@@ -139,7 +150,9 @@ export class PresenceHub {
       this.noteShown(user, shown);
       return;
     }
-    this.report(user, true, undefined, shown);
+    // Only the relations changed: watchers hear from the read that follows, if their view changes.
+    if (sameAudiences(this.shown(user), shown)) this.noteShown(user, shown);
+    else this.report(user, true, undefined, shown);
     // To the other nodes this is the same online state, with the new settings.
     this.announce?.(user, true, undefined, shown);
   }
