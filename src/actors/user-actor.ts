@@ -6,6 +6,7 @@ import type { ActorBehaviour } from "./directory.ts";
 import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
 import { blocksOf, handleContactsRequest, type ContactListLimits } from "./contact-lists.ts";
+import { onCallDeviceAttached, onUserCallMessage, UserCalls, type UserCallDeps } from "../calls/user-calls.ts";
 import type {
   Attach,
   ClientLink,
@@ -43,6 +44,8 @@ export class UserState {
    * actor: presence hubs that see it move read their watchers' relations to the user again.
    */
   relations = Date.now();
+  /** Calls ringing this user or joined by them (src/calls/user-calls.ts). */
+  readonly calls = new UserCalls();
 }
 
 export interface UserDeps {
@@ -63,6 +66,8 @@ export interface UserDeps {
   maxDevices: number;
   /** Contact and block list sizes. */
   contactLimits: ContactListLimits;
+  /** Call signalling; without it calls never ring this user. */
+  calls?: UserCallDeps;
 }
 
 function sameConnection(a: ConnectionRef, b: ConnectionRef): boolean {
@@ -210,6 +215,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       deps.link.send(attach.conn, { t: "group.invite", chat: invite.chat, by: invite.by, name: invite.name, invite: invite.invite, expires: invite.expiresAt });
     }
     deps.link.send(attach.conn, { t: "synced", recovered });
+    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn);
   }
 
   /** What the user's settings show watchers; undefined when they cannot be read now (the hub keeps what it knew). */
@@ -224,6 +230,28 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
   }
 
   const lists = { stores: deps.stores, link: deps.link, conversations: deps.conversations, limits: deps.contactLimits, log: deps.log };
+
+  /**
+   * The calls hook answered from the user's own block list (this actor keeps it): a blocked
+   * caller hears `busy`, as when the user is in another call. Any hook the node was given
+   * (tests) is asked too. A list that cannot be read lets the call ring: a missed call is
+   * worse than a ring from someone blocked, and the next ring asks again.
+   */
+  function withBlocks(calls: UserCallDeps, state: UserState, user: string): UserCallDeps {
+    return {
+      ...calls,
+      hooks: {
+        callerBlocked: async (callee, caller) => {
+          try {
+            if ((await blocksOf(lists, state, user)).has(caller)) return true;
+          } catch (error) {
+            deps.log.warn({ err: error, user }, "block list read failed; the call rings");
+          }
+          return calls.hooks.callerBlocked(callee, caller);
+        },
+      },
+    };
+  }
 
   /** After a contacts or blocks change: watchers everywhere read their relation to the user again. */
   async function relationsChanged(state: UserState, user: string): Promise<void> {
@@ -376,6 +404,12 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "group.invite":
           onInvite(state, message);
           break;
+        case "call.ring":
+        case "call.joined":
+        case "call.over":
+        case "call.event":
+          if (deps.calls) await onUserCallMessage(withBlocks(deps.calls, state, user), state.calls, state.sessions, user, message);
+          break;
         case "keys.low":
           // Every device hears it: any of them may be the one that refills, or tell the user.
           for (const session of state.sessions.values()) deps.link.send(session.conn, { t: "keys.low", device: message.device, count: message.count });
@@ -383,7 +417,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
       return state;
     },
-    keepAlive: (state) => state.sessions.size > 0,
+    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {
         deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { directChatId, type MessageFrame, type PresenceFrame, type ReceiptFrame, type ServerFrame } from "../../src/protocol/frames.ts";
+import { directChatId, type CallEndedFrame, type MessageFrame, type PresenceFrame, type ReceiptFrame, type ServerFrame } from "../../src/protocol/frames.ts";
 import { RequestError, type RouterClient } from "../../sdk/client.ts";
 import { TestNode } from "../support/node.ts";
 
@@ -137,5 +137,17 @@ describe("blocking", () => {
     const again = await connect("bk-h", "other");
     assert.equal(again.frames.filter((f) => f.t === "group.invite").length, 0);
     assert.equal(blocker.frames.filter((f) => f.t === "group.invite").length, 0);
+  });
+
+  it("answers a blocked caller busy, as from someone in another call, and rings none of the blocker's devices", async () => {
+    const blocker = await connect("bk-k");
+    await blocker.block("bk-l");
+    const caller = await connect("bk-l");
+    const call = await caller.call({ to: "bk-k" }, "sdp");
+    const ended = await caller.waitFor<CallEndedFrame>((f) => f.t === "call.end" && f.call === call);
+    assert.deepEqual({ ...ended }, { t: "call.end", call, reason: "busy" });
+    assert.equal(blocker.frames.some((f) => f.t === "call.offer"), false);
+    // Nothing of the call reaches the blocker's chat either.
+    assert.deepEqual((await blocker.history(directChatId("bk-k", "bk-l"))).msgs, []);
   });
 });
