@@ -17,6 +17,9 @@ function connectionKey(conn: ConnectionRef): string {
   return `${conn.node}/${conn.id}`;
 }
 
+/** Watchers' relations read at once when a user's contacts or blocks change. */
+const RELATION_READS = 16;
+
 /** A node that dies takes its users offline in the shared online set within this long. */
 export const ONLINE_TTL_MS = 30_000;
 
@@ -28,8 +31,8 @@ export interface PresenceShown {
   online: Audience;
   lastSeen: Audience;
   /**
-   * Changes whenever the user's contacts or blocks change (and when their actor starts): a
-   * hub that sees a new value reads its watchers' relations to the user again.
+   * Changes whenever the user's contacts or blocks change: a hub that sees a new value reads
+   * its watchers' relations to the user again. Absent until the first change.
    */
   relations?: number;
 }
@@ -200,7 +203,10 @@ export class PresenceHub {
     ]);
     for (const [user, chosen] of settings) {
       const known = this.shownOf.get(user);
-      if (this.watchersOf.has(user) && (!known || known.stamp <= readStarted)) this.shownOf.set(user, { shown: presenceShown(chosen), stamp: readStarted });
+      // The relations version stays: the other watchers' relations were read for it.
+      if (this.watchersOf.has(user) && (!known || known.stamp <= readStarted)) {
+        this.shownOf.set(user, { shown: presenceShown(chosen, known?.shown.relations), stamp: readStarted });
+      }
     }
     for (const [user, watcher] of mine) watcher.relation = blockedBy.has(user) ? "blocked" : contactOf.has(user) ? "contact" : "other";
     // Last seen for those offline, and for those whose online status is hidden (they are shown
@@ -245,12 +251,17 @@ export class PresenceHub {
     if (!watchers) return;
     const viewers = [...new Set([...watchers.values()].map((watcher) => watcher.viewer))];
     const relations = new Map<string, Relation>();
-    for (const viewer of viewers) {
-      const [contact, blocked] = await Promise.all([this.deps.contacts.holders([user], viewer), this.deps.blocks.holders([user], viewer)]);
-      relations.set(viewer, blocked.size > 0 ? "blocked" : contact.size > 0 ? "contact" : "other");
+    for (let start = 0; start < viewers.length; start += RELATION_READS) {
+      await Promise.all(
+        viewers.slice(start, start + RELATION_READS).map(async (viewer) => {
+          const [contact, blocked] = await Promise.all([this.deps.contacts.holders([user], viewer), this.deps.blocks.holders([user], viewer)]);
+          relations.set(viewer, blocked.size > 0 ? "blocked" : contact.size > 0 ? "contact" : "other");
+        }),
+      );
     }
     // A newer change started its own read, which decides.
-    if (this.shownOf.get(user)?.shown.relations !== version) return;
+    const current = this.shownOf.get(user)?.shown.relations;
+    if (current !== undefined && current !== version) return;
     const changed = [...(this.watchersOf.get(user)?.values() ?? [])].filter((watcher) => {
       const relation = relations.get(watcher.viewer);
       if (relation === undefined || relation === watcher.relation) return false;

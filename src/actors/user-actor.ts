@@ -40,10 +40,11 @@ export class UserState {
   /** Whom the user blocked, once read (the actor is the only writer; src/actors/contact-lists.ts). */
   blocks: Set<string> | undefined;
   /**
-   * Moves on every change of the user's contacts or blocks, and differs for each life of the
-   * actor: presence hubs that see it move read their watchers' relations to the user again.
+   * Set (to a time, so it never repeats across the actor's lives) on every change of the
+   * user's contacts or blocks: presence hubs that see a new value read their watchers'
+   * relations to the user again. Undefined until the first change of this life.
    */
-  relations = Date.now();
+  relations: number | undefined;
   /** Calls ringing this user or joined by them (src/calls/user-calls.ts). */
   readonly calls = new UserCalls();
 }
@@ -255,7 +256,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
 
   /** After a contacts or blocks change: watchers everywhere read their relation to the user again. */
   async function relationsChanged(state: UserState, user: string): Promise<void> {
-    state.relations = Math.max(Date.now(), state.relations + 1);
+    state.relations = Math.max(Date.now(), (state.relations ?? 0) + 1);
     const shown = await shownBy(state, user);
     if (shown) deps.presence.privacyChanged(user, shown);
   }
