@@ -1,7 +1,7 @@
 import type { AccountStore } from "../accounts/store.ts";
 import { normalisePhone } from "../accounts/phone.ts";
 import type { ContactsSyncFrame, ServerFrame } from "../protocol/frames.ts";
-import type { RateLimits } from "../storage/types.ts";
+import { StorageUnavailableError, type RateLimits } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 
 const DAY_MS = 24 * 3600_000;
@@ -63,7 +63,14 @@ export class ContactDiscovery {
     const users: Array<{ phone: string; user: string }> = [];
     for (let start = 0; start < numbers.length; start += LOOKUP_CONCURRENCY) {
       const slice = numbers.slice(start, start + LOOKUP_CONCURRENCY);
-      const found = await Promise.all(slice.map((phone) => accounts.findUser(phone)));
+      let found: Array<string | undefined>;
+      try {
+        found = await Promise.all(slice.map((phone) => accounts.findUser(phone)));
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError)) throw error;
+        this.deps.log.warn({ err: error, user }, "contact lookup failed");
+        return { t: "err", r: frame.r, code: "unavailable", msg: "contact discovery is unavailable; retry" };
+      }
       slice.forEach((normal, i) => {
         const id = found[i];
         if (id === undefined) return;
