@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { directChatId, type MessageFrame } from "../../src/protocol/frames.ts";
+import { directChatId, type MessageFrame, type PresenceFrame } from "../../src/protocol/frames.ts";
 import { Ring } from "../../src/cluster/ring.ts";
 import { chatKey, userKey } from "../../src/cluster/routing.ts";
 import { ClusterBackend } from "../support/cluster.ts";
@@ -60,5 +60,19 @@ describe("blocking across a cluster", () => {
     assert.doesNotMatch(JSON.stringify([...blocker.frames, ...blockerLaptop.frames]), /withheld/);
     assert.deepEqual((await blocker.history(chat)).msgs.map((m) => m.body), ["before the block", "still there?"]);
     await Promise.all([blocker.close(), blockerLaptop.close(), senderClient.close()]);
+  });
+
+  it("hides the blocker's presence at once from a blocked watcher on another node", async () => {
+    const ring = Ring.of(["bnode-0", "bnode-1"]);
+    const blockerId = Array.from({ length: 50 }, (_, i) => `far-hider${i}`).find((u) => ring.ownerOf(userKey(u)) === "bnode-0")!;
+    const blocker = await nodes[0]!.connect(blockerId);
+    const watcher = await nodes[1]!.connect("far-watcher-b");
+    await watcher.request({ t: "watch", users: [blockerId] });
+    const isPresence = (f: { t: string }) => f.t === "presence" && (f as PresenceFrame).user === blockerId;
+    assert.equal((await watcher.waitFor<PresenceFrame>(isPresence)).online, true);
+    const mark = watcher.frames.length;
+    await blocker.block("far-watcher-b");
+    assert.deepEqual({ ...(await watcher.waitFor<PresenceFrame>(isPresence, 10_000, mark)) }, { t: "presence", user: blockerId, hidden: true });
+    await Promise.all([blocker.close(), watcher.close()]);
   });
 });

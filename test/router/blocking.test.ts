@@ -50,28 +50,33 @@ describe("blocking", () => {
     const mirrored = await senderLaptop.waitForMessages(3, chat);
     assert.deepEqual(mirrored.map((m) => m.body), ["before the block", "withheld one", "withheld two"]);
 
-    // The blocker's next message of the chat comes after both: by then anything withheld
-    // would have reached the blocker's other device first.
+    // Edits and reactions of a blocked sender are withheld the same way.
+    assert.equal((await sender.operate("edit", chat, first.seq, { body: "withheld edit" })).seq, 4);
+    assert.equal((await sender.operate("react", chat, 1, { emoji: "👍" })).seq, 5);
+
+    // The blocker's next message of the chat comes after all of them: by then anything
+    // withheld would have reached the blocker's other device first.
     const ping = await blocker.send("bk-b", "anyone there?");
-    assert.equal(ping.seq, 4);
-    const seen = await blockerLaptop.waitFor<MessageFrame>((f) => f.t === "msg" && f.chat === chat && f.seq === 4);
+    assert.equal(ping.seq, 6);
+    const seen = await blockerLaptop.waitFor<MessageFrame>((f) => f.t === "msg" && f.chat === chat && f.seq === 6);
     assert.equal(seen.body, "anyone there?");
     assert.doesNotMatch(texts(blockerLaptop.frames), /withheld/);
     assert.doesNotMatch(texts(blocker.frames), /withheld/);
+    assert.equal([...blocker.frames, ...blockerLaptop.frames].some((f) => f.t === "react" || f.t === "edit"), false);
 
     const history = await blocker.history(chat);
-    assert.deepEqual(history.msgs.map((m) => [m.seq, m.body]), [[1, "before the block"], [4, "anyone there?"]]);
+    assert.deepEqual(history.msgs.map((m) => [m.seq, m.body, m.reactions]), [[1, "before the block", undefined], [6, "anyone there?", undefined]]);
 
     // A device that syncs afresh gets nothing of it either.
     const tablet = await connect("bk-a", "tablet");
-    await tablet.waitFor<MessageFrame>((f) => f.t === "msg" && f.chat === chat && f.seq === 4);
+    await tablet.waitFor<MessageFrame>((f) => f.t === "msg" && f.chat === chat && f.seq === 6);
     assert.doesNotMatch(texts(tablet.frames), /withheld/);
 
     // Unblocked: new messages are delivered again, after every seq handed out.
     assert.equal((await blocker.unblock("bk-b")).count, 0);
     const later = await sender.send("bk-a", "after the unblock");
-    assert.equal(later.seq, 5);
-    const delivered = await blocker.waitFor<MessageFrame>((f) => f.t === "msg" && f.chat === chat && f.seq === 5);
+    assert.equal(later.seq, 7);
+    const delivered = await blocker.waitFor<MessageFrame>((f) => f.t === "msg" && f.chat === chat && f.seq === 7);
     assert.equal(delivered.body, "after the unblock");
     assert.doesNotMatch(texts(blocker.frames), /withheld/);
   });
