@@ -1,3 +1,4 @@
+import type { BlockStore } from "../storage/contacts.ts";
 import type { StoredMessage, Stores } from "../storage/types.ts";
 import type { BlockNotice } from "./messages.ts";
 
@@ -59,4 +60,23 @@ export class DirectChatBlocks {
 /** The entry a withheld one leaves in the log. */
 export function withheldEntry(message: StoredMessage): StoredMessage {
   return { chat: message.chat, seq: message.seq, ts: message.ts, from: message.from, body: "", kind: WITHHELD_KIND, cid: message.cid };
+}
+
+/**
+ * The status hook (src/status/service.ts) answered from the posters' block lists: a poster
+ * who blocked the viewer is hidden from them, whatever the status's audience says. `also`:
+ * further reasons a node was given (tests). Read from the store, as presence and group adds
+ * read it: statuses are served by whichever node holds the viewer's socket.
+ */
+export function hideFromBlocked(
+  blocks: Pick<BlockStore, "holders">,
+  also: { hiddenFrom(posters: readonly string[], viewer: string): Promise<Set<string>> | Set<string> },
+): { hiddenFrom(posters: readonly string[], viewer: string): Promise<Set<string>> } {
+  return {
+    async hiddenFrom(posters, viewer) {
+      const [blocked, other] = await Promise.all([blocks.holders(posters, viewer), also.hiddenFrom(posters, viewer)]);
+      for (const poster of other) blocked.add(poster);
+      return blocked;
+    },
+  };
 }

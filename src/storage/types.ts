@@ -11,6 +11,7 @@ import type { AccountStore } from "../accounts/store.ts";
 import type { Body, MediaRef } from "../protocol/frames.ts";
 import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
 import type { BlockStore, ContactStore } from "./contacts.ts";
+import type { StatusStore } from "../status/store.ts";
 
 export interface StoredMessage {
   chat: string;
@@ -151,6 +152,8 @@ export interface Stores {
   /** Each user's contact list and block list (src/storage/contacts.ts). */
   readonly contacts: ContactStore;
   readonly blocks: BlockStore;
+  /** Status updates (src/status/store.ts). */
+  readonly status: StatusStore;
   /** Absent on backends without a prekey service yet: `keys.*` requests are answered `unavailable`. */
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
@@ -327,6 +330,8 @@ export interface MediaStore {
   read(id: string, range?: ByteRange): Promise<Readable>;
   /** Records that `chat` carries a message referencing `id`; idempotent. */
   link(chat: string, id: string): Promise<void>;
+  /** Removes the record that `chat` carries `id` (a status that expired or was deleted); idempotent. */
+  unlink(chat: string, id: string): Promise<void>;
   /** Every chat that carries `id`. */
   chatsOf(id: string): Promise<string[]>;
   /** Object stores only: a URL the client uploads to directly, bypassing the router. */

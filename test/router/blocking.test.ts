@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { directChatId, type CallEndedFrame, type MessageFrame, type PresenceFrame, type ReceiptFrame, type ServerFrame } from "../../src/protocol/frames.ts";
+import { directChatId, type CallEndedFrame, type MessageFrame, type PresenceFrame, type ReceiptFrame, type ServerFrame, type StatusNewFrame } from "../../src/protocol/frames.ts";
 import { RequestError, type RouterClient } from "../../sdk/client.ts";
 import { TestNode } from "../support/node.ts";
 
@@ -154,5 +154,19 @@ describe("blocking", () => {
     assert.equal(blocker.frames.some((f) => f.t === "call.offer"), false);
     // Nothing of the call reaches the blocker's chat either.
     assert.deepEqual((await blocker.history(directChatId("bk-k", "bk-l"))).msgs, []);
+  });
+
+  it("hides the blocker's statuses from the blocked user, though the audience names them", async () => {
+    const blocker = await connect("bk-m");
+    const blocked = await connect("bk-n");
+    const friend = await connect("bk-o");
+    await blocker.block("bk-n");
+    const posted = await blocker.postStatus({ kind: "text", body: "not for bk-n" }, { allow: ["bk-n", "bk-o"] });
+    const isNew = (f: ServerFrame) => f.t === "status.new" && (f as StatusNewFrame).id === posted.id;
+    await friend.waitFor(isNew);
+    assert.equal((await friend.listStatuses(["bk-m"])).posters[0]?.statuses[0]?.id, posted.id);
+    assert.deepEqual((await blocked.listStatuses(["bk-m"])).posters, []);
+    await assert.rejects(blocked.viewStatus("bk-m", posted.id), isCode("not_found"));
+    assert.equal(blocked.frames.some(isNew), false);
   });
 });

@@ -21,6 +21,7 @@ import { LmdbPushStore } from "./push-store.ts";
 import { LmdbAccountStore } from "./account-store.ts";
 import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
 import { LmdbUserSetStore } from "./user-set-store.ts";
+import { LmdbStatusStore } from "../../status/lmdb-store.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
@@ -279,6 +280,7 @@ export function openLmdbStores(options: LmdbOptions): Stores {
     invites: new LmdbGroupInviteStore(root),
     contacts: new LmdbUserSetStore(root, "user-contacts"),
     blocks: new LmdbUserSetStore(root, "user-blocks"),
+    status: new LmdbStatusStore(root),
     close: async () => {
       await soft.close();
       await root.close();
