@@ -11,7 +11,8 @@ import { PresenceHub } from "./actors/presence-hub.ts";
 import { MediaAccess } from "./media/access.ts";
 import { registerMediaRoutes } from "./media/http.ts";
 import { mediaStagingDir, openMediaStore } from "./storage/media/open-media-store.ts";
-import type { MediaStore } from "./storage/types.ts";
+import type { MediaStore } from "./storage/media.ts";
+import type { Stores } from "./storage/stores.ts";
 import { KeyService } from "./keys/key-service.ts";
 import { ContactDiscovery } from "./contacts/discovery.ts";
 import { PushService } from "./push/service.ts";
@@ -34,12 +35,12 @@ import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
 import { lockDataDir, prepareDataDir, type DataDirLock } from "./storage/data-dir-lock.ts";
 import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
-import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
 import { startTransport } from "./transport/server.ts";
 import type { TemplatedApp } from "uWebSockets.js";
 import { SessionProtocol } from "./transport/session-protocol.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
+import { systemClock, type Clock } from "./util/clock.ts";
 import { Metrics } from "./util/metrics.ts";
 
 export interface RunningNode {
@@ -62,6 +63,8 @@ export interface NodeOverrides {
   media?: MediaStore;
   /** Sees every push decision (tests wait on these instead of sleeping). */
   pushObserver?: (event: PushEvent) => void;
+  /** What windows and TTLs read (tests move a ManualClock on instead of sleeping). */
+  clock?: Clock;
   /** Further reasons a call may not ring (tests); the callee's block list is always asked (user-actor.ts). */
   callHooks?: CallHooks;
   /** Further reasons to hide a poster's statuses from a viewer (tests); blocks always hide them (actors/blocking.ts). */
@@ -138,8 +141,10 @@ async function startLocked(
   };
 
   const pushOutcomes = metrics.counter("router_push_total", "Push decisions per device, by outcome");
+  const clock = overrides.clock ?? systemClock;
   const push = new PushService({
     config: config.push,
+    clock,
     store: stores.push,
     cursors: stores.cursors,
     log: log.child({ component: "push" }),
@@ -234,6 +239,7 @@ async function startLocked(
       frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
       maxDevices: config.limits.maxDevicesPerUser,
       contactLimits: { maxContacts: config.contacts.maxContacts, maxBlocks: config.contacts.maxBlocks },
+      clock,
       calls: { link, calls: callDirectory, hooks: overrides.callHooks ?? NO_CALL_BLOCKING, alive },
     }),
     config.actors,
@@ -249,6 +255,7 @@ async function startLocked(
       users: userDirectory,
       self: () => conversations,
       media,
+      clock,
       log: log.child({ component: "conversation" }),
       limits: {
         maxGroupMembers: config.groups.maxMembers,
@@ -281,6 +288,7 @@ async function startLocked(
       self: () => calls,
       ringTimeoutMs: config.calls.ringTimeoutMs,
       maxParticipants: config.calls.maxParticipants,
+      clock,
       wake: (user, call, caller, video, ttlMs, connected) => void push.ringCall(user, { call, from: caller, video, ttlMs }, connected),
       log: log.child({ component: "call" }),
     }),
@@ -303,7 +311,7 @@ async function startLocked(
 
   const statusService = new StatusService({
     store: stores.status,
-    link,
+    clock,
     users: userDirectory,
     online: backend.online,
     rateLimits: backend.rateLimits ?? new LocalRateLimits(),
@@ -349,7 +357,6 @@ async function startLocked(
     presence,
     keys: new KeyService({
       store: stores.keys,
-      link,
       users: userDirectory,
       log: log.child({ component: "keys" }),
       rateLimits: backend.rateLimits ?? new LocalRateLimits(),
@@ -376,6 +383,7 @@ async function startLocked(
         rateLimits: backend.rateLimits ?? new LocalRateLimits(),
         secret,
         config: config.signup,
+        clock,
         log: log.child({ component: "accounts" }),
         hooks: {
           // The device's access tokens are revoked on every node (which closes its sockets

@@ -1,5 +1,6 @@
 import type { BlockStore } from "../storage/contacts.ts";
-import type { StoredMessage, Stores } from "../storage/types.ts";
+import type { StoredMessage } from "../storage/messages.ts";
+import type { Stores } from "../storage/stores.ts";
 import type { BlockNotice } from "./messages.ts";
 
 /**

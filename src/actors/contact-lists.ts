@@ -1,6 +1,6 @@
 import { directChatId } from "../protocol/frames.ts";
-import type { Stores } from "../storage/types.ts";
-import { StorageUnavailableError } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { Stores } from "../storage/stores.ts";
 import type { Logger } from "../util/logger.ts";
 import { replyError, type ClientLink, type ContactsRequest, type ConversationMessage } from "./messages.ts";
 

@@ -1,12 +1,17 @@
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type SentFrame } from "../protocol/frames.ts";
-import type { GroupInfo, MemberMarks, MessagePatch, Stores, StoredMessage } from "../storage/types.ts";
-import { SeqConflictError, StorageUnavailableError } from "../storage/types.ts";
+import { SeqConflictError, StorageUnavailableError } from "../storage/errors.ts";
+import type { GroupInfo } from "../storage/groups.ts";
+import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
+import type { MemberMarks } from "../storage/receipts.ts";
+import type { Stores } from "../storage/stores.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { MediaAccess } from "../media/access.ts";
 import type { MediaRef } from "../protocol/frames.ts";
 import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
 import type { ActorBehaviour, ActorDirectory } from "./directory.ts";
 import { DirectChatBlocks, isWithheld, withheldEntry } from "./blocking.ts";
+import { answer } from "./command-result.ts";
 import { handleGroupCommand, type GroupMembershipLimits } from "./group-commands.ts";
 import { handleMessageOperation } from "./message-operations.ts";
 import {
@@ -90,6 +95,8 @@ export interface ConversationDeps {
   self: () => Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "hold" | "release">;
   log: Logger;
   limits: ConversationLimits;
+  /** Message timestamps, the edit and delete windows, typing and invitation expiry read it. */
+  clock: Clock;
   onStored: (count: number) => void;
   /** Counts batches refused because another writer had written the chat. */
   onConflict?: () => void;
@@ -162,7 +169,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
   // adopt a write still in flight (it may yet land) instead of handing its seqs out again.
   const writing = new Map<string, Batch>();
   let nextBatchId = 1;
-  const unattendedTyping = new UnattendedTyping(deps.limits, (member, notice) => deps.users.tellIfActive(member, notice));
+  const unattendedTyping = new UnattendedTyping(deps.limits, (member, notice) => deps.users.tellIfActive(member, notice), deps.clock);
 
   async function load(state: ConversationState, chat: string): Promise<void> {
     if (isGroupChat(chat)) {
@@ -183,7 +190,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
         if (item.message.cid) state.inFlightByCid.set(cidKey(item.message.from, item.message.cid), item);
       }
     }
-    state.lastTs = Date.now();
+    state.lastTs = deps.clock.now();
     state.marks = await deps.stores.receipts.marks(chat);
     state.loaded = true;
   }
@@ -208,7 +215,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
 
   function accept(state: ConversationState, chat: string, entry: NewEntry, options: AcceptOptions): StoredMessage {
     // Monotonic per chat even if the wall clock steps back, so ts order matches seq order.
-    const ts = Math.max(Date.now(), state.lastTs);
+    const ts = Math.max(deps.clock.now(), state.lastTs);
     state.lastTs = ts;
     const full: StoredMessage = { chat, seq: state.nextSeq++, ts, ...entry };
     // Withheld (the other member blocked the sender): stored as a placeholder, handed live
@@ -539,10 +546,10 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
           await onRecord(state, chat, msg);
           break;
         case "group":
-          await handleGroupCommand(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleGroupCommand(kit, state, chat, msg));
           break;
         case "operation":
-          await handleMessageOperation(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleMessageOperation(kit, state, chat, msg));
           break;
         case "block":
           state.blocks.apply(msg, state.members);
@@ -551,6 +558,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
         case "typing-expired":
           state.typing.handle(chat, state.members, msg, {
             limits: deps.limits,
+            clock: deps.clock,
             forward: (member, notice) => deps.users.tellIfActive(member, notice),
             self: deps.self(),
           });

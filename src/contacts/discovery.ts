@@ -1,7 +1,8 @@
 import type { AccountStore } from "../accounts/store.ts";
 import { normalisePhone } from "../accounts/phone.ts";
 import type { ContactsSyncFrame, ServerFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type RateLimits } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Logger } from "../util/logger.ts";
 
 const DAY_MS = 24 * 3600_000;

@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from "lmdb";
 import type { UserSetStore } from "../contacts.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 
 const STRING_MAX = "\uffff";
 
