@@ -14,6 +14,7 @@ import { mediaStagingDir, openMediaStore } from "./storage/media/open-media-stor
 import type { MediaStore } from "./storage/media.ts";
 import type { Stores } from "./storage/stores.ts";
 import { KeyService } from "./keys/key-service.ts";
+import { ContactDiscovery } from "./contacts/discovery.ts";
 import { PushService } from "./push/service.ts";
 import { CallService, CallTracker } from "./calls/service.ts";
 import { callBehaviour, type CallState } from "./calls/call-actor.ts";
@@ -21,6 +22,7 @@ import type { CallMessage } from "./calls/messages.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "./calls/user-calls.ts";
 import { turnUrls } from "./calls/turn.ts";
 import { NO_STATUS_HIDING, StatusService, type StatusHooks } from "./status/service.ts";
+import { hideFromBlocked } from "./actors/blocking.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
@@ -63,9 +65,9 @@ export interface NodeOverrides {
   pushObserver?: (event: PushEvent) => void;
   /** What windows and TTLs read (tests move a ManualClock on instead of sleeping). */
   clock?: Clock;
-  /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
+  /** Further reasons a call may not ring (tests); the callee's block list is always asked (user-actor.ts). */
   callHooks?: CallHooks;
-  /** Where blocking hides a poster's statuses from a viewer (until it lands, only the audience decides). */
+  /** Further reasons to hide a poster's statuses from a viewer (tests); blocks always hide them (actors/blocking.ts). */
   statusHooks?: StatusHooks;
 }
 
@@ -199,6 +201,8 @@ async function startLocked(
     link: registry,
     store: stores.presence,
     privacy: stores.privacy,
+    contacts: stores.contacts,
+    blocks: stores.blocks,
     onlineSet: backend.online,
     nodeId: config.nodeId,
     log: log.child({ component: "presence" }),
@@ -234,6 +238,7 @@ async function startLocked(
       presence,
       frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
       maxDevices: config.limits.maxDevicesPerUser,
+      contactLimits: { maxContacts: config.contacts.maxContacts, maxBlocks: config.contacts.maxBlocks },
       clock,
       calls: { link, calls: callDirectory, hooks: overrides.callHooks ?? NO_CALL_BLOCKING, alive },
     }),
@@ -314,7 +319,7 @@ async function startLocked(
     groups: stores.groups,
     media,
     settings: config.status,
-    hooks: overrides.statusHooks ?? NO_STATUS_HIDING,
+    hooks: hideFromBlocked(stores.blocks, overrides.statusHooks ?? NO_STATUS_HIDING),
     log: log.child({ component: "status" }),
   });
   media.statusReader = (user, chat) => statusService.mayReadMedia(user, chat);
@@ -358,6 +363,12 @@ async function startLocked(
       claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs, perTarget: config.keys.claimsPerTargetWindow },
     }),
     push,
+    discovery: new ContactDiscovery({
+      ...(stores.accounts ? { accounts: stores.accounts } : {}),
+      rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+      dailyBudget: config.contacts.syncPerDay,
+      log: log.child({ component: "contacts" }),
+    }),
     revocations,
     calls: callService,
     status: statusService,

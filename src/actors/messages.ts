@@ -1,6 +1,7 @@
 import type {
   Body,
   CLOSE_CODES,
+  ContactListRequestFrame,
   ErrorCode,
   GroupRequestFrame,
   MediaRef,
@@ -136,6 +137,17 @@ export interface BatchWritten {
 }
 
 /**
+ * A member of a direct chat blocked (`on`) or unblocked the other: from the blocker's actor,
+ * after the store has it, so the chat's actor withholds (or again delivers) what `user` sends.
+ */
+export interface BlockNotice {
+  type: "block";
+  by: string;
+  user: string;
+  on: boolean;
+}
+
+/**
  * A record the server writes into the chat (kind `call`: a call's outcome), from `from`.
  * `cid` makes it idempotent.
  */
@@ -148,6 +160,7 @@ export interface ServerRecord {
 }
 
 export type ConversationMessage =
+  | BlockNotice
   | ServerRecord
   | SendRequest
   | HistoryRequest
@@ -244,7 +257,15 @@ export interface GroupInviteNotice {
   expires: number;
 }
 
+/** contacts.add / remove / list and block / unblock / blocks: the user's actor owns both lists. */
+export interface ContactsRequest {
+  type: "contacts";
+  request: ContactListRequestFrame;
+  replyTo: ReplyTo;
+}
+
 export type UserMessage =
+  | ContactsRequest
   | Attach
   | Detach
   | Deliver
