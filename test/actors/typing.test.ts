@@ -7,8 +7,9 @@ const CHAT = "d:ann:ben";
 const MEMBERS = ["ann", "ben"];
 
 /**
- * The relay's side of a chat actor: holds counted, messages to itself queued as a mailbox
- * would, until the test hands them to whichever relay is current (a restarted actor's).
+ * The relay's side of a chat actor: holds counted as the directory counts them (tracked work
+ * until it settles, queued mail until handled), messages to itself queued as a mailbox would,
+ * until the test hands them to whichever relay is current (a restarted actor's).
  */
 function actorContext() {
   const mailbox: TypingExpired[] = [];
@@ -18,13 +19,20 @@ function actorContext() {
     limits: { typingThrottleMs: 2000, typingExpiryMs: 20 },
     forward: (_member, notice) => void forwarded.push(notice),
     self: {
-      tell: (_chat, message) => void mailbox.push(message),
-      hold: () => void (holds += 1),
-      release: () => void (holds -= 1),
+      tell: (_chat, message) => {
+        holds += 1;
+        mailbox.push(message);
+      },
+      track: (_chat, work) => {
+        holds += 1;
+        void work.finally(() => (holds -= 1));
+      },
     },
   };
   const expiries = async (count: number) => {
     while (mailbox.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Handed over now, and handled by the caller at once.
+    holds -= mailbox.length;
     return mailbox.splice(0);
   };
   return { context, forwarded, expiries, holds: () => holds };
