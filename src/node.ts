@@ -11,6 +11,7 @@ import { accountService, startPush, startRevocations } from "./node/services.ts"
 import { Shutdown } from "./node/shutdown.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
 import type { PushEvent } from "./push/scheduler.ts";
+import type { CallHooks } from "./calls/user-calls.ts";
 import { lockDataDir, prepareDataDir } from "./storage/data-dir-lock.ts";
 import { openMediaStore } from "./storage/media/open-media-store.ts";
 import { openBackend } from "./storage/open-stores.ts";
@@ -40,6 +41,8 @@ export interface NodeOverrides {
   media?: MediaStore;
   /** Sees every push decision (tests wait on these instead of sleeping). */
   pushObserver?: (event: PushEvent) => void;
+  /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
+  callHooks?: CallHooks;
 }
 
 /**
@@ -78,9 +81,10 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   const registry = new ConnectionRegistry(config.nodeId);
   const { revocations, store: revocationStore } = await startRevocations(config, backend, registry, log, shutdown);
   const push = startPush(config, backend, counters, log, shutdown, overrides.pushObserver);
-  const actors = await startActors({ config, log, backend, registry, media, push, counters, shutdown });
+  const actors = await startActors({ config, log, backend, registry, media, push, counters, shutdown, callHooks: overrides.callHooks });
   watchGauges(metrics, {
     connections: () => registry.size,
+    calls: () => actors.calls.size,
     userActors: () => actors.users.size,
     conversationActors: () => actors.conversations.size,
     redisUp: () => backend.redisUp(),
@@ -121,7 +125,7 @@ async function announceToCluster(
   log: Logger,
   stop: () => Promise<void>,
 ): Promise<void> {
-  const { cluster, users, conversations, presence } = actors;
+  const { cluster, users, conversations, presence, callService } = actors;
   if (!cluster) return;
   await cluster.start({
     address: `${config.host}:${transport.port}`,
@@ -130,7 +134,7 @@ async function announceToCluster(
     // close sockets with 1001 so clients reconnect elsewhere.
     onDrain: () => void stop(),
     onLinkRestored: resyncAfterOutage(registry, log),
-    onRingChange: handOff({ connections: registry, users, conversations, presence, owns: (key) => cluster.owns(key) }),
+    onRingChange: handOff({ connections: registry, users, conversations, presence, calls: callService, owns: (key) => cluster.owns(key) }),
   });
 }
 

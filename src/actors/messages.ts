@@ -9,6 +9,7 @@ import type {
 } from "../protocol/frames.ts";
 import type { StoredMessage } from "../storage/types.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
+import type { UserCallMessage } from "../calls/messages.ts";
 
 /**
  * Where a client connection lives: the node holding its socket and the socket's id there.
@@ -133,7 +134,20 @@ export interface BatchWritten {
   error?: unknown;
 }
 
+/**
+ * A record the server writes into the chat (kind `call`: a call's outcome), from `from`.
+ * `cid` makes it idempotent.
+ */
+export interface ServerRecord {
+  type: "record";
+  from: string;
+  kind: "call";
+  body: string;
+  cid: string;
+}
+
 export type ConversationMessage =
+  | ServerRecord
   | SendRequest
   | HistoryRequest
   | MarkUpdate
@@ -240,4 +254,5 @@ export type UserMessage =
   | KeysLowNotice
   | GatewaysGone
   | PrivacyRequest
-  | GroupInviteNotice;
+  | GroupInviteNotice
+  | UserCallMessage;

@@ -10,6 +10,8 @@ export interface HandOffTargets {
   users: { keys(): string[]; evict(user: string): void; tellIfActive(user: string, message: UserMessage): boolean };
   conversations: { keys(): string[]; evict(chat: string): void };
   presence: { ownerGone(node: NodeId, at: number): void };
+  /** Calls held here whose devices' nodes may be gone (src/calls/service.ts). */
+  calls: { ringChanged(): void };
   /** True while the current ring places `key` on this node. */
   owns(key: string): boolean;
 }
@@ -21,8 +23,10 @@ export interface HandOffTargets {
  * and start on their new owner from the store.
  */
 export function handOff(targets: HandOffTargets): (before: Ring, after: Ring) => void {
-  const { connections, users, conversations, presence, owns } = targets;
+  const { connections, users, conversations, presence, calls, owns } = targets;
   return (before, after) => {
+    // First, before sockets of moved users close: devices in a call whose node is gone hear it ended.
+    calls.ringChanged();
     for (const connection of [...connections.all()]) {
       const key = userKey(connection.user);
       if (connection.user && before.ownerOf(key) !== after.ownerOf(key)) {

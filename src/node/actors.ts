@@ -4,6 +4,10 @@ import { ActorDirectory, type DirectoryEvents } from "../actors/directory.ts";
 import type { ClientLink, ConversationMessage, UserMessage } from "../actors/messages.ts";
 import { PresenceHub } from "../actors/presence-hub.ts";
 import { userBehaviour, type UserState } from "../actors/user-actor.ts";
+import type { CallState } from "../calls/call-actor.ts";
+import type { CallMessage } from "../calls/messages.ts";
+import { CallTracker, type CallService } from "../calls/service.ts";
+import { NO_CALL_BLOCKING, type CallHooks } from "../calls/user-calls.ts";
 import type { ClusterNode } from "../cluster/cluster-node.ts";
 import type { LocalTargets } from "../cluster/routing.ts";
 import type { NodeConfig } from "../config.ts";
@@ -12,6 +16,7 @@ import type { PushService } from "../push/service.ts";
 import type { Backend } from "../storage/open-stores.ts";
 import type { ConnectionRegistry } from "../transport/registry.ts";
 import type { Logger } from "../util/logger.ts";
+import { startCalls, userCallDeps } from "./calls.ts";
 import type { NodeCounters } from "./metrics.ts";
 import type { Shutdown } from "./shutdown.ts";
 
@@ -26,9 +31,17 @@ interface Directory<Msg> {
 export interface NodeActors {
   users: ActorDirectory<UserMessage, UserState>;
   conversations: ActorDirectory<ConversationMessage, ConversationState>;
+  /** The calls this node placed (each lives on its caller's node, see src/calls/). */
+  calls: ActorDirectory<CallMessage, CallState>;
+  callService: CallService;
   presence: PresenceHub;
   /** Where sessions and services send: through the ring in a cluster, to this node's directories alone. */
-  routes: { users: Directory<UserMessage>; conversations: Directory<ConversationMessage>; link: ClientLink };
+  routes: {
+    users: Directory<UserMessage>;
+    conversations: Directory<ConversationMessage>;
+    calls: { tell(call: string, message: CallMessage): void };
+    link: ClientLink;
+  };
   /** This node's part in the cluster, when configured with NATS (joined, not yet announced). */
   cluster: ClusterNode | undefined;
 }
@@ -42,6 +55,8 @@ export interface ActorParts {
   push: PushService;
   counters: NodeCounters;
   shutdown: Shutdown;
+  /** Where blocking decides whether a call may ring. */
+  callHooks: CallHooks | undefined;
 }
 
 /**
@@ -61,9 +76,16 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   });
   // The ring delivers to this node's directories, and the directories' behaviours send
   // through the ring: the ring is joined first, with stand-ins bound once they are built.
-  const local = { users: new LateDirectory<UserMessage>(), conversations: new LateDirectory<ConversationMessage>() };
-  const cluster = await joinClusterIfConfigured(config, { ...local, connections: registry, presence }, log, shutdown);
-  const routes = cluster?.routing ?? { ...local, link: registry };
+  const local = {
+    users: new LateDirectory<UserMessage>(),
+    conversations: new LateDirectory<ConversationMessage>(),
+    calls: new LateDirectory<CallMessage>(),
+  };
+  // Call frames to this node's sockets pass the tracker, so it knows which devices are in which calls.
+  const callTracker = new CallTracker();
+  const localLink = callTracker.tap(registry);
+  const cluster = await joinClusterIfConfigured(config, { ...local, connections: localLink, presence }, log, shutdown);
+  const routes: NodeActors["routes"] = cluster?.routing ?? { ...local, link: localLink };
   if (cluster) presence.announce = (user, online, at, shown) => cluster.dispatch.broadcast({ to: "presence", user, online, at, shown });
 
   const system = startActorSystem();
@@ -73,7 +95,14 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
     escalate: (kind) => parts.counters.escalations(1, { kind }),
     deadLetter: (kind) => parts.counters.deadLetters(1, { kind }),
   };
-  const users = new ActorDirectory(system, "users", userBehaviour(userDeps(parts, routes, presence)), config.actors, log.child({ component: "users" }), events);
+  const users = new ActorDirectory(
+    system,
+    "users",
+    userBehaviour({ ...userDeps(parts, routes, presence), calls: userCallDeps(config, cluster, routes, parts.callHooks ?? NO_CALL_BLOCKING) }),
+    config.actors,
+    log.child({ component: "users" }),
+    events,
+  );
   const conversations = new ActorDirectory<ConversationMessage, ConversationState>(
     system,
     "conversations",
@@ -82,16 +111,29 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
     log.child({ component: "conversations" }),
     events,
   );
+  const { calls, service: callService } = startCalls({
+    config,
+    log,
+    system,
+    cluster,
+    routes,
+    groups: backend.stores.groups,
+    push: parts.push,
+    tracker: callTracker,
+    events,
+  });
   local.users.bind(users);
   local.conversations.bind(conversations);
+  local.calls.bind(calls);
   shutdown.add({
     name: "stop actors",
     run: () => {
       users.stopAll();
       conversations.stopAll();
+      calls.stopAll();
     },
   });
-  return { users, conversations, presence, routes, cluster };
+  return { users, conversations, calls, callService, presence, routes, cluster };
 }
 
 /** The steps that stop the actors' work once no new work comes in (clients are gone). */

@@ -52,6 +52,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
       onOpen: () => counters.opened(),
       onClose: (connection) => {
         presence.unwatch(connection.ref);
+        parts.actors.callService.connectionClosed(connection.ref);
         if (connection.user) routes.users.tell(connection.user, { type: "detach", device: connection.device, conn: connection.ref });
       },
       health: () => ({
@@ -86,6 +87,7 @@ function sessionProtocol(parts: EdgeParts): SessionProtocol {
     }),
     push: parts.push,
     revocations: parts.revocations,
+    calls: parts.actors.callService,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });

@@ -29,9 +29,10 @@ function nodeCounters(metrics: Metrics) {
 /** Gauges sampled at scrape time from what the node holds. */
 export function watchGauges(
   metrics: Metrics,
-  sources: { connections(): number; userActors(): number; conversationActors(): number; redisUp(): number | undefined },
+  sources: { connections(): number; calls(): number; userActors(): number; conversationActors(): number; redisUp(): number | undefined },
 ): void {
   metrics.gauge("router_connections", "Open WebSocket connections", sources.connections);
+  metrics.gauge("router_calls", "Calls held by this node", sources.calls);
   metrics.gauge("router_user_actors", "Live user actors", sources.userActors);
   metrics.gauge("router_conversation_actors", "Live conversation actors", sources.conversationActors);
   if (sources.redisUp() !== undefined) {
