@@ -83,14 +83,12 @@ export class TypingRelay {
     }
     const state = current ?? { on: false, forwardedAt: 0, token: 0, expiry: undefined };
     if (!state.expiry) {
-      const expiry = new Expiry();
-      state.expiry = expiry;
-      context.self.track(chat, expiry.done);
+      state.expiry = new Expiry();
+      context.self.track(chat, state.expiry.done);
     }
     state.token = nextToken++;
     const token = state.token;
-    const expiry = state.expiry;
-    expiry.arm(context.limits.typingExpiryMs, () => {
+    state.expiry.arm(context.limits.typingExpiryMs, () => {
       state.expiry = undefined;
       context.self.tell(chat, { type: "typing-expired", user: message.user, token });
     });
