@@ -56,6 +56,8 @@ describe("S3 media store against s3rver", () => {
     const get = await store.presignDownload(info.id, 60);
     const whole = await fetch(get.url);
     assert.equal(whole.status, 200);
+    // A browser handed the URL downloads the uploader's bytes rather than rendering them.
+    assert.equal(whole.headers.get("content-disposition"), "attachment");
     assert.ok(Buffer.from(await whole.arrayBuffer()).equals(bytes));
     const part = await fetch(get.url, { headers: { range: "bytes=10-19" } });
     assert.equal(part.status, 206);

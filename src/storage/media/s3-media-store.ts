@@ -170,7 +170,11 @@ export class S3MediaStore implements MediaStore {
   }
 
   async presignDownload(id: string, ttlSeconds: number): Promise<PresignedRequest> {
-    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(id) }), { expiresIn: ttlSeconds });
+    // The bucket serves the uploader's content type; forcing a download keeps a browser that
+    // is handed the URL from rendering it (text/html, SVG) on the bucket's origin. Clients
+    // fetching the bytes are not affected.
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(id), ResponseContentDisposition: "attachment" });
+    const url = await getSignedUrl(this.client, command, { expiresIn: ttlSeconds });
     return { method: "GET", url, headers: {}, expiresAt: Date.now() + ttlSeconds * 1000 };
   }
 
