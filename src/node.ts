@@ -9,9 +9,11 @@ import { startEdge } from "./node/edge.ts";
 import { nodeMetrics, watchGauges } from "./node/metrics.ts";
 import { accountService, startPush, startRevocations } from "./node/services.ts";
 import { Shutdown } from "./node/shutdown.ts";
+import { startStatus } from "./node/status.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import type { CallHooks } from "./calls/user-calls.ts";
+import type { StatusHooks } from "./status/service.ts";
 import { lockDataDir, prepareDataDir } from "./storage/data-dir-lock.ts";
 import { openMediaStore } from "./storage/media/open-media-store.ts";
 import { openBackend } from "./storage/open-stores.ts";
@@ -43,6 +45,8 @@ export interface NodeOverrides {
   pushObserver?: (event: PushEvent) => void;
   /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
   callHooks?: CallHooks;
+  /** Where blocking hides a poster's statuses from a viewer (until it lands, only the audience decides). */
+  statusHooks?: StatusHooks;
 }
 
 /**
@@ -82,6 +86,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   const { revocations, store: revocationStore } = await startRevocations(config, backend, registry, log, shutdown);
   const push = startPush(config, backend, counters, log, shutdown, overrides.pushObserver);
   const actors = await startActors({ config, log, backend, registry, media, push, counters, shutdown, callHooks: overrides.callHooks });
+  const status = startStatus({ config, log, backend, actors, media, metrics, hooks: overrides.statusHooks, shutdown });
   watchGauges(metrics, {
     connections: () => registry.size,
     calls: () => actors.calls.size,
@@ -90,7 +95,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
     redisUp: () => backend.redisUp(),
   });
   const accounts = accountService(config, { backend, secret, smsSender, registry, revocationStore, log });
-  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, media, accounts, metrics, counters, startedAt });
+  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, media, accounts, status, metrics, counters, startedAt });
   stopTakingWork(actors, registry, transport, shutdown);
   const stop = () => shutdown.run("stop");
   await announceToCluster(actors, registry, transport, config, log, stop);

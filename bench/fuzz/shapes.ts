@@ -49,6 +49,8 @@ const signedKey: Gen = (c) => ({ id: keyId(c), key: bytes(33)(c), sig: bytes(64)
 const hex = (c: FuzzContext, n: number) => c.rng.string(n, "0123456789abcdef");
 const media: Gen = (c) => ({ id: hex(c, 32), mime: c.rng.pick(["image/png", "video/mp4", "text/html"]), size: c.rng.int(1e6), sha256: hex(c, 64) });
 
+const statusId: Gen = (c) => c.rng.string(21, "0123456789abcdefghijklmnopqrstuvwxyz");
+
 export const FRAME_SHAPES: Record<string, FrameShape> = {
   hello: { fields: { r, token: (c) => (c.rng.chance(0.7) ? c.rng.pick(c.tokens) : c.rng.string(40)), device: word(10) }, optional: ["device"] },
   send: {
@@ -81,6 +83,21 @@ export const FRAME_SHAPES: Record<string, FrameShape> = {
   "push.register": { fields: { r, platform: (c) => c.rng.pick(["apns", "fcm", "webhook"]), token: word(64) } },
   "push.unregister": { fields: { r } },
   "push.mute": { fields: { r, chat, until: (c) => c.rng.int(2 ** 42) } },
+  "status.post": {
+    fields: {
+      r,
+      kind: (c) => c.rng.pick(["text", "cipher"]),
+      body: (c) => c.rng.string(c.rng.range(1, 200)),
+      caption: word(40),
+      audience: (c) => ({ allow: userList(20)(c), ...(c.rng.chance(0.3) ? { deny: userList(3)(c) } : {}) }),
+    },
+    optional: ["caption"],
+  },
+  "status.post.media": { fields: { t: () => "status.post", r, kind: (c) => c.rng.pick(["image", "video"]), media, audience: (c) => ({ allow: userList(5)(c) }) } },
+  "status.list": { fields: { r, posters: userList(10) }, optional: ["posters"] },
+  "status.view": { fields: { r, poster: user, id: statusId }, optional: ["r"] },
+  "status.viewers": { fields: { r, id: statusId, after: user, limit: (c) => c.rng.range(1, 500) }, optional: ["after", "limit"] },
+  "status.delete": { fields: { r, id: statusId } },
   "push.dnd": { fields: { r, start: (c) => c.rng.int(1441), end: (c) => c.rng.int(1441), tz: (c) => c.rng.pick(["UTC", "Europe/Berlin", "Nowhere/Atlantis"]) }, optional: ["tz"] },
 };
 

@@ -10,6 +10,7 @@ import type {
 import type { StoredMessage } from "../storage/types.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { UserCallMessage } from "../calls/messages.ts";
+import type { StatusNotice } from "../status/messages.ts";
 
 /**
  * Where a client connection lives: the node holding its socket and the socket's id there.
@@ -255,4 +256,5 @@ export type UserMessage =
   | GatewaysGone
   | PrivacyRequest
   | GroupInviteNotice
-  | UserCallMessage;
+  | UserCallMessage
+  | StatusNotice;

@@ -7,6 +7,7 @@ import { KeyService } from "../keys/key-service.ts";
 import type { MediaAccess } from "../media/access.ts";
 import { registerMediaRoutes } from "../media/http.ts";
 import type { PushService } from "../push/service.ts";
+import type { StatusService } from "../status/service.ts";
 import { LocalRateLimits } from "../storage/local-rate-limits.ts";
 import { mediaStagingDir } from "../storage/media/open-media-store.ts";
 import type { Backend, BackendHealth } from "../storage/open-stores.ts";
@@ -29,6 +30,7 @@ export interface EdgeParts {
   revocations: Revocations;
   media: MediaAccess;
   accounts: AccountService | undefined;
+  status: StatusService;
   metrics: Metrics;
   counters: NodeCounters;
   startedAt: number;
@@ -88,6 +90,7 @@ function sessionProtocol(parts: EdgeParts): SessionProtocol {
     push: parts.push,
     revocations: parts.revocations,
     calls: parts.actors.callService,
+    status: parts.status,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });

@@ -42,6 +42,11 @@ describe("S3 media store against s3rver", () => {
     await store.link("g:abcdefgh12", info.id);
     await store.link("d:amy:ben", info.id);
     assert.deepEqual((await store.chatsOf(info.id)).sort(), ["d:amy:ben", "g:abcdefgh12"]);
+    // A status's link goes when the status does (expiry sweep, delete); unlinking twice is fine.
+    await store.link("s:amy:0000000000abcdefghijkl", info.id);
+    await store.unlink("s:amy:0000000000abcdefghijkl", info.id);
+    await store.unlink("s:amy:0000000000abcdefghijkl", info.id);
+    assert.deepEqual((await store.chatsOf(info.id)).sort(), ["d:amy:ben", "g:abcdefgh12"]);
   });
 
   it("hands out presigned URLs that work without credentials, and only as signed", async () => {

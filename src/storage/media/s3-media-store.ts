@@ -10,6 +10,7 @@ import {
   NotFound,
   NoSuchKey,
   PutObjectCommand,
+  DeleteObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
@@ -132,6 +133,10 @@ export class S3MediaStore implements MediaStore {
 
   async link(chat: string, id: string): Promise<void> {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `links/${id}/${encodeURIComponent(chat)}`, Body: "", ContentLength: 0 }));
+  }
+
+  async unlink(chat: string, id: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `links/${id}/${encodeURIComponent(chat)}` }));
   }
 
   async chatsOf(id: string): Promise<string[]> {
