@@ -17,9 +17,11 @@ import type { StatusHooks } from "./status/service.ts";
 import { lockDataDir, prepareDataDir } from "./storage/data-dir-lock.ts";
 import { openMediaStore } from "./storage/media/open-media-store.ts";
 import { openBackend } from "./storage/open-stores.ts";
-import type { MediaStore, Stores } from "./storage/types.ts";
+import type { MediaStore } from "./storage/media.ts";
+import type { Stores } from "./storage/stores.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
 import type { RunningTransport } from "./transport/server.ts";
+import { systemClock, type Clock } from "./util/clock.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
 import type { Metrics } from "./util/metrics.ts";
 
@@ -43,6 +45,8 @@ export interface NodeOverrides {
   media?: MediaStore;
   /** Sees every push decision (tests wait on these instead of sleeping). */
   pushObserver?: (event: PushEvent) => void;
+  /** What windows and TTLs read (tests move a ManualClock on instead of sleeping). */
+  clock?: Clock;
   /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
   callHooks?: CallHooks;
   /** Where blocking hides a poster's statuses from a viewer (until it lands, only the audience decides). */
@@ -68,6 +72,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
 
 async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Logger, shutdown: Shutdown): Promise<RunningNode> {
   const startedAt = Date.now();
+  const clock = overrides.clock ?? systemClock;
   // Before anything is opened: a second node on this directory must not touch its stores.
   if (prepareDataDir(config.dataDir)) log.warn({ dataDir: config.dataDir }, "data directory was open to other users; made it owner-only");
   const lock = lockDataDir(config.dataDir);
@@ -84,9 +89,9 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   const { metrics, counters } = nodeMetrics();
   const registry = new ConnectionRegistry(config.nodeId);
   const { revocations, store: revocationStore } = await startRevocations(config, backend, registry, log, shutdown);
-  const push = startPush(config, backend, counters, log, shutdown, overrides.pushObserver);
-  const actors = await startActors({ config, log, backend, registry, media, push, counters, shutdown, callHooks: overrides.callHooks });
-  const status = startStatus({ config, log, backend, actors, media, metrics, hooks: overrides.statusHooks, shutdown });
+  const push = startPush(config, backend, counters, clock, log, shutdown, overrides.pushObserver);
+  const actors = await startActors({ config, log, clock, backend, registry, media, push, counters, shutdown, callHooks: overrides.callHooks });
+  const status = startStatus({ config, log, clock, backend, actors, media, metrics, hooks: overrides.statusHooks, shutdown });
   watchGauges(metrics, {
     connections: () => registry.size,
     calls: () => actors.calls.size,
@@ -94,7 +99,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
     conversationActors: () => actors.conversations.size,
     redisUp: () => backend.redisUp(),
   });
-  const accounts = accountService(config, { backend, secret, smsSender, registry, revocationStore, log });
+  const accounts = accountService(config, { backend, clock, secret, smsSender, registry, revocationStore, log });
   const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, media, accounts, status, metrics, counters, startedAt });
   stopTakingWork(actors, registry, transport, shutdown);
   const stop = () => shutdown.run("stop");

@@ -7,7 +7,7 @@ import type {
   MessageOperationFrame,
   ServerFrame,
 } from "../protocol/frames.ts";
-import type { StoredMessage } from "../storage/types.ts";
+import type { StoredMessage } from "../storage/messages.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { UserCallMessage } from "../calls/messages.ts";
 import type { StatusNotice } from "../status/messages.ts";

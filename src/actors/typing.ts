@@ -1,3 +1,4 @@
+import type { Clock, Timer } from "../util/clock.ts";
 import type { TypingExpired, TypingNotice, TypingUpdate } from "./messages.ts";
 
 interface TypingState {
@@ -15,23 +16,22 @@ interface TypingState {
 class Expiry {
   readonly done: Promise<void>;
   private settle: () => void = () => undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
 
-  constructor() {
+  constructor(private readonly clock: Clock) {
     this.done = new Promise((resolve) => (this.settle = resolve));
   }
 
   arm(ms: number, fire: () => void): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.timer?.cancel();
+    this.timer = this.clock.setTimeout(() => {
       fire();
       this.settle();
     }, ms);
-    this.timer.unref();
   }
 
   cancel(): void {
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.settle();
   }
 }
@@ -42,6 +42,8 @@ let nextToken = 1;
 
 export interface TypingContext {
   limits: { typingThrottleMs: number; typingExpiryMs: number };
+  /** Reads the throttle window and runs the expiry timers. */
+  clock: Clock;
   forward(member: string, notice: TypingNotice): void;
   /** The chat's own actor: `track` keeps it alive while an expiry is pending. */
   self: { tell(chat: string, message: TypingExpired): void; track(chat: string, work: Promise<unknown>): void };
@@ -67,7 +69,7 @@ export class TypingRelay {
 
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired, context: TypingContext): void {
     if (!members.includes(message.user)) return;
-    const now = Date.now();
+    const now = context.clock.now();
     const current = this.byUser.get(message.user);
     if (message.type === "typing-expired") {
       if (!current || current.token !== message.token) return;
@@ -83,7 +85,7 @@ export class TypingRelay {
     }
     const state = current ?? { on: false, forwardedAt: 0, token: 0, expiry: undefined };
     if (!state.expiry) {
-      state.expiry = new Expiry();
+      state.expiry = new Expiry(context.clock);
       context.self.track(chat, state.expiry.done);
     }
     state.token = nextToken++;
@@ -130,6 +132,7 @@ export class UnattendedTyping {
     private readonly limits: TypingContext["limits"],
     /** False when the member is known not to be around (their UserActor is not live on this node). */
     private readonly forward: (member: string, notice: TypingNotice) => boolean,
+    private readonly clock: Clock,
   ) {}
 
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired): void {
@@ -148,6 +151,7 @@ export class UnattendedTyping {
     let reached = false;
     const context: TypingContext = {
       limits: this.limits,
+      clock: this.clock,
       forward: (member, notice) => void (this.forward(member, notice) && (reached = true)),
       self: { tell: (_chat, expired) => this.handle(chat, members, expired), track: () => undefined },
     };

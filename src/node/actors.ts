@@ -15,6 +15,7 @@ import type { MediaAccess } from "../media/access.ts";
 import type { PushService } from "../push/service.ts";
 import type { Backend } from "../storage/open-stores.ts";
 import type { ConnectionRegistry } from "../transport/registry.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { startCalls, userCallDeps } from "./calls.ts";
 import type { NodeCounters } from "./metrics.ts";
@@ -49,6 +50,7 @@ export interface NodeActors {
 export interface ActorParts {
   config: NodeConfig;
   log: Logger;
+  clock: Clock;
   backend: Backend;
   registry: ConnectionRegistry;
   media: MediaAccess;
@@ -115,6 +117,7 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
     config,
     log,
     system,
+    clock: parts.clock,
     cluster,
     routes,
     groups: backend.stores.groups,
@@ -173,6 +176,7 @@ function userDeps(parts: ActorParts, routes: NodeActors["routes"], presence: Pre
     presence,
     frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
     maxDevices: config.limits.maxDevicesPerUser,
+    clock: parts.clock,
   };
 }
 
@@ -188,6 +192,7 @@ function conversationDeps(
     users: routes.users,
     self,
     media: parts.media,
+    clock: parts.clock,
     log: parts.log.child({ component: "conversation" }),
     limits: {
       maxGroupMembers: config.groups.maxMembers,

@@ -9,7 +9,8 @@ import type { CallHooks, UserCallDeps } from "../calls/user-calls.ts";
 import type { ClusterNode } from "../cluster/cluster-node.ts";
 import type { NodeConfig } from "../config.ts";
 import type { PushService } from "../push/service.ts";
-import type { GroupStore } from "../storage/types.ts";
+import type { GroupStore } from "../storage/groups.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 
 interface CallRoutes {
@@ -44,6 +45,7 @@ export function startCalls(parts: {
   config: NodeConfig;
   log: Logger;
   system: ActorSystemRef;
+  clock: Clock;
   cluster: ClusterNode | undefined;
   routes: CallRoutes;
   groups: Pick<GroupStore, "get">;
@@ -64,6 +66,7 @@ export function startCalls(parts: {
         self,
         ringTimeoutMs: config.calls.ringTimeoutMs,
         maxParticipants: config.calls.maxParticipants,
+        clock: parts.clock,
         wake: (user, call, caller, video, ttlMs, connected) => void push.ringCall(user, { call, from: caller, video, ttlMs }, connected),
         log: log.child({ component: "call" }),
       }),

@@ -81,7 +81,6 @@ function sessionProtocol(parts: EdgeParts): SessionProtocol {
     presence,
     keys: new KeyService({
       store: backend.stores.keys,
-      link: routes.link,
       users: routes.users,
       log: log.child({ component: "keys" }),
       rateLimits: backend.rateLimits ?? new LocalRateLimits(),

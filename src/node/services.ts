@@ -11,6 +11,7 @@ import type { Backend } from "../storage/open-stores.ts";
 import type { RevocationStore } from "../storage/revocations.ts";
 import { LocalRateLimits } from "../storage/local-rate-limits.ts";
 import type { ConnectionRegistry } from "../transport/registry.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { NodeCounters } from "./metrics.ts";
 import type { Shutdown } from "./shutdown.ts";
@@ -20,12 +21,14 @@ export function startPush(
   config: NodeConfig,
   backend: Backend,
   counters: NodeCounters,
+  clock: Clock,
   log: Logger,
   shutdown: Shutdown,
   observer?: (event: PushEvent) => void,
 ): PushService {
   const push = new PushService({
     config: config.push,
+    clock,
     store: backend.stores.push,
     cursors: backend.stores.cursors,
     log: log.child({ component: "push" }),
@@ -70,7 +73,7 @@ export async function startRevocations(
 /** Sign-up and refresh, when the backend keeps accounts. */
 export function accountService(
   config: NodeConfig,
-  parts: { backend: Backend; secret: string; smsSender: SmsSenderKind | undefined; registry: ConnectionRegistry; revocationStore: RevocationStore; log: Logger },
+  parts: { backend: Backend; clock: Clock; secret: string; smsSender: SmsSenderKind | undefined; registry: ConnectionRegistry; revocationStore: RevocationStore; log: Logger },
 ): AccountService | undefined {
   const { backend, registry, revocationStore, log } = parts;
   if (!backend.stores.accounts) return undefined;
@@ -80,6 +83,7 @@ export function accountService(
     rateLimits: backend.rateLimits ?? new LocalRateLimits(),
     secret: parts.secret,
     config: config.signup,
+    clock: parts.clock,
     log: log.child({ component: "accounts" }),
     hooks: {
       // The device's access tokens are revoked on every node (which closes its sockets

@@ -3,6 +3,7 @@ import type { MediaAccess } from "../media/access.ts";
 import { NO_STATUS_HIDING, StatusService, type StatusHooks } from "../status/service.ts";
 import { LocalRateLimits } from "../storage/local-rate-limits.ts";
 import type { Backend } from "../storage/open-stores.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import type { NodeActors } from "./actors.ts";
@@ -12,6 +13,7 @@ import type { Shutdown } from "./shutdown.ts";
 export function startStatus(parts: {
   config: NodeConfig;
   log: Logger;
+  clock: Clock;
   backend: Backend;
   actors: NodeActors;
   media: MediaAccess;
@@ -22,7 +24,7 @@ export function startStatus(parts: {
   const { config, log, backend, actors, media } = parts;
   const status = new StatusService({
     store: backend.stores.status,
-    link: actors.routes.link,
+    clock: parts.clock,
     users: actors.routes.users,
     online: backend.online,
     rateLimits: backend.rateLimits ?? new LocalRateLimits(),

@@ -1,5 +1,5 @@
 import type { Database, RootDatabase } from "lmdb";
-import { StorageUnavailableError } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import type { ExpiredStatus, StatusStore, StatusView, StoredStatus } from "./store.ts";
 
 const STRING_MAX = "\uffff";
