@@ -18,6 +18,7 @@ import { SessionProtocol } from "../transport/session-protocol.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import type { NodeActors } from "./actors.ts";
+import type { Readiness } from "./readiness.ts";
 import type { NodeCounters } from "./metrics.ts";
 
 export interface EdgeParts {
@@ -35,6 +36,7 @@ export interface EdgeParts {
   metrics: Metrics;
   counters: NodeCounters;
   startedAt: number;
+  readiness: Readiness;
 }
 
 /** What clients reach: the WebSocket sessions and the HTTP routes, listening on the node's port. */
@@ -65,6 +67,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
         uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000),
         connections: registry.size,
       }),
+      ready: () => parts.readiness.state(),
       metrics: () => parts.metrics.render(),
       routes: httpRoutes(parts),
     },
