@@ -18,6 +18,7 @@ import type {
   MessageFrame,
   PrivacyAudience,
   PrivacyFrame,
+  ChatsFrame,
   SentFrame,
   ServerFrame,
   SyncedFrame,
@@ -177,6 +178,11 @@ export class RouterClient {
   /** Changes the given privacy settings ("contacts" is refused until contacts exist); resolves with all of them. */
   setPrivacy(settings: { last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }): Promise<PrivacyFrame> {
     return this.request({ t: "privacy.set", ...settings }) as Promise<PrivacyFrame>;
+  }
+
+  /** One page of the user's chats, newest first; pass the answer's `next` as `after` for the following page. */
+  chats(options: { after?: string; limit?: number } = {}): Promise<ChatsFrame> {
+    return this.request({ t: "chats", ...options }) as Promise<ChatsFrame>;
   }
 
   getPrivacy(): Promise<PrivacyFrame> {

@@ -1,5 +1,6 @@
 import { start as startActorSystem, stop as stopActorSystem } from "nact";
 import { ActorDirectory } from "./actors/directory.ts";
+import { ChatList } from "./accounts/chat-list.ts";
 import { validateSignupConfig } from "./accounts/config.ts";
 import { registerAccountRoutes } from "./accounts/http.ts";
 import { AccountService } from "./accounts/service.ts";
@@ -317,6 +318,7 @@ async function startLocked(
     }),
     push,
     revocations,
+    chats: new ChatList(stores),
     calls: callService,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },

@@ -90,6 +90,9 @@ export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: Priv
 export interface PrivacyGetFrame { t: "privacy.get"; r: number }
 export type PrivacyRequestFrame = PrivacySetFrame | PrivacyGetFrame;
 
+/** The user's chats, newest last message first; `after` is the `next` of the previous page. */
+export interface ChatsRequestFrame { t: "chats"; r: number; after?: string; limit?: number }
+
 /** End-to-end encryption: the router keeps public prekeys and never sees a private key. */
 export interface SignedPreKey { id: number; key: Uint8Array; sig: Uint8Array }
 export interface OneTimePreKey { id: number; key: Uint8Array }
@@ -122,6 +125,7 @@ export type ClientFrame =
   | PushRequestFrame
   | RefreshFrame
   | PrivacyRequestFrame
+  | ChatsRequestFrame
   | CallRequestFrame;
 
 export type ClientFrameType = ClientFrame["t"];
@@ -217,6 +221,7 @@ export type ServerFrame =
   | RefreshedFrame
   | PrivacyFrame
   | GroupInviteFrame
+  | ChatsFrame
   | CallServerFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
@@ -224,6 +229,13 @@ export interface PushOkFrame { t: "push.ok"; r: number }
 export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience }
 /** An add the user's settings turned into an invitation; `group.join` with `invite` accepts it before `expires` (ms). */
 export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string; name: string; invite: string; expires: number }
+/**
+ * One chat of the `chats` list. `unread`: log positions after the user's read watermark (0 when
+ * the last message is the user's own); `name` and `members` only for groups the user is in.
+ */
+export interface ChatSummary { chat: string; last_seq: number; last_ts: number; unread: number; name?: string; members?: number }
+/** A page of the user's chats; `next` (absent on the last page) asks for the following one. */
+export interface ChatsFrame { t: "chats"; r: number; chats: ChatSummary[]; next?: string }
 /** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
 export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 
@@ -376,3 +388,7 @@ export function directChatMembers(chat: string): [string, string] | undefined {
 
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 200;
+export const CHATS_DEFAULT_LIMIT = 50;
+export const CHATS_MAX_LIMIT = 200;
+/** `chats` cursors are opaque; this bounds what a client can make the server parse. */
+export const MAX_CHATS_CURSOR_LENGTH = 512;

@@ -2,6 +2,8 @@ import {
   DEVICE_ID_PATTERN,
   directChatMembers,
   HISTORY_MAX_LIMIT,
+  CHATS_MAX_LIMIT,
+  MAX_CHATS_CURSOR_LENGTH,
   INVITE_PATTERN,
   isGroupChat,
   isUserId,
@@ -225,6 +227,11 @@ function parse(fields: Fields): ClientFrame {
       };
     case "privacy.get":
       return { t: "privacy.get", r: requestId(fields) };
+    case "chats": {
+      const limit = optionalSeq(fields, "limit");
+      if (limit !== undefined && (limit < 1 || limit > CHATS_MAX_LIMIT)) throw new FieldError(`\`limit\` must be 1-${CHATS_MAX_LIMIT}`);
+      return { t: "chats", r: requestId(fields), after: optionalText(fields, "after", MAX_CHATS_CURSOR_LENGTH), limit };
+    }
     case "receipts":
       return { t: "receipts", r: requestId(fields), chat: chatId(fields), seq: positiveSeq(fields, "seq") };
     case "watch":

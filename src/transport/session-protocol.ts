@@ -21,6 +21,8 @@ import {
 } from "../protocol/frames.ts";
 import { validateFrame } from "../protocol/validate.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
+import { StorageUnavailableError } from "../storage/types.ts";
+import { BadCursorError } from "../accounts/chat-list.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientConnection } from "./connection.ts";
 import type { ConnectionRegistry } from "./registry.ts";
@@ -40,6 +42,8 @@ export interface SessionDeps {
   push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
   /** Token revocations (`router token revoke`); without it no token is revoked. */
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
+  /** The `chats` list (src/accounts/chat-list.ts); without it `chats` is answered `unavailable`. */
+  chats?: { list(user: string, r: number, after: string | undefined, limit: number | undefined): Promise<ServerFrame> };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
   log: Logger;
@@ -296,6 +300,27 @@ export class SessionProtocol {
           if (frame.groups) changes.groups = frame.groups;
         }
         this.deps.users.tell(user, { type: "privacy", changes, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
+      }
+      case "chats": {
+        // Always the connection's own user: no field names another.
+        const chats = this.deps.chats;
+        if (!chats) {
+          this.reject(connection, "unavailable", "this node has no chat list", frame.r);
+          return;
+        }
+        chats.list(user, frame.r, frame.after, frame.limit).then(
+          (answer) => connection.send(answer),
+          (error: unknown) => {
+            if (error instanceof BadCursorError) {
+              this.reject(connection, "invalid_field", error.message, frame.r);
+              return;
+            }
+            const unavailable = error instanceof StorageUnavailableError;
+            this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, "chats failed");
+            this.reject(connection, unavailable ? "unavailable" : "internal", "chats failed; retry", frame.r);
+          },
+        );
         return;
       }
       case "watch":
