@@ -19,6 +19,7 @@ import type {
   PrivacyAudience,
   PrivacyFrame,
   ChatsFrame,
+  ProfileFrame,
   SentFrame,
   ServerFrame,
   SyncedFrame,
@@ -176,13 +177,23 @@ export class RouterClient {
   }
 
   /** Changes the given privacy settings ("contacts" is refused until contacts exist); resolves with all of them. */
-  setPrivacy(settings: { last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }): Promise<PrivacyFrame> {
+  setPrivacy(settings: { last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience; profile?: PrivacyAudience }): Promise<PrivacyFrame> {
     return this.request({ t: "privacy.set", ...settings }) as Promise<PrivacyFrame>;
   }
 
   /** One page of the user's chats, newest first; pass the answer's `next` as `after` for the following page. */
   chats(options: { after?: string; limit?: number } = {}): Promise<ChatsFrame> {
     return this.request({ t: "chats", ...options }) as Promise<ChatsFrame>;
+  }
+
+  /** Changes the given profile fields ("" clears one); resolves with the whole profile. */
+  setProfile(fields: { name?: string; about?: string; photo?: string }): Promise<ProfileFrame> {
+    return this.request({ t: "profile.set", ...fields }) as Promise<ProfileFrame>;
+  }
+
+  /** `user`'s profile as their `profile` privacy setting lets this user see it. */
+  getProfile(user: string): Promise<ProfileFrame> {
+    return this.request({ t: "profile.get", user }) as Promise<ProfileFrame>;
   }
 
   getPrivacy(): Promise<PrivacyFrame> {

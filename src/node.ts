@@ -1,6 +1,7 @@
 import { start as startActorSystem, stop as stopActorSystem } from "nact";
 import { ActorDirectory } from "./actors/directory.ts";
 import { ChatList } from "./accounts/chat-list.ts";
+import { ProfileService } from "./accounts/profiles.ts";
 import { validateSignupConfig } from "./accounts/config.ts";
 import { registerAccountRoutes } from "./accounts/http.ts";
 import { AccountService } from "./accounts/service.ts";
@@ -111,7 +112,8 @@ async function startLocked(
   const metrics = new Metrics();
   const mediaStore = overrides.media ?? (await openMediaStore(config));
   opened.push(() => mediaStore.close());
-  const media = new MediaAccess(mediaStore, stores.groups);
+  const profiles = stores.profiles ? new ProfileService({ profiles: stores.profiles, privacy: stores.privacy, media: mediaStore }) : undefined;
+  const media = new MediaAccess(mediaStore, stores.groups, profiles);
   let stopping: Promise<void> | undefined;
   let markStopped: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
@@ -319,6 +321,7 @@ async function startLocked(
     push,
     revocations,
     chats: new ChatList(stores),
+    profiles,
     calls: callService,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },

@@ -224,11 +224,11 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     try {
       const current = state.privacy ?? (await deps.stores.privacy.settings(user));
       const next: PrivacySettings = { ...current, ...request.changes };
-      const changed = next.lastSeen !== current.lastSeen || next.online !== current.online || next.groups !== current.groups;
+      const changed = next.lastSeen !== current.lastSeen || next.online !== current.online || next.groups !== current.groups || next.profile !== current.profile;
       // Saved before it is answered or acted on: what the user was told holds after a restart.
       if (changed) await deps.stores.privacy.setSettings(user, next);
       state.privacy = next;
-      deps.link.send(replyTo.conn, { t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
+      deps.link.send(replyTo.conn, { t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups, profile: next.profile });
       if (next.lastSeen !== current.lastSeen || next.online !== current.online) deps.presence.privacyChanged(user, presenceShown(next));
     } catch (error) {
       // Not a crash: restarting the actor would close every device of the user for one setting.

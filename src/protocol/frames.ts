@@ -86,9 +86,14 @@ export type PushRequestFrame = PushRegisterFrame | PushUnregisterFrame | PushMut
  */
 export type PrivacyAudience = "everyone" | "nobody";
 /** Changes the given settings; each answered with all of them (`privacy`). */
-export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }
+export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience; profile?: PrivacyAudience }
 export interface PrivacyGetFrame { t: "privacy.get"; r: number }
 export type PrivacyRequestFrame = PrivacySetFrame | PrivacyGetFrame;
+
+/** Changes the given profile fields ("" clears one); answered `profile` with the whole profile. */
+export interface ProfileSetFrame { t: "profile.set"; r: number; name?: string; about?: string; photo?: string }
+export interface ProfileGetFrame { t: "profile.get"; r: number; user: string }
+export type ProfileRequestFrame = ProfileSetFrame | ProfileGetFrame;
 
 /** The user's chats, newest last message first; `after` is the `next` of the previous page. */
 export interface ChatsRequestFrame { t: "chats"; r: number; after?: string; limit?: number }
@@ -126,6 +131,7 @@ export type ClientFrame =
   | RefreshFrame
   | PrivacyRequestFrame
   | ChatsRequestFrame
+  | ProfileRequestFrame
   | CallRequestFrame;
 
 export type ClientFrameType = ClientFrame["t"];
@@ -222,11 +228,12 @@ export type ServerFrame =
   | PrivacyFrame
   | GroupInviteFrame
   | ChatsFrame
+  | ProfileFrame
   | CallServerFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
 /** The user's privacy settings, all of them, as they are now. */
-export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience }
+export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience; profile: PrivacyAudience }
 /** An add the user's settings turned into an invitation; `group.join` with `invite` accepts it before `expires` (ms). */
 export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string; name: string; invite: string; expires: number }
 /**
@@ -236,6 +243,8 @@ export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string;
 export interface ChatSummary { chat: string; last_seq: number; last_ts: number; unread: number; name?: string; members?: number }
 /** A page of the user's chats; `next` (absent on the last page) asks for the following one. */
 export interface ChatsFrame { t: "chats"; r: number; chats: ChatSummary[]; next?: string }
+/** A user's profile: fields unset, or hidden from the asker by the owner's `profile` setting, are absent. */
+export interface ProfileFrame { t: "profile"; r: number; user: string; name?: string; about?: string; photo?: string }
 /** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
 export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 

@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import type { AccountStore } from "../accounts/store.ts";
 import type { Body, MediaRef } from "../protocol/frames.ts";
 import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
+import type { ProfileStore } from "./profiles.ts";
 
 export interface StoredMessage {
   chat: string;
@@ -151,6 +152,8 @@ export interface Stores {
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
   readonly push?: PushRegistrationStore;
+  /** Absent on backends without profile storage: `profile.*` are answered `unavailable`. */
+  readonly profiles?: ProfileStore;
   /** Absent on backends without account storage: sign-up and refresh are off (their routes answer 404). */
   readonly accounts?: AccountStore;
   close(): Promise<void>;

@@ -16,6 +16,7 @@ import {
   type KeysPutFrame,
   type CallRequestFrame,
   type PushRequestFrame,
+  type ProfileRequestFrame,
   type RefreshFrame,
   type ServerFrame,
 } from "../protocol/frames.ts";
@@ -44,6 +45,8 @@ export interface SessionDeps {
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
   /** The `chats` list (src/accounts/chat-list.ts); without it `chats` is answered `unavailable`. */
   chats?: { list(user: string, r: number, after: string | undefined, limit: number | undefined): Promise<ServerFrame> };
+  /** Profiles (src/accounts/profiles.ts); without it `profile.*` are answered `unavailable`. */
+  profiles?: { handle(user: string, frame: ProfileRequestFrame): Promise<ServerFrame> };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
   log: Logger;
@@ -298,8 +301,26 @@ export class SessionProtocol {
           if (frame.last_seen) changes.lastSeen = frame.last_seen;
           if (frame.online) changes.online = frame.online;
           if (frame.groups) changes.groups = frame.groups;
+          if (frame.profile) changes.profile = frame.profile;
         }
         this.deps.users.tell(user, { type: "privacy", changes, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
+      }
+      case "profile.set":
+      case "profile.get": {
+        const profiles = this.deps.profiles;
+        if (!profiles) {
+          this.reject(connection, "unavailable", "this node keeps no profiles", frame.r);
+          return;
+        }
+        profiles.handle(user, frame).then(
+          (answer) => connection.send(answer),
+          (error: unknown) => {
+            const unavailable = error instanceof StorageUnavailableError;
+            this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, unavailable ? "unavailable" : "internal", `${frame.t} failed; retry`, frame.r);
+          },
+        );
         return;
       }
       case "chats": {

@@ -490,17 +490,29 @@ export function privacyStoreContract(name: string, open: () => Promise<Stores>):
       const user = freshUser("p");
       const other = freshUser("q");
       assert.deepEqual(await stores.privacy.settings(user), DEFAULT_PRIVACY);
-      await stores.privacy.setSettings(user, { lastSeen: "nobody", online: "everyone", groups: "nobody" });
-      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "nobody", online: "everyone", groups: "nobody" });
+      await stores.privacy.setSettings(user, { lastSeen: "nobody", online: "everyone", groups: "nobody", profile: "nobody" });
+      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "nobody", online: "everyone", groups: "nobody", profile: "nobody" });
       assert.deepEqual(
         await stores.privacy.settingsOf([user, other]),
         new Map([
-          [user, { lastSeen: "nobody", online: "everyone", groups: "nobody" }],
+          [user, { lastSeen: "nobody", online: "everyone", groups: "nobody", profile: "nobody" }],
           [other, DEFAULT_PRIVACY],
         ]),
       );
-      await stores.privacy.setSettings(user, { lastSeen: "everyone", online: "nobody", groups: "everyone" });
-      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "everyone", online: "nobody", groups: "everyone" });
+      await stores.privacy.setSettings(user, { lastSeen: "everyone", online: "nobody", groups: "everyone", profile: "everyone" });
+      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "everyone", online: "nobody", groups: "everyone", profile: "everyone" });
+    });
+
+    it("keeps profiles field by field: set, change one, clear one, delete", async () => {
+      const profiles = stores.profiles;
+      assert.ok(profiles, "this backend keeps profiles");
+      const user = freshUser("pr");
+      assert.deepEqual(await profiles.profile(user), {});
+      assert.deepEqual(await profiles.update(user, { name: "Ada", about: "hi" }), { name: "Ada", about: "hi" });
+      assert.deepEqual(await profiles.update(user, { photo: "0".repeat(32), about: "" }), { name: "Ada", photo: "0".repeat(32) });
+      assert.deepEqual(await profiles.profile(user), { name: "Ada", photo: "0".repeat(32) });
+      await profiles.deleteProfile(user);
+      assert.deepEqual(await profiles.profile(user), {});
     });
 
     it("keeps invitations until taken or expired, at most the pending bound, dropping the oldest", async () => {
