@@ -20,6 +20,7 @@ import type {
   PrivacyFrame,
   ChatsFrame,
   ProfileFrame,
+  AccountDeletedFrame,
   SentFrame,
   ServerFrame,
   SyncedFrame,
@@ -194,6 +195,11 @@ export class RouterClient {
   /** `user`'s profile as their `profile` privacy setting lets this user see it. */
   getProfile(user: string): Promise<ProfileFrame> {
     return this.request({ t: "profile.get", user }) as Promise<ProfileFrame>;
+  }
+
+  /** Deletes the account for good; the server then closes every device with 4001. */
+  deleteAccount(): Promise<AccountDeletedFrame> {
+    return this.request({ t: "account.delete" }) as Promise<AccountDeletedFrame>;
   }
 
   getPrivacy(): Promise<PrivacyFrame> {

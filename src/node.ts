@@ -1,6 +1,7 @@
 import { start as startActorSystem, stop as stopActorSystem } from "nact";
 import { ActorDirectory } from "./actors/directory.ts";
 import { ChatList } from "./accounts/chat-list.ts";
+import { AccountDeletion } from "./accounts/delete-account.ts";
 import { ProfileService } from "./accounts/profiles.ts";
 import { validateSignupConfig } from "./accounts/config.ts";
 import { registerAccountRoutes } from "./accounts/http.ts";
@@ -321,6 +322,15 @@ async function startLocked(
     push,
     revocations,
     chats: new ChatList(stores),
+    deletion: new AccountDeletion({
+      nodeId: config.nodeId,
+      stores,
+      revocations: revocationStore,
+      local: revocations,
+      conversations: conversationDirectory,
+      // Contacts are not on main yet: their deletion hook goes here when they land.
+      log: log.child({ component: "accounts" }),
+    }),
     profiles,
     calls: callService,
     log: log.child({ component: "session" }),

@@ -95,6 +95,9 @@ export interface ProfileSetFrame { t: "profile.set"; r: number; name?: string; a
 export interface ProfileGetFrame { t: "profile.get"; r: number; user: string }
 export type ProfileRequestFrame = ProfileSetFrame | ProfileGetFrame;
 
+/** Deletes the account for good: answered `account.deleted`, then every device is closed 4001. */
+export interface AccountDeleteFrame { t: "account.delete"; r: number }
+
 /** The user's chats, newest last message first; `after` is the `next` of the previous page. */
 export interface ChatsRequestFrame { t: "chats"; r: number; after?: string; limit?: number }
 
@@ -132,6 +135,7 @@ export type ClientFrame =
   | PrivacyRequestFrame
   | ChatsRequestFrame
   | ProfileRequestFrame
+  | AccountDeleteFrame
   | CallRequestFrame;
 
 export type ClientFrameType = ClientFrame["t"];
@@ -229,6 +233,7 @@ export type ServerFrame =
   | GroupInviteFrame
   | ChatsFrame
   | ProfileFrame
+  | AccountDeletedFrame
   | CallServerFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
@@ -245,6 +250,8 @@ export interface ChatSummary { chat: string; last_seq: number; last_ts: number; 
 export interface ChatsFrame { t: "chats"; r: number; chats: ChatSummary[]; next?: string }
 /** A user's profile: fields unset, or hidden from the asker by the owner's `profile` setting, are absent. */
 export interface ProfileFrame { t: "profile"; r: number; user: string; name?: string; about?: string; photo?: string }
+/** The account is gone; the connection closes with 4001 right after. */
+export interface AccountDeletedFrame { t: "account.deleted"; r: number }
 /** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
 export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 

@@ -244,6 +244,8 @@ function parse(fields: Fields): ClientFrame {
         about: profileText(fields, "about", MAX_PROFILE_ABOUT_LENGTH),
         photo: fields.photo === "" ? "" : optionalText(fields, "photo", 32, MEDIA_ID_PATTERN),
       };
+    case "account.delete":
+      return { t: "account.delete", r: requestId(fields) };
     case "profile.get":
       return { t: "profile.get", r: requestId(fields), user: userId(fields, "user") };
     case "chats": {

@@ -47,6 +47,8 @@ export interface SessionDeps {
   chats?: { list(user: string, r: number, after: string | undefined, limit: number | undefined): Promise<ServerFrame> };
   /** Profiles (src/accounts/profiles.ts); without it `profile.*` are answered `unavailable`. */
   profiles?: { handle(user: string, frame: ProfileRequestFrame): Promise<ServerFrame> };
+  /** Account deletion (src/accounts/delete-account.ts); without it `account.delete` is answered `unavailable`. */
+  deletion?: { removeData(user: string): Promise<void>; tombstone(user: string): Promise<void> };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
   log: Logger;
@@ -319,6 +321,33 @@ export class SessionProtocol {
             const unavailable = error instanceof StorageUnavailableError;
             this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, `${frame.t} failed`);
             this.reject(connection, unavailable ? "unavailable" : "internal", `${frame.t} failed; retry`, frame.r);
+          },
+        );
+        return;
+      }
+      case "account.delete": {
+        const deletion = this.deps.deletion;
+        if (!deletion) {
+          this.reject(connection, "unavailable", "this node cannot delete accounts", frame.r);
+          return;
+        }
+        deletion.removeData(user).then(
+          async () => {
+            connection.send({ t: "account.deleted", r: frame.r });
+            try {
+              await deletion.tombstone(user);
+            } catch (error) {
+              // Rare (retried already): the data is gone, but tokens of the id stay good until they expire.
+              this.deps.log.error({ err: error, user }, "account tombstone write failed");
+            }
+            // Every node closes the user's sockets once it polls the tombstone; this node's at once.
+            for (const own of this.deps.registry.ofUser(user)) own.close(CLOSE_CODES.unauthorized, "account deleted");
+          },
+          (error: unknown) => {
+            const unavailable = error instanceof StorageUnavailableError;
+            this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, "account.delete failed");
+            // Each step is idempotent: a retry finishes what this one left.
+            this.reject(connection, unavailable ? "unavailable" : "internal", "account.delete failed; retry", frame.r);
           },
         );
         return;

@@ -321,6 +321,21 @@ export function keyAndPushStoreContract(name: string, open: () => Promise<Stores
       assert.deepEqual(await keys.claim(user, "tablet", { ...LIMITS, oneTime: false }), []);
     });
 
+    it("deletes every device's keys of a deleted user, and only theirs", async () => {
+      const user = freshUser("kd");
+      const other = freshUser("ko");
+      await keys.put(user, "phone", publishedKeys(), prekeys(1, 5), LIMITS);
+      await keys.put(user, "laptop", publishedKeys(), prekeys(1, 5), LIMITS);
+      await keys.put(other, "phone", publishedKeys(), prekeys(1, 5), LIMITS);
+      await keys.deleteUser(user);
+      await keys.deleteUser(user);
+      assert.deepEqual(await keys.claim(user, undefined, LIMITS), []);
+      assert.deepEqual((await keys.claim(other, undefined, LIMITS)).map((b) => [b.device, b.prekey?.id]), [["phone", 1]]);
+      // The user's devices may publish again (a user id is never reused, but the store does not care).
+      assert.deepEqual(await keys.put(user, "phone", publishedKeys(), prekeys(7, 1), LIMITS), { count: 1 });
+      assert.equal((await keys.claim(user, "phone", LIMITS))[0]?.prekey?.id, 7);
+    });
+
     it("replaces a prekey id it holds rather than adding one, and refuses a put over the limit", async () => {
       const user = freshUser("r");
       const published = publishedKeys();
