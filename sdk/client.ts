@@ -5,9 +5,12 @@
 import WebSocket from "ws";
 import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
 import type {
+  BlocksFrame,
   CallOkFrame,
   CallTurnFrame,
   ChatEventFrame,
+  ContactsFoundFrame,
+  ContactsFrame,
   ErrorFrame,
   GroupFrame,
   HistoryFrame,
@@ -23,6 +26,11 @@ import type {
   AccountDeletedFrame,
   SentFrame,
   ServerFrame,
+  StatusKind,
+  StatusListFrame,
+  StatusOkFrame,
+  StatusPostedFrame,
+  StatusViewersFrame,
   SyncedFrame,
   WelcomeFrame,
 } from "../src/protocol/frames.ts";
@@ -177,7 +185,7 @@ export class RouterClient {
     return this.request({ t: "group.join", chat, invite }) as Promise<GroupFrame>;
   }
 
-  /** Changes the given privacy settings ("contacts" is refused until contacts exist); resolves with all of them. */
+  /** Changes the given privacy settings; resolves with all of them. */
   setPrivacy(settings: { last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience; profile?: PrivacyAudience }): Promise<PrivacyFrame> {
     return this.request({ t: "privacy.set", ...settings }) as Promise<PrivacyFrame>;
   }
@@ -204,6 +212,42 @@ export class RouterClient {
 
   getPrivacy(): Promise<PrivacyFrame> {
     return this.request({ t: "privacy.get" }) as Promise<PrivacyFrame>;
+  }
+
+  /**
+   * Which of the address book's numbers (E.164, as the book holds them; at most 5,000 per
+   * call) are users. Each number counts against the user's daily lookup budget (`left`).
+   */
+  syncContacts(phones: string[]): Promise<ContactsFoundFrame> {
+    return this.request({ t: "contacts.sync", phones }) as Promise<ContactsFoundFrame>;
+  }
+
+  /** Adds users to the server-side contact list (which `contacts` privacy settings refer to). */
+  addContacts(users: string[]): Promise<ContactsFrame> {
+    return this.request({ t: "contacts.add", users }) as Promise<ContactsFrame>;
+  }
+
+  removeContacts(users: string[]): Promise<ContactsFrame> {
+    return this.request({ t: "contacts.remove", users }) as Promise<ContactsFrame>;
+  }
+
+  /** The whole contact list, sorted. */
+  async contacts(): Promise<string[]> {
+    return ((await this.request({ t: "contacts.list" })) as ContactsFrame).users ?? [];
+  }
+
+  /** Their direct messages are then answered `sent` but never reach this user; typing and presence hide. */
+  block(user: string): Promise<BlocksFrame> {
+    return this.request({ t: "block", user }) as Promise<BlocksFrame>;
+  }
+
+  unblock(user: string): Promise<BlocksFrame> {
+    return this.request({ t: "unblock", user }) as Promise<BlocksFrame>;
+  }
+
+  /** The whole block list, sorted. */
+  async blocks(): Promise<string[]> {
+    return ((await this.request({ t: "blocks" })) as BlocksFrame).users ?? [];
   }
 
   /** edit / delete / react of message `seq`; answered with `sent` naming the event's position. */
@@ -284,6 +328,36 @@ export class RouterClient {
   /** TURN credentials for calls: `{urls, username, credential, ttl}` (coturn's REST-API scheme). */
   turn(): Promise<CallTurnFrame> {
     return this.request({ t: "call.turn" }) as Promise<CallTurnFrame>;
+  }
+
+  /**
+   * Posts a status (docs/protocol.md, Status): `text` / `cipher` with a body, `image` / `video`
+   * with an uploaded object's `media`. `audience.allow` is required until contacts exist.
+   */
+  postStatus(
+    content: { kind: StatusKind; body?: Uint8Array | string; media?: MediaRef; caption?: Uint8Array | string },
+    audience: { allow: string[]; deny?: string[] },
+  ): Promise<StatusPostedFrame> {
+    return this.request({ t: "status.post", ...content, audience }) as Promise<StatusPostedFrame>;
+  }
+
+  /** The live statuses this user may see, by poster (newest first), and their own with view counts. */
+  listStatuses(posters?: string[]): Promise<StatusListFrame> {
+    return this.request({ t: "status.list", posters }) as Promise<StatusListFrame>;
+  }
+
+  /** Records that this user saw `poster`'s status `id`; the poster hears `status.viewed` once. */
+  viewStatus(poster: string, id: string): Promise<StatusOkFrame> {
+    return this.request({ t: "status.view", poster, id }) as Promise<StatusOkFrame>;
+  }
+
+  /** Who saw one of this user's statuses, a page at a time in user id order. */
+  statusViewers(id: string, page: { after?: string; limit?: number } = {}): Promise<StatusViewersFrame> {
+    return this.request({ t: "status.viewers", id, ...page }) as Promise<StatusViewersFrame>;
+  }
+
+  deleteStatus(id: string): Promise<StatusOkFrame> {
+    return this.request({ t: "status.delete", id }) as Promise<StatusOkFrame>;
   }
 
   typing(chat: string, on: boolean): void {

@@ -64,6 +64,14 @@ export interface NodeConfig {
     /** Pending invitations kept per user; a new one beyond it drops the oldest. */
     maxPendingInvites: number;
   };
+  contacts: {
+    /** Phone numbers one user may look up with `contacts.sync` per day, cluster-wide (counted by number). */
+    syncPerDay: number;
+    /** Users one contact list may hold; `contacts.add` beyond it is `limit_exceeded`. */
+    maxContacts: number;
+    /** Users one block list may hold; `block` beyond it is `limit_exceeded`. */
+    maxBlocks: number;
+  };
   keys: {
     /** Key bundle fetches (`keys.get`) one user may make per window, cluster-wide. */
     claimsPerWindow: number;
@@ -119,6 +127,17 @@ export interface NodeConfig {
       /** Lifetime of issued credentials in seconds. */
       ttlSeconds: number;
     };
+  };
+  /** Status updates (docs/protocol.md, "Status"). */
+  status: {
+    /** A status expires this long after it is posted. */
+    ttlMs: number;
+    /** Statuses one user may post per day (a fixed 24 h window, shared by the cluster's nodes). */
+    postsPerDay: number;
+    /** Live (unexpired) statuses one poster may hold at once. */
+    maxActive: number;
+    /** How often the sweep removes expired statuses and unlinks their media. */
+    sweepIntervalMs: number;
   };
   /** Where chats live: embedded LMDB under dataDir, or the cluster backend (CQL + Redis). */
   storage: {
@@ -190,12 +209,16 @@ export function defaultConfig(): NodeConfig {
     // together cannot empty a freshly stocked device within one window (the owner, told at 10
     // left, refills in between). Legitimate bursts above it (a 500-member group all opening
     // sessions with one user) still succeed, on the signed prekey alone.
+    // A new user's address book in a day or two (a few thousand numbers), far below a
+    // directory scrape; the contact and block lists are bounded like everything a user writes.
+    contacts: { syncPerDay: 10_000, maxContacts: 10_000, maxBlocks: 10_000 },
     keys: { claimsPerWindow: 1000, claimWindowMs: 10 * 60_000, claimsPerTargetWindow: 50 },
     messages: { editWindowMs: 15 * 60_000, deleteWindowMs: 48 * 3600_000 },
     typing: { throttleMs: 2000, expiryMs: 6000 },
     push: defaultPushConfig(),
     signup: defaultSignupConfig(),
     calls: { ringTimeoutMs: 45_000, maxParticipants: 8, turn: { secret: "", urls: "", ttlSeconds: 3600 } },
+    status: { ttlMs: 24 * 3600_000, postsPerDay: 100, maxActive: 100, sweepIntervalMs: 60_000 },
     media: {
       backend: "file",
       maxUploadBytes: 100 * 1024 * 1024,
@@ -259,6 +282,9 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_MAX_PENDING_INVITES: "groups.maxPendingInvites",
   ROUTER_EDIT_WINDOW_MS: "messages.editWindowMs",
   ROUTER_DELETE_WINDOW_MS: "messages.deleteWindowMs",
+  ROUTER_CONTACTS_SYNC_PER_DAY: "contacts.syncPerDay",
+  ROUTER_MAX_CONTACTS: "contacts.maxContacts",
+  ROUTER_MAX_BLOCKS: "contacts.maxBlocks",
   ROUTER_KEYS_CLAIMS_PER_WINDOW: "keys.claimsPerWindow",
   ROUTER_KEYS_CLAIM_WINDOW_MS: "keys.claimWindowMs",
   ROUTER_KEYS_CLAIMS_PER_TARGET_WINDOW: "keys.claimsPerTargetWindow",
@@ -298,6 +324,10 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_TURN_SECRET: "calls.turn.secret",
   ROUTER_TURN_URLS: "calls.turn.urls",
   ROUTER_TURN_TTL_SECONDS: "calls.turn.ttlSeconds",
+  ROUTER_STATUS_TTL_MS: "status.ttlMs",
+  ROUTER_STATUS_POSTS_PER_DAY: "status.postsPerDay",
+  ROUTER_STATUS_MAX_ACTIVE: "status.maxActive",
+  ROUTER_STATUS_SWEEP_INTERVAL_MS: "status.sweepIntervalMs",
   ROUTER_MEDIA_BACKEND: "media.backend",
   ROUTER_MEDIA_MAX_UPLOAD_BYTES: "media.maxUploadBytes",
   ROUTER_MEDIA_PRESIGN_TTL_SECONDS: "media.presignTtlSeconds",
@@ -381,6 +411,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (!(config.keys.claimsPerWindow >= 1 && config.keys.claimWindowMs >= 1000)) {
     throw new ConfigError("keys.claimsPerWindow must be at least 1 and keys.claimWindowMs at least 1000");
   }
+  if (!(config.contacts.syncPerDay >= 1 && config.contacts.maxContacts >= 1 && config.contacts.maxBlocks >= 1)) {
+    throw new ConfigError("contacts.syncPerDay, contacts.maxContacts and contacts.maxBlocks must be at least 1");
+  }
   if (!Number.isInteger(config.keys.claimsPerTargetWindow)) throw new ConfigError("keys.claimsPerTargetWindow must be a whole number");
   if (!(config.groups.maxPerUser >= 1 && config.groups.maxPendingInvites >= 1 && config.groups.inviteTtlMs >= 1000)) {
     throw new ConfigError("groups.maxPerUser and groups.maxPendingInvites must be at least 1, groups.inviteTtlMs at least 1000");
@@ -393,6 +426,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (config.secret && config.secretFile) throw new ConfigError("give --secret or --secret-file, not both");
   if (config.calls.ringTimeoutMs < 1000) throw new ConfigError("calls.ringTimeoutMs must be at least 1000");
   if (!(config.calls.maxParticipants >= 2 && Number.isInteger(config.calls.maxParticipants))) throw new ConfigError("calls.maxParticipants must be a whole number of at least 2");
+  if (config.status.ttlMs < 1000) throw new ConfigError("status.ttlMs must be at least 1000");
+  if (!(config.status.postsPerDay >= 1 && config.status.maxActive >= 1)) throw new ConfigError("status.postsPerDay and status.maxActive must be at least 1");
+  if (config.status.sweepIntervalMs < 100) throw new ConfigError("status.sweepIntervalMs must be at least 100");
   if (config.calls.turn.ttlSeconds < 60) throw new ConfigError("calls.turn.ttlSeconds must be at least 60");
   if (config.calls.turn.secret && !config.calls.turn.urls.trim()) throw new ConfigError("ROUTER_TURN_SECRET needs ROUTER_TURN_URLS: the TURN server's turn: / stun: URLs");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {

@@ -14,14 +14,18 @@ import { PresenceHub } from "./actors/presence-hub.ts";
 import { MediaAccess } from "./media/access.ts";
 import { registerMediaRoutes } from "./media/http.ts";
 import { mediaStagingDir, openMediaStore } from "./storage/media/open-media-store.ts";
-import type { MediaStore } from "./storage/types.ts";
+import type { MediaStore } from "./storage/media.ts";
+import type { Stores } from "./storage/stores.ts";
 import { KeyService } from "./keys/key-service.ts";
+import { ContactDiscovery } from "./contacts/discovery.ts";
 import { PushService } from "./push/service.ts";
 import { CallService, CallTracker } from "./calls/service.ts";
 import { callBehaviour, type CallState } from "./calls/call-actor.ts";
 import type { CallMessage } from "./calls/messages.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "./calls/user-calls.ts";
 import { turnUrls } from "./calls/turn.ts";
+import { NO_STATUS_HIDING, StatusService, type StatusHooks } from "./status/service.ts";
+import { hideFromBlocked } from "./actors/blocking.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
@@ -34,12 +38,12 @@ import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
 import { lockDataDir, prepareDataDir, type DataDirLock } from "./storage/data-dir-lock.ts";
 import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
-import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
 import { startTransport } from "./transport/server.ts";
 import type { TemplatedApp } from "uWebSockets.js";
 import { SessionProtocol } from "./transport/session-protocol.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
+import { systemClock, type Clock } from "./util/clock.ts";
 import { Metrics } from "./util/metrics.ts";
 
 export interface RunningNode {
@@ -62,8 +66,12 @@ export interface NodeOverrides {
   media?: MediaStore;
   /** Sees every push decision (tests wait on these instead of sleeping). */
   pushObserver?: (event: PushEvent) => void;
-  /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
+  /** What windows and TTLs read (tests move a ManualClock on instead of sleeping). */
+  clock?: Clock;
+  /** Further reasons a call may not ring (tests); the callee's block list is always asked (user-actor.ts). */
   callHooks?: CallHooks;
+  /** Further reasons to hide a poster's statuses from a viewer (tests); blocks always hide them (actors/blocking.ts). */
+  statusHooks?: StatusHooks;
 }
 
 const DRAIN_TIMEOUT_MS = 5000;
@@ -113,7 +121,7 @@ async function startLocked(
   const metrics = new Metrics();
   const mediaStore = overrides.media ?? (await openMediaStore(config));
   opened.push(() => mediaStore.close());
-  const profiles = stores.profiles ? new ProfileService({ profiles: stores.profiles, privacy: stores.privacy, media: mediaStore }) : undefined;
+  const profiles = stores.profiles ? new ProfileService({ profiles: stores.profiles, privacy: stores.privacy, contacts: stores.contacts, blocks: stores.blocks, media: mediaStore }) : undefined;
   const media = new MediaAccess(mediaStore, stores.groups, profiles);
   let stopping: Promise<void> | undefined;
   let markStopped: () => void = () => {};
@@ -137,8 +145,10 @@ async function startLocked(
   };
 
   const pushOutcomes = metrics.counter("router_push_total", "Push decisions per device, by outcome");
+  const clock = overrides.clock ?? systemClock;
   const push = new PushService({
     config: config.push,
+    clock,
     store: stores.push,
     cursors: stores.cursors,
     log: log.child({ component: "push" }),
@@ -195,6 +205,8 @@ async function startLocked(
     link: registry,
     store: stores.presence,
     privacy: stores.privacy,
+    contacts: stores.contacts,
+    blocks: stores.blocks,
     onlineSet: backend.online,
     nodeId: config.nodeId,
     log: log.child({ component: "presence" }),
@@ -230,6 +242,8 @@ async function startLocked(
       presence,
       frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
       maxDevices: config.limits.maxDevicesPerUser,
+      contactLimits: { maxContacts: config.contacts.maxContacts, maxBlocks: config.contacts.maxBlocks },
+      clock,
       calls: { link, calls: callDirectory, hooks: overrides.callHooks ?? NO_CALL_BLOCKING, alive },
     }),
     config.actors,
@@ -245,6 +259,7 @@ async function startLocked(
       users: userDirectory,
       self: () => conversations,
       media,
+      clock,
       log: log.child({ component: "conversation" }),
       limits: {
         maxGroupMembers: config.groups.maxMembers,
@@ -277,6 +292,7 @@ async function startLocked(
       self: () => calls,
       ringTimeoutMs: config.calls.ringTimeoutMs,
       maxParticipants: config.calls.maxParticipants,
+      clock,
       wake: (user, call, caller, video, ttlMs, connected) => void push.ringCall(user, { call, from: caller, video, ttlMs }, connected),
       log: log.child({ component: "call" }),
     }),
@@ -297,6 +313,38 @@ async function startLocked(
     callTracker,
   );
 
+  const statusService = new StatusService({
+    store: stores.status,
+    clock,
+    users: userDirectory,
+    online: backend.online,
+    rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+    messages: stores.messages,
+    groups: stores.groups,
+    media,
+    settings: config.status,
+    hooks: hideFromBlocked(stores.blocks, overrides.statusHooks ?? NO_STATUS_HIDING),
+    log: log.child({ component: "status" }),
+  });
+  media.statusReader = (user, chat) => statusService.mayReadMedia(user, chat);
+  // Every node runs the timer; in a cluster only the ring's owner of "status-sweep" sweeps (the
+  // sweep is idempotent, so a ring change that briefly gives two owners does no harm).
+  const statusSweeps = metrics.counter("router_status_swept_total", "Expired statuses removed by the sweep");
+  let sweeping = false;
+  const statusSweep = setInterval(() => {
+    if (sweeping || callPlacement.ownerOf("status-sweep") !== config.nodeId) return;
+    sweeping = true;
+    statusService
+      .sweep()
+      .then((removed) => {
+        if (removed > 0) statusSweeps(removed);
+      })
+      .catch((error: unknown) => log.warn({ err: error }, "status sweep failed"))
+      .finally(() => (sweeping = false));
+  }, config.status.sweepIntervalMs);
+  statusSweep.unref();
+  opened.push(() => clearInterval(statusSweep));
+
   metrics.gauge("router_connections", "Open WebSocket connections", () => registry.size);
   metrics.gauge("router_calls", "Calls held by this node", () => calls.size);
   metrics.gauge("router_user_actors", "Live user actors", () => users.size);
@@ -313,13 +361,18 @@ async function startLocked(
     presence,
     keys: new KeyService({
       store: stores.keys,
-      link,
       users: userDirectory,
       log: log.child({ component: "keys" }),
       rateLimits: backend.rateLimits ?? new LocalRateLimits(),
       claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs, perTarget: config.keys.claimsPerTargetWindow },
     }),
     push,
+    discovery: new ContactDiscovery({
+      ...(stores.accounts ? { accounts: stores.accounts } : {}),
+      rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+      dailyBudget: config.contacts.syncPerDay,
+      log: log.child({ component: "contacts" }),
+    }),
     revocations,
     chats: new ChatList(stores),
     deletion: new AccountDeletion({
@@ -328,11 +381,11 @@ async function startLocked(
       revocations: revocationStore,
       local: revocations,
       conversations: conversationDirectory,
-      // Contacts are not on main yet: their deletion hook goes here when they land.
       log: log.child({ component: "accounts" }),
     }),
     profiles,
     calls: callService,
+    status: statusService,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });
@@ -344,6 +397,7 @@ async function startLocked(
         rateLimits: backend.rateLimits ?? new LocalRateLimits(),
         secret,
         config: config.signup,
+        clock,
         log: log.child({ component: "accounts" }),
         hooks: {
           // The device's access tokens are revoked on every node (which closes its sockets
@@ -448,6 +502,7 @@ async function startLocked(
     while ((conversations.busy() || users.busy()) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    clearInterval(statusSweep);
     users.stopAll();
     conversations.stopAll();
     calls.stopAll();

@@ -10,7 +10,7 @@
  * device's first start (one request, then it follows live frames), not for polling.
  */
 import { CHATS_DEFAULT_LIMIT, isGroupChat, type ChatSummary, type ChatsFrame } from "../protocol/frames.ts";
-import type { Stores } from "../storage/types.ts";
+import type { Stores } from "../storage/stores.ts";
 
 interface Candidate {
   chat: string;

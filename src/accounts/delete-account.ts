@@ -2,7 +2,7 @@
  * `account.delete`: what goes, in an order that a retry can repeat (every step is idempotent).
  *
  * 1. The phone mapping (its next sign-up makes a new user id) and refresh families; prekeys;
- *    push registrations; the profile; contacts (the hook below).
+ *    push registrations; the profile; the user's contact and block lists.
  * 2. Each group is left through its ConversationActor as a normal `group.leave`, so the
  *    remaining members see the system message of leaving, in the group's one order.
  * 3. The tombstone: a revocation of every token of the user, issued at any time (`at` =
@@ -15,7 +15,7 @@
  */
 import type { ConversationMessage, ReplyTo } from "../actors/messages.ts";
 import type { Revocation, RevocationStore } from "../storage/revocations.ts";
-import type { Stores } from "../storage/types.ts";
+import type { Stores } from "../storage/stores.ts";
 import type { Logger } from "../util/logger.ts";
 
 /** A revocation time after every token's issue time: the user id is void for good. */
@@ -24,16 +24,11 @@ const TOMBSTONE_ATTEMPTS = 5;
 
 export interface AccountDeletionDeps {
   nodeId: string;
-  stores: Pick<Stores, "accounts" | "keys" | "push" | "profiles" | "groups">;
+  stores: Pick<Stores, "accounts" | "keys" | "push" | "profiles" | "groups" | "contacts" | "blocks">;
   revocations: Pick<RevocationStore, "revoke">;
   /** This node's copy of the revocations (src/auth/revocations.ts). */
   local?: { noteLocal(revocation: Revocation): void };
   conversations: { tell(chat: string, message: ConversationMessage): void };
-  /**
-   * Contacts (being built on another branch): removes the user's contact list and their
-   * entries in others' lists. Absent until contacts exist.
-   */
-  contacts?: { deleteUser(user: string): Promise<void> };
   log: Logger;
 }
 
@@ -51,7 +46,14 @@ export class AccountDeletion {
     await stores.keys?.deleteUser(user);
     if (stores.push) for (const { device } of await stores.push.registrations(user)) await stores.push.unregister(user, device);
     await stores.profiles?.deleteProfile(user);
-    await this.deps.contacts?.deleteUser(user);
+    // The user's own contact and block lists. Written here, not by the user's actor (their
+    // one writer), because the account is going: a contacts.add racing the deletion may leave
+    // an entry under a dead id, which nothing reads. Entries of the id in others' lists stay
+    // (there is no reverse index); a dead id matches no live user, since ids are never reused.
+    for (const set of [stores.contacts, stores.blocks]) {
+      const users = await set.list(user);
+      if (users.length > 0) await set.remove(user, users);
+    }
     const groups = await stores.groups.groupsOf(user);
     for (const chat of groups) {
       // Nobody waits for these answers: the devices are about to close.

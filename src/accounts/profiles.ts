@@ -8,13 +8,16 @@
  * setting) takes that access away again.
  */
 import type { ProfileFrame, ProfileRequestFrame, ServerFrame } from "../protocol/frames.ts";
-import { inAudience, type PrivacyStore } from "../storage/privacy.ts";
+import type { BlockStore, ContactStore } from "../storage/contacts.ts";
+import type { PrivacySettings, PrivacyStore } from "../storage/privacy.ts";
 import type { ProfileChanges, ProfileStore } from "../storage/profiles.ts";
-import type { MediaStore } from "../storage/types.ts";
+import type { MediaStore } from "../storage/media.ts";
 
 export interface ProfileDeps {
   profiles: ProfileStore;
   privacy: PrivacyStore;
+  contacts: Pick<ContactStore, "has">;
+  blocks: Pick<BlockStore, "has">;
   media: Pick<MediaStore, "info">;
 }
 
@@ -39,13 +42,24 @@ export class ProfileService {
   /** What `viewer` may see of `owner`'s profile: all of it, or only the user id. */
   private async view(r: number, viewer: string, owner: string): Promise<ProfileFrame> {
     const [settings, profile] = await Promise.all([this.deps.privacy.settings(owner), this.deps.profiles.profile(owner)]);
-    if (!inAudience(settings.profile, viewer, owner)) return { t: "profile", r, user: owner };
+    if (!(await this.mayView(viewer, owner, settings.profile))) return { t: "profile", r, user: owner };
     return { t: "profile", r, user: owner, ...profile };
   }
 
   /** Whether `id` is `owner`'s current profile photo and `viewer` may see that profile. */
   async photoVisible(viewer: string, owner: string, id: string): Promise<boolean> {
     const [settings, profile] = await Promise.all([this.deps.privacy.settings(owner), this.deps.profiles.profile(owner)]);
-    return profile.photo === id && inAudience(settings.profile, viewer, owner);
+    return profile.photo === id && (await this.mayView(viewer, owner, settings.profile));
+  }
+
+  /**
+   * The owner always; nobody else under `nobody`; never a user the owner blocked (as presence);
+   * otherwise everyone, or under `contacts` those in the owner's contact list.
+   */
+  private async mayView(viewer: string, owner: string, audience: PrivacySettings["profile"]): Promise<boolean> {
+    if (viewer === owner) return true;
+    if (audience === "nobody") return false;
+    if (await this.deps.blocks.has(owner, viewer)) return false;
+    return audience === "everyone" || (await this.deps.contacts.has(owner, viewer));
   }
 }

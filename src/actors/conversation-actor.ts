@@ -1,11 +1,17 @@
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type SentFrame } from "../protocol/frames.ts";
-import type { GroupInfo, MemberMarks, MessagePatch, Stores, StoredMessage } from "../storage/types.ts";
-import { SeqConflictError, StorageUnavailableError } from "../storage/types.ts";
+import { SeqConflictError, StorageUnavailableError } from "../storage/errors.ts";
+import type { GroupInfo } from "../storage/groups.ts";
+import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
+import type { MemberMarks } from "../storage/receipts.ts";
+import type { Stores } from "../storage/stores.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { MediaAccess } from "../media/access.ts";
 import type { MediaRef } from "../protocol/frames.ts";
 import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
 import type { ActorBehaviour, ActorDirectory } from "./directory.ts";
+import { DirectChatBlocks, isWithheld, withheldEntry } from "./blocking.ts";
+import { answer } from "./command-result.ts";
 import { handleGroupCommand, type GroupMembershipLimits } from "./group-commands.ts";
 import { handleMessageOperation } from "./message-operations.ts";
 import {
@@ -69,6 +75,8 @@ export class ConversationState {
   /** Current state of recently touched messages, including changes still being written. */
   readonly recent = new Map<number, StoredMessage>();
   readonly typing = new TypingRelay();
+  /** Whose entries a direct chat withholds from the other member (blocking). */
+  readonly blocks = new DirectChatBlocks();
 }
 
 export interface ConversationLimits extends GroupMembershipLimits {
@@ -87,6 +95,8 @@ export interface ConversationDeps {
   self: () => Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "hold" | "release">;
   log: Logger;
   limits: ConversationLimits;
+  /** Message timestamps, the edit and delete windows, typing and invitation expiry read it. */
+  clock: Clock;
   onStored: (count: number) => void;
   /** Counts batches refused because another writer had written the chat. */
   onConflict?: () => void;
@@ -159,7 +169,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
   // adopt a write still in flight (it may yet land) instead of handing its seqs out again.
   const writing = new Map<string, Batch>();
   let nextBatchId = 1;
-  const unattendedTyping = new UnattendedTyping(deps.limits, (member, notice) => deps.users.tellIfActive(member, notice));
+  const unattendedTyping = new UnattendedTyping(deps.limits, (member, notice) => deps.users.tellIfActive(member, notice), deps.clock);
 
   async function load(state: ConversationState, chat: string): Promise<void> {
     if (isGroupChat(chat)) {
@@ -169,6 +179,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       const members = directChatMembers(chat);
       if (!members) throw new Error(`not a chat id: ${chat}`);
       state.members = members[0] === members[1] ? [members[0]] : members;
+      await state.blocks.load(deps.stores, state.members);
     }
     state.lastSeq = await deps.stores.messages.lastSeq(chat);
     state.nextSeq = state.lastSeq + 1;
@@ -179,7 +190,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
         if (item.message.cid) state.inFlightByCid.set(cidKey(item.message.from, item.message.cid), item);
       }
     }
-    state.lastTs = Date.now();
+    state.lastTs = deps.clock.now();
     state.marks = await deps.stores.receipts.marks(chat);
     state.loaded = true;
   }
@@ -204,14 +215,19 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
 
   function accept(state: ConversationState, chat: string, entry: NewEntry, options: AcceptOptions): StoredMessage {
     // Monotonic per chat even if the wall clock steps back, so ts order matches seq order.
-    const ts = Math.max(Date.now(), state.lastTs);
+    const ts = Math.max(deps.clock.now(), state.lastTs);
     state.lastTs = ts;
-    const message: StoredMessage = { chat, seq: state.nextSeq++, ts, ...entry };
-    const audience = options.alsoTo?.length ? [...new Set([...state.members, ...options.alsoTo])] : state.members;
+    const full: StoredMessage = { chat, seq: state.nextSeq++, ts, ...entry };
+    // Withheld (the other member blocked the sender): stored as a placeholder, handed live
+    // to the sender's other devices only, answered `sent` like any other (src/actors/blocking.ts).
+    const withheld = state.blocks.beforeAccept(entry.from) === "withhold";
+    const message = withheld ? withheldEntry(full) : full;
+    if (withheld) options = { device: options.device, waiters: options.waiters, liveBody: options.liveBody };
+    const audience = withheld ? [entry.from] : options.alsoTo?.length ? [...new Set([...state.members, ...options.alsoTo])] : state.members;
     const fanOutOnWrite = audience.length <= deps.limits.fanoutThreshold;
     const accepted: Accepted = {
       message,
-      live: options.liveBody === undefined ? message : { ...message, body: options.liveBody },
+      live: options.liveBody === undefined ? full : { ...full, body: options.liveBody },
       device: options.device,
       waiters: options.waiters,
       audience,
@@ -295,7 +311,8 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       replyError(deps.link, request.replyTo, "unavailable", "storage is not taking writes for this chat; retry with the same cid");
       return;
     }
-    if (request.media) {
+    // A withheld message's media is never linked to the chat: the blocker could fetch it.
+    if (request.media && state.blocks.beforeAccept(request.from) === "accept") {
       if (!deps.media) {
         replyError(deps.link, request.replyTo, "forbidden", "this node does not store media");
         return;
@@ -434,7 +451,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
     const page = (await deps.stores.messages.readBefore(chat, before, limit + 1)).filter((m) => m.seq >= floor);
     const more = page.length > limit;
     const msgs = (more ? page.slice(1) : page)
-      .filter((m) => !isEventEntry(m))
+      .filter((m) => !isEventEntry(m) && !isWithheld(m))
       .map((m) => toMessageFrame(state.recent.get(m.seq) ?? m));
     deps.link.send(request.replyTo.conn, { t: "history", r: request.replyTo.r, chat, msgs, more });
   }
@@ -529,15 +546,19 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
           await onRecord(state, chat, msg);
           break;
         case "group":
-          await handleGroupCommand(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleGroupCommand(kit, state, chat, msg));
           break;
         case "operation":
-          await handleMessageOperation(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleMessageOperation(kit, state, chat, msg));
+          break;
+        case "block":
+          state.blocks.apply(msg, state.members);
           break;
         case "typing":
         case "typing-expired":
           state.typing.handle(chat, state.members, msg, {
             limits: deps.limits,
+            clock: deps.clock,
             forward: (member, notice) => deps.users.tellIfActive(member, notice),
             self: deps.self(),
           });

@@ -1,15 +1,17 @@
 import type {
   Body,
   CLOSE_CODES,
+  ContactListRequestFrame,
   ErrorCode,
   GroupRequestFrame,
   MediaRef,
   MessageOperationFrame,
   ServerFrame,
 } from "../protocol/frames.ts";
-import type { StoredMessage } from "../storage/types.ts";
+import type { StoredMessage } from "../storage/messages.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { UserCallMessage } from "../calls/messages.ts";
+import type { StatusNotice } from "../status/messages.ts";
 
 /**
  * Where a client connection lives: the node holding its socket and the socket's id there.
@@ -135,6 +137,17 @@ export interface BatchWritten {
 }
 
 /**
+ * A member of a direct chat blocked (`on`) or unblocked the other: from the blocker's actor,
+ * after the store has it, so the chat's actor withholds (or again delivers) what `user` sends.
+ */
+export interface BlockNotice {
+  type: "block";
+  by: string;
+  user: string;
+  on: boolean;
+}
+
+/**
  * A record the server writes into the chat (kind `call`: a call's outcome), from `from`.
  * `cid` makes it idempotent.
  */
@@ -147,6 +160,7 @@ export interface ServerRecord {
 }
 
 export type ConversationMessage =
+  | BlockNotice
   | ServerRecord
   | SendRequest
   | HistoryRequest
@@ -243,7 +257,15 @@ export interface GroupInviteNotice {
   expires: number;
 }
 
+/** contacts.add / remove / list and block / unblock / blocks: the user's actor owns both lists. */
+export interface ContactsRequest {
+  type: "contacts";
+  request: ContactListRequestFrame;
+  replyTo: ReplyTo;
+}
+
 export type UserMessage =
+  | ContactsRequest
   | Attach
   | Detach
   | Deliver
@@ -255,4 +277,5 @@ export type UserMessage =
   | GatewaysGone
   | PrivacyRequest
   | GroupInviteNotice
-  | UserCallMessage;
+  | UserCallMessage
+  | StatusNotice;

@@ -1,10 +1,15 @@
-import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type Stores, type StoredMessage } from "../storage/types.ts";
+import { CLOSE_CODES, directChatMembers, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { StoredMessage } from "../storage/messages.ts";
+import type { Stores } from "../storage/stores.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
+import { answer, refuse, replied, type CommandResult } from "./command-result.ts";
 import type { ActorBehaviour } from "./directory.ts";
 import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
+import { blocksOf, handleContactsRequest, type ContactListLimits } from "./contact-lists.ts";
 import { onCallDeviceAttached, onUserCallMessage, UserCalls, type UserCallDeps } from "../calls/user-calls.ts";
 import type {
   Attach,
@@ -36,6 +41,14 @@ export class UserState {
   readonly sessions = new Map<string, DeviceSession>();
   /** The user's privacy settings once read (the actor is their only writer). */
   privacy: PrivacySettings | undefined;
+  /** Whom the user blocked, once read (the actor is the only writer; src/actors/contact-lists.ts). */
+  blocks: Set<string> | undefined;
+  /**
+   * Set (to a time, so it never repeats across the actor's lives) on every change of the
+   * user's contacts or blocks: presence hubs that see a new value read their watchers'
+   * relations to the user again. Undefined until the first change of this life.
+   */
+  relations: number | undefined;
   /** Calls ringing this user or joined by them (src/calls/user-calls.ts). */
   readonly calls = new UserCalls();
 }
@@ -44,7 +57,7 @@ export interface UserDeps {
   nodeId: string;
   stores: Stores;
   link: ClientLink;
-  conversations: { tell(chat: string, message: ConversationMessage): void };
+  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
   log: Logger;
   syncLimitPerChat: number;
   presence: {
@@ -56,6 +69,10 @@ export interface UserDeps {
   frameBudget: FrameShare;
   /** Live devices per user; a further one is refused, not an older one dropped. */
   maxDevices: number;
+  /** Contact and block list sizes. */
+  contactLimits: ContactListLimits;
+  /** Invitation expiry, the welcome's time and last seen read it. */
+  clock: Clock;
   /** Call signalling; without it calls never ring this user. */
   calls?: UserCallDeps;
 }
@@ -171,7 +188,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     // Before `welcome`, so the client's next frames already count against the real share.
     shareBudget(state);
     if (wasOffline) deps.presence.userOnline(user, await shownBy(state, user));
-    deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: Date.now() });
+    deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: deps.clock.now() });
 
     const chats = await chatsToSync(user);
     let recovered = true;
@@ -201,11 +218,11 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
     }
     // Invitations wait in the store until accepted or expired: each hello lists them again.
-    for (const invite of await deps.stores.invites.invites(user, Date.now())) {
+    for (const invite of await deps.stores.invites.invites(user, deps.clock.now())) {
       deps.link.send(attach.conn, { t: "group.invite", chat: invite.chat, by: invite.by, name: invite.name, invite: invite.invite, expires: invite.expiresAt });
     }
     deps.link.send(attach.conn, { t: "synced", recovered });
-    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn);
+    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn, deps.clock.now());
   }
 
   /** What the user's settings show watchers; undefined when they cannot be read now (the hub keeps what it knew). */
@@ -216,10 +233,42 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       deps.log.warn({ err: error, user }, "privacy settings read failed");
       return undefined;
     }
-    return presenceShown(state.privacy);
+    return presenceShown(state.privacy, state.relations);
   }
 
-  async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<void> {
+  const lists = { stores: deps.stores, link: deps.link, conversations: deps.conversations, limits: deps.contactLimits, log: deps.log };
+
+  /**
+   * The calls hook answered from the user's own block list (this actor keeps it): a blocked
+   * caller hears `busy`, as when the user is in another call. Any hook the node was given
+   * (tests) is asked too. A list that cannot be read lets the call ring: a missed call is
+   * worse than a ring from someone blocked, and the next ring asks again.
+   */
+  function withBlocks(calls: UserCallDeps, state: UserState, user: string): UserCallDeps {
+    return {
+      ...calls,
+      hooks: {
+        callerBlocked: async (callee, caller) => {
+          try {
+            if ((await blocksOf(lists, state, user)).has(caller)) return true;
+          } catch (error) {
+            deps.log.warn({ err: error, user }, "block list read failed; the call rings");
+          }
+          return calls.hooks.callerBlocked(callee, caller);
+        },
+      },
+    };
+  }
+
+  /** After a contacts or blocks change: watchers everywhere read their relation to the user again. */
+  async function relationsChanged(state: UserState, user: string): Promise<void> {
+    state.relations = Math.max(Date.now(), (state.relations ?? 0) + 1);
+    const shown = await shownBy(state, user);
+    if (shown) deps.presence.privacyChanged(user, shown);
+  }
+
+  /** The answer to a privacy request, and what watchers are to be shown when it changed that. */
+  async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<{ result: CommandResult; shown?: PresenceShown }> {
     const { replyTo } = request;
     try {
       const current = state.privacy ?? (await deps.stores.privacy.settings(user));
@@ -228,13 +277,14 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       // Saved before it is answered or acted on: what the user was told holds after a restart.
       if (changed) await deps.stores.privacy.setSettings(user, next);
       state.privacy = next;
-      deps.link.send(replyTo.conn, { t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups, profile: next.profile });
-      if (next.lastSeen !== current.lastSeen || next.online !== current.online) deps.presence.privacyChanged(user, presenceShown(next));
+      const result = replied({ t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups, profile: next.profile });
+      if (next.lastSeen !== current.lastSeen || next.online !== current.online) return { result, shown: presenceShown(next, state.relations) };
+      return { result };
     } catch (error) {
       // Not a crash: restarting the actor would close every device of the user for one setting.
       const unavailable = error instanceof StorageUnavailableError;
       deps.log[unavailable ? "warn" : "error"]({ err: error, user }, "privacy settings failed");
-      deps.link.send(replyTo.conn, { t: "err", r: replyTo.r, code: unavailable ? "unavailable" : "internal", msg: "privacy settings failed; retry" });
+      return { result: refuse(unavailable ? "unavailable" : "internal", "privacy settings failed; retry") };
     }
   }
 
@@ -287,7 +337,17 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     deps.conversations.tell(read.chat, { type: "mark", user, read: read.seq });
   }
 
-  function onTyping(state: UserState, notice: TypingNotice): void {
+  async function onTyping(state: UserState, user: string, notice: TypingNotice): Promise<void> {
+    // A blocked user's typing in a direct chat with the blocker shows nothing (their messages
+    // there are withheld too); in a group, where their messages are seen, so is their typing.
+    if (directChatMembers(notice.chat)) {
+      try {
+        if ((await blocksOf(lists, state, user)).has(notice.user)) return;
+      } catch (error) {
+        deps.log.warn({ err: error, user }, "block list read failed; typing dropped");
+        return;
+      }
+    }
     for (const session of state.sessions.values()) {
       deps.link.send(session.conn, { t: "typing", chat: notice.chat, user: notice.user, on: notice.on }, true);
     }
@@ -310,7 +370,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           const session = state.sessions.get(message.device);
           if (session && sameConnection(session.conn, message.conn)) {
             state.sessions.delete(message.device);
-            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+            if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy, state.relations));
             shareBudget(state);
           }
           break;
@@ -325,7 +385,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
             deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
           }
           if (state.sessions.size === before) break;
-          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+          if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy, state.relations));
           shareBudget(state);
           break;
         }
@@ -342,11 +402,18 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           onReceipt(state, message);
           break;
         case "typing":
-          onTyping(state, message);
+          await onTyping(state, user, message);
           break;
-        case "privacy":
-          await onPrivacy(state, user, message);
+        case "contacts":
+          if (await handleContactsRequest(lists, state, user, message)) await relationsChanged(state, user);
           break;
+        case "privacy": {
+          const { result, shown } = await onPrivacy(state, user, message);
+          answer(deps.link, message.replyTo, result);
+          // The user hears their settings are saved before their watchers see the change.
+          if (shown) deps.presence.privacyChanged(user, shown);
+          break;
+        }
         case "group.invite":
           onInvite(state, message);
           break;
@@ -354,7 +421,11 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "call.joined":
         case "call.over":
         case "call.event":
-          if (deps.calls) await onUserCallMessage(deps.calls, state.calls, state.sessions, user, message);
+          if (deps.calls) await onUserCallMessage(withBlocks(deps.calls, state, user), state.calls, state.sessions, user, message);
+          break;
+        case "status.notice":
+          // Pull-based status: a hint to list, for the devices live now; nothing is kept.
+          for (const session of state.sessions.values()) deps.link.send(session.conn, message.frame);
           break;
         case "keys.low":
           // Every device hears it: any of them may be the one that refills, or tell the user.
@@ -363,7 +434,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
       return state;
     },
-    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(),
+    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(deps.clock.now()),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {
         deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });
@@ -371,7 +442,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       // The restarted actor starts without its device sessions: have every device reconnect
       // and resume from its cursors rather than wait for messages that would not come.
       deps.link.closeUser(user, CLOSE_CODES.going_away, "user actor restarted; reconnect");
-      deps.presence.userOffline(user, Date.now());
+      deps.presence.userOffline(user, deps.clock.now());
     },
   };
 }

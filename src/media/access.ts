@@ -1,5 +1,6 @@
 import { directChatMembers, isGroupChat, type ErrorCode, type MediaRef } from "../protocol/frames.ts";
-import type { GroupStore, MediaInfo, MediaStore } from "../storage/types.ts";
+import type { GroupStore } from "../storage/groups.ts";
+import type { MediaInfo, MediaStore } from "../storage/media.ts";
 
 export type MediaDecision = { ok: true; info: MediaInfo } | { ok: false; code: Extract<ErrorCode, "not_found" | "forbidden" | "invalid_field">; msg: string };
 
@@ -8,6 +9,9 @@ export type MediaDecision = { ok: true; info: MediaInfo } | { ok: false; code: E
  * Group membership is read when asked, so a removed member loses access to the group's media.
  */
 export class MediaAccess {
+  /** Who may read a status's media (its live audience): set once the status service exists. */
+  statusReader?: (user: string, chat: string) => Promise<boolean>;
+
   constructor(
     readonly store: MediaStore,
     private readonly groups: GroupStore,
@@ -44,6 +48,7 @@ export class MediaAccess {
 
   private async isMember(user: string, chat: string): Promise<boolean> {
     if (isGroupChat(chat)) return (await this.groups.get(chat))?.members.includes(user) ?? false;
+    if (chat.startsWith("s:")) return (await this.statusReader?.(user, chat)) ?? false;
     return directChatMembers(chat)?.includes(user) ?? false;
   }
 }

@@ -80,15 +80,27 @@ export interface PushMuteFrame { t: "push.mute"; r: number; chat: string; until:
 export interface PushDndFrame { t: "push.dnd"; r: number; start?: number; end?: number; tz?: string }
 export type PushRequestFrame = PushRegisterFrame | PushUnregisterFrame | PushMuteFrame | PushDndFrame;
 
-/**
- * Who may see or do something. `contacts` is part of the protocol's vocabulary but refused
- * (`invalid_field`) until contacts exist.
- */
-export type PrivacyAudience = "everyone" | "nobody";
+/** Who may see or do something; `contacts`: the users in the setter's server-side contact list. */
+export type PrivacyAudience = "everyone" | "contacts" | "nobody";
 /** Changes the given settings; each answered with all of them (`privacy`). */
 export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience; profile?: PrivacyAudience }
 export interface PrivacyGetFrame { t: "privacy.get"; r: number }
 export type PrivacyRequestFrame = PrivacySetFrame | PrivacyGetFrame;
+
+/**
+ * Discovery and the server-side contact list (docs/protocol.md, "Contacts and blocking").
+ * `phones`: E.164 numbers as the address book holds them (normalised as sign-up does).
+ */
+export interface ContactsSyncFrame { t: "contacts.sync"; r: number; phones: string[] }
+export interface ContactsAddFrame { t: "contacts.add"; r: number; users: string[] }
+export interface ContactsRemoveFrame { t: "contacts.remove"; r: number; users: string[] }
+export interface ContactsListFrame { t: "contacts.list"; r: number }
+export interface BlockFrame { t: "block"; r: number; user: string }
+export interface UnblockFrame { t: "unblock"; r: number; user: string }
+export interface BlocksListFrame { t: "blocks"; r: number }
+/** What the user's actor answers (contacts.sync is answered by the node serving the connection). */
+export type ContactListRequestFrame = ContactsAddFrame | ContactsRemoveFrame | ContactsListFrame | BlockFrame | UnblockFrame | BlocksListFrame;
+export type ContactsRequestFrame = ContactsSyncFrame | ContactListRequestFrame;
 
 /** Changes the given profile fields ("" clears one); answered `profile` with the whole profile. */
 export interface ProfileSetFrame { t: "profile.set"; r: number; name?: string; about?: string; photo?: string }
@@ -133,10 +145,12 @@ export type ClientFrame =
   | PushRequestFrame
   | RefreshFrame
   | PrivacyRequestFrame
+  | ContactsRequestFrame
   | ChatsRequestFrame
   | ProfileRequestFrame
   | AccountDeleteFrame
-  | CallRequestFrame;
+  | CallRequestFrame
+  | StatusRequestFrame;
 
 export type ClientFrameType = ClientFrame["t"];
 
@@ -231,16 +245,29 @@ export type ServerFrame =
   | RefreshedFrame
   | PrivacyFrame
   | GroupInviteFrame
+  | ContactsFoundFrame
+  | ContactsFrame
+  | BlocksFrame
   | ChatsFrame
   | ProfileFrame
   | AccountDeletedFrame
-  | CallServerFrame;
+  | CallServerFrame
+  | StatusServerFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
 /** The user's privacy settings, all of them, as they are now. */
 export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience; profile: PrivacyAudience }
 /** An add the user's settings turned into an invitation; `group.join` with `invite` accepts it before `expires` (ms). */
 export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string; name: string; invite: string; expires: number }
+/** The answer to `contacts.sync`: those of the phones that are users, each phone as it was sent. */
+export interface ContactsFoundFrame { t: "contacts.found"; r: number; users: Array<{ phone: string; user: string }>; left: number }
+/**
+ * The answer to `contacts.add` / `contacts.remove` (`count` only) and `contacts.list` (`users` too).
+ * Blocks are answered the same way as `blocks`.
+ */
+export interface ContactsFrame { t: "contacts"; r: number; count: number; users?: string[] }
+export interface BlocksFrame { t: "blocks"; r: number; count: number; users?: string[] }
+
 /**
  * One chat of the `chats` list. `unread`: log positions after the user's read watermark (0 when
  * the last message is the user's own); `name` and `members` only for groups the user is in.
@@ -322,6 +349,52 @@ export type CallServerFrame =
   | CallLeftFrame
   | CallTurnFrame;
 
+// ---- status updates (docs/protocol.md, "Status") ------------------------------
+
+export type StatusKind = "text" | "image" | "video" | "cipher";
+/**
+ * Who may see a status: `allow` minus `deny`. `allow` is required until contacts exist; then
+ * an absent `allow` will mean "my contacts" (minus `deny`), so today's frames keep their meaning.
+ */
+export interface StatusAudienceField { allow?: string[]; deny?: string[] }
+/**
+ * Posts a status: `text` and `cipher` carry `body` (cipher: opaque, end-to-end encrypted),
+ * `image` and `video` carry `media` (an uploaded object). Answered `status.posted`.
+ */
+export interface StatusPostFrame { t: "status.post"; r: number; kind: StatusKind; body?: Body; media?: MediaRef; caption?: Body; audience?: StatusAudienceField }
+/** The live statuses the user may see, grouped by poster; `posters` adds posters the client knows of (its address book). */
+export interface StatusListRequestFrame { t: "status.list"; r: number; posters?: string[] }
+/** The user saw `poster`'s status `id`; answered `status.ok` when it carries `r`. */
+export interface StatusViewFrame { t: "status.view"; r?: number; poster: string; id: string }
+/** Who saw one of the user's own statuses, a page at a time (after the user id `after`). */
+export interface StatusViewersRequestFrame { t: "status.viewers"; r: number; id: string; after?: string; limit?: number }
+/** Deletes one of the user's own statuses before it expires; answered `status.ok`. */
+export interface StatusDeleteFrame { t: "status.delete"; r: number; id: string }
+export type StatusRequestFrame = StatusPostFrame | StatusListRequestFrame | StatusViewFrame | StatusViewersRequestFrame | StatusDeleteFrame;
+
+/** One status as a viewer (or its poster) gets it. `seen`: this user viewed it; `views`: the poster's own only. */
+export interface StatusItem {
+  id: string;
+  kind: StatusKind;
+  body?: Body;
+  media?: MediaRef;
+  caption?: Body;
+  ts: number;
+  expires: number;
+  seen?: boolean;
+  views?: number;
+}
+export interface StatusPostedFrame { t: "status.posted"; r: number; id: string; ts: number; expires: number }
+/** `posters`: newest first, each poster's statuses newest first; `mine`: the user's own. */
+export interface StatusListFrame { t: "status.list"; r: number; posters: Array<{ poster: string; statuses: StatusItem[] }>; mine: StatusItem[] }
+export interface StatusViewersFrame { t: "status.viewers"; r: number; id: string; count: number; viewers: Array<{ user: string; ts: number }>; more: boolean }
+export interface StatusOkFrame { t: "status.ok"; r: number }
+/** To the online members of a new status's audience: ask `status.list`. */
+export interface StatusNewFrame { t: "status.new"; poster: string; id: string }
+/** To the poster's devices: `by` saw status `id` (first view only). */
+export interface StatusViewedFrame { t: "status.viewed"; id: string; by: string; ts: number }
+export type StatusServerFrame = StatusPostedFrame | StatusListFrame | StatusViewersFrame | StatusOkFrame | StatusNewFrame | StatusViewedFrame;
+
 // ---- errors -----------------------------------------------------------------
 
 /**
@@ -336,11 +409,12 @@ export const ERROR_CODES = {
   already_authenticated: { retriable: false, doc: "`hello` sent twice on one connection" },
   unauthorized: { retriable: false, doc: "the token is missing, malformed, expired, revoked or badly signed" },
   forbidden: { retriable: false, doc: "the user may not do this: not a member, not an admin, not the sender" },
-  not_found: { retriable: false, doc: "no such chat, message or call (or a call that is over or not yours)" },
+  not_found: { retriable: false, doc: "no such chat, message, call or status (or a call that is over or not yours, a status expired or not for you)" },
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
   limit_exceeded: { retriable: false, doc: "a group would go over its member limit, a list is too long, or a call its participant limit" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },
   too_many_groups: { retriable: false, doc: "the user (or one being added) is in the most groups a user may be in" },
+  quota_exceeded: { retriable: true, doc: "a daily budget is used up (`contacts.sync` numbers looked up); retry after it resets, as `msg` says" },
   rate_limited: { retriable: true, doc: "too many frames per second on this connection or by this user across all their devices, or too many requests of one kind (`keys.get`); slow down" },
   unavailable: { retriable: true, doc: "storage or a peer node is unreachable; retry with the same `cid`" },
   timeout: { retriable: true, doc: "the request was not answered in time; retry with the same `cid`" },

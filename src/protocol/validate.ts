@@ -15,8 +15,10 @@ import {
 } from "./frames.ts";
 import { MAX_PROFILE_ABOUT_LENGTH, MAX_PROFILE_NAME_LENGTH } from "../storage/profiles.ts";
 import { parseKeysFrame } from "../keys/validate-keys.ts";
+import { parseContactsFrame } from "../contacts/validate.ts";
 import { parsePushFrame } from "../push/validate.ts";
 import { parseCallFrame } from "../calls/validate.ts";
+import { parseStatusFrame } from "../status/validate.ts";
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {
@@ -173,9 +175,8 @@ function profileText(fields: Fields, name: string, maxLength: number): string | 
 function optionalAudience(fields: Fields, name: string): PrivacyAudience | undefined {
   const value = fields[name];
   if (value === undefined || value === null) return undefined;
-  if (value === "everyone" || value === "nobody") return value;
-  if (value === "contacts") throw new FieldError(`\`${name}\`: "contacts" is not available yet (there are no contacts); use "everyone" or "nobody"`);
-  throw new FieldError(`\`${name}\` must be "everyone" or "nobody"`);
+  if (value === "everyone" || value === "contacts" || value === "nobody") return value;
+  throw new FieldError(`\`${name}\` must be "everyone", "contacts" or "nobody"`);
 }
 
 function parse(fields: Fields): ClientFrame {
@@ -297,6 +298,14 @@ function parse(fields: Fields): ClientFrame {
     case "push.mute":
     case "push.dnd":
       return parsePushFrame(fields, (msg) => new FieldError(msg));
+    case "contacts.sync":
+    case "contacts.add":
+    case "contacts.remove":
+    case "contacts.list":
+    case "block":
+    case "unblock":
+    case "blocks":
+      return parseContactsFrame(fields, (msg) => new FieldError(msg));
     case "call.offer":
     case "call.answer":
     case "call.ice":
@@ -306,6 +315,12 @@ function parse(fields: Fields): ClientFrame {
     case "call.join":
     case "call.turn":
       return parseCallFrame(fields, (msg) => new FieldError(msg));
+    case "status.post":
+    case "status.list":
+    case "status.view":
+    case "status.viewers":
+    case "status.delete":
+      return parseStatusFrame(fields, (msg) => new FieldError(msg), () => media(fields));
     default:
       throw new UnknownTypeError();
   }

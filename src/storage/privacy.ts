@@ -7,10 +7,10 @@
 
 import type { PrivacyAudience } from "../protocol/frames.ts";
 
-/** Who may see or do something, as the protocol names it. `contacts` comes with contacts. */
+/** Who may see or do something, as the protocol names it. `contacts`: those in the user's contact list (src/storage/contacts.ts). */
 export type Audience = PrivacyAudience;
 
-export const AUDIENCES: readonly Audience[] = ["everyone", "nobody"];
+export const AUDIENCES: readonly Audience[] = ["everyone", "contacts", "nobody"];
 
 export interface PrivacySettings {
   /** Who sees when the user was last online. */
@@ -25,15 +25,6 @@ export interface PrivacySettings {
 
 /** What a user who never chose gets: today's behaviour, visible to and addable by everyone. */
 export const DEFAULT_PRIVACY: Readonly<PrivacySettings> = Object.freeze({ lastSeen: "everyone", online: "everyone", groups: "everyone", profile: "everyone" });
-
-/**
- * Whether `viewer` is in `owner`'s audience. The one place an audience is decided for
- * profiles; `contacts` (when contacts land) becomes a lookup of the owner's contact list here.
- */
-export function inAudience(audience: Audience, viewer: string, owner: string): boolean {
-  if (viewer === owner) return true;
-  return audience === "everyone";
-}
 
 export interface PrivacyStore {
   /** The user's settings, DEFAULT_PRIVACY for those never set. */

@@ -10,11 +10,13 @@ import {
   HISTORY_DEFAULT_LIMIT,
   isGroupChat,
   type ClientFrame,
+  type ContactsSyncFrame,
   type ErrorCode,
   type HelloFrame,
   type KeysGetFrame,
   type KeysPutFrame,
   type CallRequestFrame,
+  type StatusRequestFrame,
   type PushRequestFrame,
   type ProfileRequestFrame,
   type RefreshFrame,
@@ -22,7 +24,7 @@ import {
 } from "../protocol/frames.ts";
 import { validateFrame } from "../protocol/validate.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
-import { StorageUnavailableError } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import { BadCursorError } from "../accounts/chat-list.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientConnection } from "./connection.ts";
@@ -33,14 +35,16 @@ export interface SessionDeps {
   registry: ConnectionRegistry;
   users: { tell(user: string, message: UserMessage): void };
   conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
-  presence: { watch(conn: ConnectionRef, users: string[], r?: number): Promise<void> };
+  presence: { watch(conn: ConnectionRef, viewer: string, users: string[], r?: number): Promise<void> };
   /** The prekey service; without it `keys.*` are answered `unavailable`. */
   keys?: {
-    put(conn: ConnectionRef, user: string, device: string, frame: KeysPutFrame): Promise<void>;
-    get(conn: ConnectionRef, requester: string, frame: KeysGetFrame): Promise<void>;
+    put(user: string, device: string, frame: KeysPutFrame): Promise<ServerFrame>;
+    get(requester: string, frame: KeysGetFrame): Promise<ServerFrame>;
   };
   /** Push registrations and preferences; without it `push.*` are answered `unavailable`. */
   push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
+  /** Contact discovery (`contacts.sync`); without it sync is answered `unavailable`. */
+  discovery?: { sync(user: string, frame: ContactsSyncFrame): Promise<ServerFrame> };
   /** Token revocations (`router token revoke`); without it no token is revoked. */
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
   /** The `chats` list (src/accounts/chat-list.ts); without it `chats` is answered `unavailable`. */
@@ -51,6 +55,8 @@ export interface SessionDeps {
   deletion?: { removeData(user: string): Promise<void>; tombstone(user: string): Promise<void> };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
+  /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It turns (and logs) its own failures into `err` frames. */
+  status?: { handle(user: string, frame: StatusRequestFrame): Promise<ServerFrame | undefined> };
   log: Logger;
   events: {
     frameIn(): void;
@@ -288,11 +294,14 @@ export class SessionProtocol {
           this.reject(connection, "unavailable", "this node has no prekey service", frame.r);
           return;
         }
-        const done = frame.t === "keys.put" ? keys.put(connection.ref, user, connection.device, frame) : keys.get(connection.ref, user, frame);
-        done.catch((error: unknown) => {
-          this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
-          this.reject(connection, "internal", `${frame.t} failed`, frame.r);
-        });
+        const answer = frame.t === "keys.put" ? keys.put(user, connection.device, frame) : keys.get(user, frame);
+        answer.then(
+          (reply) => connection.send(reply),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, "internal", `${frame.t} failed`, frame.r);
+          },
+        );
         return;
       }
       case "privacy.set":
@@ -321,6 +330,21 @@ export class SessionProtocol {
             const unavailable = error instanceof StorageUnavailableError;
             this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, `${frame.t} failed`);
             this.reject(connection, unavailable ? "unavailable" : "internal", `${frame.t} failed; retry`, frame.r);
+          },
+        );
+        return;
+      }
+      case "contacts.sync": {
+        const discovery = this.deps.discovery;
+        if (!discovery) {
+          this.reject(connection, "unavailable", "this node has no contact discovery", frame.r);
+          return;
+        }
+        discovery.sync(user, frame).then(
+          (answer) => connection.send(answer),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, "contacts.sync failed");
+            this.reject(connection, "internal", "contacts.sync failed", frame.r);
           },
         );
         return;
@@ -373,8 +397,17 @@ export class SessionProtocol {
         );
         return;
       }
+      case "contacts.add":
+      case "contacts.remove":
+      case "contacts.list":
+      case "block":
+      case "unblock":
+      case "blocks":
+        // The user's actor owns both lists: it saves them and tells the chats and presence.
+        this.deps.users.tell(user, { type: "contacts", request: frame, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
       case "watch":
-        this.deps.presence.watch(connection.ref, frame.users, frame.r).catch((error: unknown) => {
+        this.deps.presence.watch(connection.ref, user, frame.users, frame.r).catch((error: unknown) => {
           this.deps.log.warn({ err: error, conn: connection.id }, "watch failed");
           if (frame.r !== undefined) this.reject(connection, "unavailable", "presence is unavailable; retry", frame.r);
         });
@@ -410,6 +443,23 @@ export class SessionProtocol {
           return;
         }
         this.deps.calls.handle(connection.ref, user, connection.device, frame);
+        return;
+      case "status.post":
+      case "status.list":
+      case "status.view":
+      case "status.viewers":
+      case "status.delete":
+        if (!this.deps.status) {
+          this.reject(connection, "unavailable", "this node has no status service", frame.r);
+          return;
+        }
+        this.deps.status.handle(user, frame).then(
+          (answer) => answer && connection.send(answer),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, "internal", `${frame.t} failed`, frame.r);
+          },
+        );
         return;
     }
   }

@@ -6,7 +6,8 @@ import type { ClientLink, ConnectionRef, FrameShare, UserMessage } from "../../s
 import { userBehaviour, type UserState } from "../../src/actors/user-actor.ts";
 import { CLOSE_CODES, type ServerFrame } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
+import { systemClock } from "../../src/util/clock.ts";
 import { tempDir } from "../support/node.ts";
 
 const BUDGET: FrameShare = { framesPerSecond: 120, burst: 60 };
@@ -47,13 +48,15 @@ describe("a user's device sessions", () => {
     const behaviour = userBehaviour({
       nodeId: "owner",
       stores,
+      clock: systemClock,
       link: recorded.link,
-      conversations: { tell: () => {} },
+      conversations: { tell: () => {}, tellIfActive: () => false },
       log: pino({ level: "silent" }),
       syncLimitPerChat: 1000,
       presence: { userOnline: () => {}, userOffline: () => {}, privacyChanged: () => {} },
       frameBudget: BUDGET,
       maxDevices: 3,
+      contactLimits: { maxContacts: 10, maxBlocks: 10 },
     });
     let state: UserState = behaviour.initialState("ursula");
     const handle = async (message: UserMessage) => (state = await behaviour.handle(state, message, "ursula"));

@@ -69,6 +69,20 @@ describe("profiles", () => {
     assert.deepEqual({ ...(await again.getProfile("pf-ada")), r: 0 }, { t: "profile", r: 0, user: "pf-ada", name: "Ada", photo: photo.id });
   });
 
+  it("shows the profile to contacts only under `contacts`", async () => {
+    const eve = await connect("pf-eve");
+    const friend = await connect("pf-friend");
+    const stranger = await connect("pf-stranger");
+    await eve.setProfile({ name: "Eve" });
+    assert.equal((await eve.setPrivacy({ profile: "contacts" })).profile, "contacts");
+    await eve.addContacts(["pf-friend"]);
+    assert.equal((await friend.getProfile("pf-eve")).name, "Eve");
+    assert.deepEqual({ ...(await stranger.getProfile("pf-eve")), r: 0 }, { t: "profile", r: 0, user: "pf-eve" });
+    // Being in the stranger's contacts is not the same as being in Eve's.
+    await stranger.addContacts(["pf-eve"]);
+    assert.equal((await stranger.getProfile("pf-eve")).name, undefined);
+  });
+
   it("shows nothing but the user id to others when `profile` is nobody, photo included", async () => {
     const cy = await connect("pf-cy");
     const dee = await connect("pf-dee");
@@ -79,7 +93,7 @@ describe("profiles", () => {
     assert.equal((await dee.getProfile("pf-cy")).name, "Cy");
     assert.deepEqual([...(await downloadMedia(base, deeToken, photo.id))], [4, 5]);
 
-    await assert.rejects(cy.request({ t: "privacy.set", profile: "contacts" }), isCode("invalid_field"));
+    await assert.rejects(cy.request({ t: "privacy.set", profile: "friends" }), isCode("invalid_field"));
     assert.equal((await cy.setPrivacy({ profile: "nobody" })).profile, "nobody");
     assert.deepEqual({ ...(await dee.getProfile("pf-cy")), r: 0 }, { t: "profile", r: 0, user: "pf-cy" });
     await assert.rejects(downloadMedia(base, deeToken, photo.id), isHttp(403));
@@ -88,6 +102,12 @@ describe("profiles", () => {
 
     await cy.setPrivacy({ profile: "everyone" });
     assert.equal((await dee.getProfile("pf-cy")).about, "busy");
+    // Never a user the owner blocked, even with `everyone`.
+    await cy.block("pf-dee");
+    assert.deepEqual({ ...(await dee.getProfile("pf-cy")), r: 0 }, { t: "profile", r: 0, user: "pf-cy" });
+    await assert.rejects(downloadMedia(base, deeToken, photo.id), isHttp(403));
+    await cy.unblock("pf-dee");
+    assert.equal((await dee.getProfile("pf-cy")).name, "Cy");
     // A photo replaced is no longer readable through the profile.
     await cy.setProfile({ photo: "" });
     await assert.rejects(downloadMedia(base, deeToken, photo.id), isHttp(403));

@@ -14,12 +14,15 @@ import {
   verifySchema,
 } from "../../src/storage/cql/migrate.ts";
 import { packPending } from "../../src/storage/cql/pending-batch.ts";
-import { SeqConflictError, StorageUnavailableError, type StoredMessage, type Stores } from "../../src/storage/types.ts";
+import { SeqConflictError, StorageUnavailableError } from "../../src/storage/errors.ts";
+import type { StoredMessage } from "../../src/storage/messages.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { SCHEMA_CHANGE_TIMEOUT_MS, TEST_CQL_REQUEST_TIMEOUT_MS } from "../support/backend.ts";
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
 import { accountStoreContract } from "./accounts-contract.ts";
+import { contactsStoreContract } from "./contacts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 
 // One Cassandra serves the whole run (scripts/test.mjs); this file keeps to its own keyspaces.
@@ -85,6 +88,7 @@ extendedStoreContract("cql", () => openTestStores(freshKeyspace("extended")));
 keyAndPushStoreContract("cql", () => openTestStores(freshKeyspace("keys")));
 accountStoreContract("cql", () => openTestStores(freshKeyspace("accounts")));
 privacyStoreContract("cql", () => openTestStores(freshKeyspace("privacy")));
+contactsStoreContract("cql", () => openTestStores(freshKeyspace("contacts")));
 
 describe("cql stores", () => {
   let stores: Stores;
@@ -396,6 +400,11 @@ describe("cql migrations", () => {
         "refresh_devices",
         "refresh_families",
         "schema_migrations",
+        "status_expiry",
+        "status_views",
+        "statuses",
+        "user_blocks",
+        "user_contacts",
         "user_groups",
         "user_phones",
         "verification_codes",

@@ -1,5 +1,5 @@
 import cassandra, { type Client } from "cassandra-driver";
-import type { Stores } from "../types.ts";
+import type { Stores } from "../stores.ts";
 import type { Logger } from "../../util/logger.ts";
 import { createCqlClient } from "./client.ts";
 import { CqlCursorStore } from "./cursor-store.ts";
@@ -13,7 +13,9 @@ import { CqlPushRegistrationStore } from "./push-store.ts";
 import { CqlAccountStore } from "./account-store.ts";
 import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
 import { CqlProfileStore } from "./profile-store.ts";
+import { CqlStatusStore } from "../../status/cql-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
+import { CqlUserSetStore } from "./user-set-store.ts";
 import { CqlSession } from "./session.ts";
 
 export { migrate, verifySchema, SchemaNotReadyError, MigrationChecksumError, type Replication } from "./migrate.ts";
@@ -89,6 +91,9 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     privacy: new CqlPrivacyStore(session),
     invites: new CqlGroupInviteStore(session),
     profiles: new CqlProfileStore(session),
+    contacts: new CqlUserSetStore(session, "user_contacts"),
+    blocks: new CqlUserSetStore(session, "user_blocks"),
+    status: new CqlStatusStore(session),
     close: () => client.shutdown(),
   };
 }

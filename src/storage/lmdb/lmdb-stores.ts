@@ -1,26 +1,20 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
-import type {
-  AppendBatch,
-  CursorStore,
-  GroupInfo,
-  GroupStore,
-  PresenceStore,
-  InboxEntry,
-  MemberMarks,
-  MessageStore,
-  ReceiptStore,
-  SendRecord,
-  StoredMessage,
-  Stores,
-} from "../types.ts";
-import { SeqConflictError, StorageUnavailableError } from "../types.ts";
+import type { CursorStore } from "../cursors.ts";
+import { SeqConflictError, StorageUnavailableError } from "../errors.ts";
+import type { GroupInfo, GroupStore } from "../groups.ts";
+import type { AppendBatch, InboxEntry, MessageStore, SendRecord, StoredMessage } from "../messages.ts";
+import type { PresenceStore } from "../presence.ts";
+import type { MemberMarks, ReceiptStore } from "../receipts.ts";
+import type { Stores } from "../stores.ts";
 import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
 import { LmdbAccountStore } from "./account-store.ts";
 import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
 import { LmdbProfileStore } from "./profile-store.ts";
+import { LmdbUserSetStore } from "./user-set-store.ts";
+import { LmdbStatusStore } from "../../status/lmdb-store.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
@@ -278,6 +272,9 @@ export function openLmdbStores(options: LmdbOptions): Stores {
     privacy: new LmdbPrivacyStore(root),
     invites: new LmdbGroupInviteStore(root),
     profiles: new LmdbProfileStore(root),
+    contacts: new LmdbUserSetStore(root, "user-contacts"),
+    blocks: new LmdbUserSetStore(root, "user-blocks"),
+    status: new LmdbStatusStore(root),
     close: async () => {
       await soft.close();
       await root.close();

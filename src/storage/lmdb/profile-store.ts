@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from "lmdb";
 import { compactProfile, type Profile, type ProfileChanges, type ProfileStore } from "../profiles.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 
 /** Profiles in the node's LMDB environment; an update is one transaction (fsynced). */
 export class LmdbProfileStore implements ProfileStore {

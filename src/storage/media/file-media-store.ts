@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { open, type RootDatabase } from "lmdb";
 import { LMDB_PRIVATE, preparePrivateLmdbDir } from "../lmdb/lmdb-stores.ts";
-import type { ByteRange, MediaInfo, MediaStore } from "../types.ts";
+import type { ByteRange, MediaInfo, MediaStore } from "../media.ts";
 
 type IndexKey = ["info", string] | ["link", string, string];
 
@@ -60,6 +60,10 @@ export class FileMediaStore implements MediaStore {
   async link(chat: string, id: string): Promise<void> {
     if (this.index.get(["link", id, chat]) !== undefined) return;
     await this.index.put(["link", id, chat], true);
+  }
+
+  async unlink(chat: string, id: string): Promise<void> {
+    await this.index.remove(["link", id, chat]);
   }
 
   async chatsOf(id: string): Promise<string[]> {
