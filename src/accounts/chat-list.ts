@@ -16,9 +16,8 @@ interface Candidate {
   chat: string;
   last: number;
   ts: number;
+  /** Who wrote the last entry: the user's own means nothing is unread. */
   from: string;
-  /** The lowest seq the user may see (groups: their join seq). */
-  floor: number;
 }
 
 /** An opaque position after the page's last chat: its last message time and its id. */
@@ -81,7 +80,7 @@ export class ChatList {
         continue;
       }
       const [message] = await this.stores.messages.readBefore(chat, last + 1, 1);
-      candidates.push({ chat, last, ts: message?.ts ?? 0, from: message?.from ?? "", floor: 1 });
+      candidates.push({ chat, last, ts: message?.ts ?? 0, from: message?.from ?? "" });
     }
     return candidates;
   }
