@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type SentFrame } from "../protocol/frames.ts";
 import { SeqConflictError, StorageUnavailableError } from "../storage/errors.ts";
 import type { GroupInfo } from "../storage/groups.ts";
@@ -92,7 +93,8 @@ export interface ConversationDeps {
   stores: Stores;
   link: ClientLink;
   users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
-  self: () => Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "hold" | "release">;
+  /** This node's directory of chats: the actor's own mail, and `track` to stay alive while work is in flight. */
+  self: Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "track">;
   log: Logger;
   limits: ConversationLimits;
   /** Message timestamps, the edit and delete windows, typing and invitation expiry read it. */
@@ -268,22 +270,23 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
 
   function startWrite(chat: string, batch: Batch): void {
     writing.set(chat, batch);
-    const self = deps.self();
-    self.hold(chat);
     const notify = new Set<string>();
     for (const item of batch.items) for (const user of item.notify) notify.add(user);
-    deps.stores.messages
-      .append({
-        chat,
-        messages: batch.items.map((item) => item.message),
-        notify: [...notify],
-        patches: batch.items.flatMap((item) => item.patches),
-      })
-      .then(
-        () => self.tell(chat, { type: "written", batchId: batch.id }),
-        (error: unknown) => self.tell(chat, { type: "written", batchId: batch.id, error }),
-      )
-      .finally(() => self.release(chat));
+    // Held until its outcome is in the actor's mailbox (which holds it from there).
+    deps.self.track(
+      chat,
+      deps.stores.messages
+        .append({
+          chat,
+          messages: batch.items.map((item) => item.message),
+          notify: [...notify],
+          patches: batch.items.flatMap((item) => item.patches),
+        })
+        .then(
+          () => deps.self.tell(chat, { type: "written", batchId: batch.id }),
+          (error: unknown) => deps.self.tell(chat, { type: "written", batchId: batch.id, error }),
+        ),
+    );
   }
 
   function writeQueued(state: ConversationState, chat: string): void {
@@ -364,12 +367,8 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       state.nextSeq = (batch.items.at(-1)?.message.seq ?? state.lastSeq) + 1;
     }
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(batch.attempts, 10));
-    const self = deps.self();
-    self.hold(chat);
-    setTimeout(() => {
-      self.release(chat);
-      startWrite(chat, batch);
-    }, delay).unref();
+    // Held until the retry has started (and holds the actor itself).
+    deps.self.track(chat, sleep(delay, undefined, { ref: false }).then(() => startWrite(chat, batch)));
   }
 
   /**
@@ -560,7 +559,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
             limits: deps.limits,
             clock: deps.clock,
             forward: (member, notice) => deps.users.tellIfActive(member, notice),
-            self: deps.self(),
+            self: deps.self,
           });
           break;
       }

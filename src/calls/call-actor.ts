@@ -49,7 +49,8 @@ export interface CallDeps {
   users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
   conversations: { tell(chat: string, message: ConversationMessage): void };
   groups: Pick<GroupStore, "get">;
-  self: () => { tell(call: string, message: CallMessage): void };
+  /** This node's directory of calls (the actor's own timeouts). */
+  self: { tell(call: string, message: CallMessage): void };
   ringTimeoutMs: number;
   maxParticipants: number;
   /** The ring timeout and a call's times read it. */
@@ -86,7 +87,7 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
       state.ringing.set(user, []);
       deps.users.tell(user, { type: "call.ring", call, caller: state.caller!.user, offer, expiresAt });
     }
-    state.timer = deps.clock.setTimeout(() => deps.self().tell(call, { type: "timeout" }), deps.ringTimeoutMs);
+    state.timer = deps.clock.setTimeout(() => deps.self.tell(call, { type: "timeout" }), deps.ringTimeoutMs);
   }
 
   async function onStart(state: CallState, call: string, start: CallStart): Promise<void> {
