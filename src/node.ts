@@ -4,6 +4,7 @@ import { loadOrCreateSecret } from "./auth/tokens.ts";
 import { handOff, resyncAfterOutage } from "./cluster/hand-off.ts";
 import { storageBackend, type NodeConfig } from "./config.ts";
 import { MediaAccess } from "./media/access.ts";
+import { ProfileService } from "./accounts/profiles.ts";
 import { drainActors, startActors, type NodeActors } from "./node/actors.ts";
 import { startEdge } from "./node/edge.ts";
 import { nodeMetrics, watchGauges } from "./node/metrics.ts";
@@ -86,7 +87,10 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   shutdown.add({ name: "close stores", run: () => backend.stores.close() });
   const mediaStore = overrides.media ?? (await openMediaStore(config));
   shutdown.add({ name: "close media store", run: () => mediaStore.close() });
-  const media = new MediaAccess(mediaStore, backend.stores.groups);
+  const stores = backend.stores;
+  // Profile photos are readable by whoever may see the profile: media access asks the profiles.
+  const profiles = stores.profiles ? new ProfileService({ profiles: stores.profiles, privacy: stores.privacy, contacts: stores.contacts, blocks: stores.blocks, media: mediaStore }) : undefined;
+  const media = new MediaAccess(mediaStore, stores.groups, profiles);
   const { metrics, counters } = nodeMetrics();
   const registry = new ConnectionRegistry(config.nodeId);
   const { revocations, store: revocationStore } = await startRevocations(config, backend, registry, log, shutdown);
@@ -104,7 +108,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   // Any chat id will do: the probe asks the message store one cheap question.
   const readiness = new Readiness(() => backend.stores.messages.lastSeq("d:readyz:readyz"), log.child({ component: "readiness" }));
   readiness.start();
-  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, media, accounts, status, metrics, counters, startedAt, readiness });
+  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, revocationStore, media, profiles, accounts, status, metrics, counters, startedAt, readiness });
   stopTakingWork(actors, registry, transport, shutdown);
   // Added last, so it runs first: load balancers stop sending clients before anything closes.
   shutdown.add({ name: "report not ready", run: () => readiness.markStopping() });
