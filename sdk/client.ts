@@ -332,13 +332,13 @@ export class RouterClient {
 
   /**
    * Posts a status (docs/protocol.md, Status): `text` / `cipher` with a body, `image` / `video`
-   * with an uploaded object's `media`. `audience.allow` is required until contacts exist.
+   * with an uploaded object's `media`. Without `audience.allow` the audience is the poster's contacts (minus `deny`).
    */
   postStatus(
     content: { kind: StatusKind; body?: Uint8Array | string; media?: MediaRef; caption?: Uint8Array | string },
-    audience: { allow: string[]; deny?: string[] },
+    audience?: { allow?: string[]; deny?: string[] },
   ): Promise<StatusPostedFrame> {
-    return this.request({ t: "status.post", ...content, audience }) as Promise<StatusPostedFrame>;
+    return this.request({ t: "status.post", ...content, ...(audience ? { audience } : {}) }) as Promise<StatusPostedFrame>;
   }
 
   /** The live statuses this user may see, by poster (newest first), and their own with view counts. */

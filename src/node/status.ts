@@ -31,6 +31,7 @@ export function startStatus(parts: {
     rateLimits: backend.rateLimits ?? new LocalRateLimits(),
     messages: backend.stores.messages,
     groups: backend.stores.groups,
+    contacts: backend.stores.contacts,
     media,
     settings: config.status,
     hooks: hideFromBlocked(backend.stores.blocks, parts.hooks ?? NO_STATUS_HIDING),

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { UserMessage } from "../actors/messages.ts";
 import type { MediaAccess } from "../media/access.ts";
 import { directChatMembers, type ErrorCode, type ServerFrame, type StatusItem, type StatusRequestFrame } from "../protocol/frames.ts";
+import type { UserSetStore } from "../storage/contacts.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { GroupStore } from "../storage/groups.ts";
 import type { MessageStore } from "../storage/messages.ts";
@@ -40,6 +41,8 @@ export interface StatusServiceDeps {
   /** Where `status.list` finds the posters a viewer may see: their direct chats and groups. */
   messages: Pick<MessageStore, "inbox">;
   groups: Pick<GroupStore, "groupsOf" | "get">;
+  /** The default audience (the poster's contacts), and posters a viewer has as contacts. */
+  contacts: Pick<UserSetStore, "list">;
   media: MediaAccess;
   settings: StatusSettings;
   hooks: StatusHooks;
@@ -142,7 +145,9 @@ export class StatusService {
       const decision = await this.deps.media.attach(statusMediaChat(user, id), user, frame.media);
       if (!decision.ok) return refusal(frame.r, decision.code, decision.msg);
     }
-    const allow = (frame.audience?.allow ?? []).filter((member) => member !== user);
+    // No `allow`: the poster's contacts as they are now. A snapshot, so a post stays one write
+    // and a later change of contacts does not reach back into statuses already posted.
+    const allow = (frame.audience?.allow ?? (await this.deps.contacts.list(user))).filter((member) => member !== user);
     const deny = frame.audience?.deny ?? [];
     const status: StoredStatus = {
       poster: user,
@@ -203,10 +208,11 @@ export class StatusService {
   /**
    * The posters whose statuses `user` may be in the audience of, without an index written per
    * audience member: whom they chat with directly, their groups' members, and the posters the
-   * client names (its address book, or a `status.new` it got). Contacts will join this list.
+   * client names (a `status.new` it got), and their own contacts.
    */
   private async candidates(user: string, named: readonly string[]): Promise<string[]> {
     const found = new Set<string>(named);
+    for (const contact of await this.deps.contacts.list(user)) found.add(contact);
     for (const entry of await this.deps.messages.inbox(user)) {
       const members = directChatMembers(entry.chat);
       if (members) found.add(members[0] === user ? members[1] : members[0]);

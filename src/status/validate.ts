@@ -71,15 +71,17 @@ export function parseStatusFrame(fields: Fields, fail: (msg: string) => Error, m
         if (!ok || size(value as Body) === 0 || size(value as Body) > max) throw fail(`\`caption\` must be 1-${max} characters${kind === "cipher" ? " or bytes" : ""}`);
         caption = value as Body;
       }
+      // Absent, or without `allow`: the poster's contacts (minus `deny`).
       const audienceValue = fields.audience;
-      if (typeof audienceValue !== "object" || audienceValue === null || Array.isArray(audienceValue) || audienceValue instanceof Uint8Array) {
-        // Absent means "my contacts" once contacts exist; until then an audience must be given.
-        throw fail("`audience` must be a map {allow, deny?}: a default audience (contacts) is not available yet");
+      const audience: StatusAudienceField = {};
+      if (!absent(audienceValue)) {
+        if (typeof audienceValue !== "object" || Array.isArray(audienceValue) || audienceValue instanceof Uint8Array) {
+          throw fail("`audience` must be a map {allow?, deny?}");
+        }
+        const given = audienceValue as Fields;
+        if (!absent(given.allow)) audience.allow = users(given.allow, "audience.allow");
+        if (!absent(given.deny)) audience.deny = users(given.deny, "audience.deny");
       }
-      const given = audienceValue as Fields;
-      if (absent(given.allow)) throw fail("`audience.allow` is required: an audience of contacts is not available yet");
-      const audience: StatusAudienceField = { allow: users(given.allow, "audience.allow") };
-      if (!absent(given.deny)) audience.deny = users(given.deny, "audience.deny");
       return { t: "status.post", r: r(), kind: kind as StatusKind, body, media: ref, caption, audience };
     }
     case "status.list": {

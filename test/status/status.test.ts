@@ -97,6 +97,32 @@ describe("status updates", () => {
     assert.deepEqual(named.posters.map((p) => p.statuses.map((s) => s.body)), [["hello stranger"]]);
   });
 
+  it("posts to the poster's contacts by default, and finds posters among the viewer's contacts", async () => {
+    const poster = await connect("st-c-poster");
+    const friend = await connect("st-c-friend");
+    const denied = await connect("st-c-denied");
+    const stranger = await connect("st-c-stranger");
+    await poster.addContacts(["st-c-friend", "st-c-denied"]);
+    // The friend has the poster in their own contacts: a candidate without any chat between them.
+    await friend.addContacts(["st-c-poster"]);
+    const toContacts = await poster.postStatus({ kind: "text", body: "to my contacts" });
+    const notToDenied = await poster.postStatus({ kind: "text", body: "not for denied" }, { deny: ["st-c-denied"] });
+    await denied.waitFor(isNew("st-c-poster", toContacts.id));
+
+    const seen = await friend.listStatuses();
+    assert.deepEqual(seen.posters.map((p) => p.statuses.map((s) => s.body)), [["not for denied", "to my contacts"]]);
+    const deniedSees = await denied.listStatuses(["st-c-poster"]);
+    assert.deepEqual(deniedSees.posters.map((p) => p.statuses.map((s) => s.body)), [["to my contacts"]]);
+    assert.equal(denied.frames.some((f) => f.t === "status.new" && f.id === notToDenied.id), false);
+    assert.deepEqual((await stranger.listStatuses(["st-c-poster"])).posters, [], "not a contact: nothing, even named");
+    // The audience is the contacts at the time of posting: a contact added later sees new posts only.
+    await poster.addContacts(["st-c-stranger"]);
+    assert.deepEqual((await stranger.listStatuses(["st-c-poster"])).posters, []);
+    await poster.postStatus({ kind: "text", body: "now for stranger too" });
+    const later = await stranger.listStatuses(["st-c-poster"]);
+    assert.deepEqual(later.posters.map((p) => p.statuses.map((s) => s.body)), [["now for stranger too"]]);
+  });
+
   it("counts viewers once each, tells the poster, and pages the viewer list", async () => {
     const poster = await connect("st-counted");
     const viewers = await Promise.all(["st-v1", "st-v2", "st-v3"].map(connect));
@@ -148,8 +174,8 @@ describe("status updates", () => {
 
   it("refuses what is out of bounds: audience, body, media posted by someone who cannot read it", async () => {
     const poster = await connect("st-bounds");
-    await rejectsWith(poster.request({ t: "status.post", kind: "text", body: "x" }), "invalid_field");
-    await rejectsWith(poster.request({ t: "status.post", kind: "text", body: "x", audience: { deny: ["a"] } }), "invalid_field");
+    await rejectsWith(poster.request({ t: "status.post", kind: "text", body: "x", audience: ["a"] }), "invalid_field");
+    await rejectsWith(poster.request({ t: "status.post", kind: "text", body: "x", audience: { allow: "a" } }), "invalid_field");
     const tooMany = Array.from({ length: MAX_STATUS_AUDIENCE + 1 }, (_, i) => `u${i}`);
     await rejectsWith(poster.postStatus({ kind: "text", body: "x" }, { allow: tooMany }), "invalid_field");
     await rejectsWith(poster.postStatus({ kind: "text", body: "x".repeat(1025) }, { allow: ["a"] }), "invalid_field");
