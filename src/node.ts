@@ -6,7 +6,7 @@ import { AccountService } from "./accounts/service.ts";
 import { openSmsSender } from "./accounts/sms/open.ts";
 import { conversationBehaviour, type ConversationState } from "./actors/conversation-actor.ts";
 import type { ConversationMessage, UserMessage } from "./actors/messages.ts";
-import type { ClientLink } from "./actors/messages.ts";
+import type { ClientLink } from "./seams.ts";
 import { PresenceHub } from "./actors/presence-hub.ts";
 import { MediaAccess } from "./media/access.ts";
 import { registerMediaRoutes } from "./media/http.ts";

@@ -11,15 +11,14 @@ import { handleMessageOperation } from "./message-operations.ts";
 import {
   replyError,
   type BatchWritten,
-  type ClientLink,
   type ConversationMessage,
   type HistoryRequest,
   type MarkUpdate,
   type ReceiptsQuery,
-  type ReplyTo,
   type SendRequest,
   type UserMessage,
 } from "./messages.ts";
+import type { ClientLink, ReplyTo, Tell, TellIfActive } from "../seams.ts";
 import { TypingRelay, UnattendedTyping } from "./typing.ts";
 
 /** One entry accepted by the writer: its seq is assigned, its write may still be in flight. */
@@ -82,7 +81,7 @@ export interface ConversationLimits extends GroupMembershipLimits {
 export interface ConversationDeps {
   stores: Stores;
   link: ClientLink;
-  users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
+  users: Tell<UserMessage> & TellIfActive<UserMessage>;
   self: () => Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "hold" | "release">;
   log: Logger;
   limits: ConversationLimits;

@@ -2,7 +2,7 @@ import type { PresenceFrame } from "../protocol/frames.ts";
 import type { PrivacySettings, PrivacyStore } from "../storage/privacy.ts";
 import type { OnlinePresence, PresenceStore } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
-import type { ClientLink, ConnectionRef } from "./messages.ts";
+import type { ClientLink, ConnectionRef } from "../seams.ts";
 
 function connectionKey(conn: ConnectionRef): string {
   return `${conn.node}/${conn.id}`;

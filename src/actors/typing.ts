@@ -1,3 +1,4 @@
+import type { Tell } from "../seams.ts";
 import type { TypingExpired, TypingNotice, TypingUpdate } from "./messages.ts";
 
 interface TypingState {
@@ -15,7 +16,7 @@ let nextToken = 1;
 export interface TypingContext {
   limits: { typingThrottleMs: number; typingExpiryMs: number };
   forward(member: string, notice: TypingNotice): void;
-  self: { tell(chat: string, message: TypingExpired): void; hold(chat: string): void; release(chat: string): void };
+  self: Tell<TypingExpired> & { hold(chat: string): void; release(chat: string): void };
 }
 
 /**

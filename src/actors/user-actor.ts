@@ -7,12 +7,9 @@ import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
 import type {
   Attach,
-  ClientLink,
-  ConnectionRef,
   ConversationMessage,
   Deliver,
   DeviceAck,
-  FrameShare,
   GroupInviteNotice,
   PrivacyRequest,
   ReceiptNotice,
@@ -20,7 +17,7 @@ import type {
   UserMessage,
   UserRead,
 } from "./messages.ts";
-import { shareOf } from "./messages.ts";
+import { shareOf, type ClientLink, type ConnectionRef, type FrameShare, type Tell } from "../seams.ts";
 
 /** One live device of the user. */
 interface DeviceSession {
@@ -41,7 +38,7 @@ export interface UserDeps {
   nodeId: string;
   stores: Stores;
   link: ClientLink;
-  conversations: { tell(chat: string, message: ConversationMessage): void };
+  conversations: Tell<ConversationMessage>;
   log: Logger;
   syncLimitPerChat: number;
   presence: {

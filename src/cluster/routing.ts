@@ -1,11 +1,5 @@
-import type {
-  ClientLink,
-  CloseCode,
-  ConnectionRef,
-  ConversationMessage,
-  FrameShare,
-  UserMessage,
-} from "../actors/messages.ts";
+import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { ClientLink, CloseCode, ConnectionRef, FrameShare, Tell, TellIfActive } from "../seams.ts";
 import type { PresenceShown } from "../actors/presence-hub.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
@@ -13,8 +7,8 @@ import { MAX_HOPS, type Envelope, type RemoteDispatch } from "./remote-dispatch.
 import type { NodeId } from "./ring.ts";
 
 export interface LocalTargets {
-  users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
-  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
+  users: Tell<UserMessage> & TellIfActive<UserMessage>;
+  conversations: Tell<ConversationMessage> & TellIfActive<ConversationMessage>;
   connections: ClientLink;
   presence: { applyRemote(user: string, online: boolean, at: number | undefined, from: NodeId, shown?: PresenceShown): void };
 }

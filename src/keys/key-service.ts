@@ -1,4 +1,5 @@
-import type { ClientLink, ConnectionRef, UserMessage } from "../actors/messages.ts";
+import type { UserMessage } from "../actors/messages.ts";
+import type { ClientLink, ConnectionRef, TellIfActive } from "../seams.ts";
 import type { ErrorCode, KeyBundle, KeysGetFrame, KeysPutFrame } from "../protocol/frames.ts";
 import { StorageUnavailableError, type ClaimedBundle, type KeyStore, type RateLimits } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
@@ -12,7 +13,7 @@ export interface KeyServiceDeps {
   store: KeyStore | undefined;
   link: ClientLink;
   /** Only live user actors: a `keys.low` for a user with no device online has nobody to reach. */
-  users: { tellIfActive(user: string, message: UserMessage): void };
+  users: TellIfActive<UserMessage>;
   log: Logger;
   lowWater?: number;
   /** Counts each requester's bundle fetches; Redis on a cluster, so the count is cluster-wide. */

@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import uWS, { type HttpResponse, type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
-import { shareOf } from "../actors/messages.ts";
+import { shareOf } from "../seams.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { ClientConnection, type OutboundEvents, type SocketData } from "./connection.ts";
