@@ -1,4 +1,4 @@
-import type { ConversationKit, ConversationState, NewEntry } from "./conversation-actor.ts";
+import type { ConversationKit, ConversationState, NewEntry } from "./conversation-kit.ts";
 import type { MessagePatch } from "../storage/types.ts";
 import { replyError, type MessageOperation } from "./messages.ts";
 
