@@ -3,7 +3,7 @@ import type { ClientLink, ConnectionRef, TellIfActive } from "../seams.ts";
 import type { ErrorCode, KeyBundle, KeysGetFrame, KeysPutFrame } from "../protocol/frames.ts";
 import { StorageUnavailableError, type ClaimedBundle, type KeyStore, type RateLimits } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
-import { KEY_LIMITS } from "./validate-keys.ts";
+import { KEY_LIMITS } from "../protocol/validate-keys.ts";
 
 /** Below this many one-time prekeys the owner is told to upload more (Signal warns at 10). */
 export const DEFAULT_PREKEY_LOW_WATER = 10;

@@ -11,8 +11,8 @@ import {
   type ErrorCode,
   type PrivacyAudience,
 } from "./frames.ts";
-import { parseKeysFrame } from "../keys/validate-keys.ts";
-import { parsePushFrame } from "../push/validate.ts";
+import { parseKeysFrame } from "./validate-keys.ts";
+import { parsePushFrame } from "./validate-push.ts";
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {
