@@ -1,6 +1,6 @@
 import { start as startActorSystem, stop as stopActorSystem } from "nact";
 import { ActorDirectory } from "./actors/directory.ts";
-import { validateSignupConfig } from "./accounts/config.ts";
+import { validateSignupConfig } from "./config/signup.ts";
 import { registerAccountRoutes } from "./accounts/http.ts";
 import { AccountService } from "./accounts/service.ts";
 import { openSmsSender } from "./accounts/sms/open.ts";

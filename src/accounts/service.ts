@@ -2,11 +2,11 @@ import { signToken } from "../auth/tokens.ts";
 import { DEVICE_ID_PATTERN } from "../protocol/frames.ts";
 import { StorageUnavailableError, type RateLimits } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
-import type { SignupConfig } from "./config.ts";
+import type { SignupConfig } from "../config/signup.ts";
 import { maskPhone, normalisePhone } from "./phone.ts";
 import { CODE_PATTERN, codeHash, newCode, newDeviceId, newRefreshToken, newUserId, parseRefreshToken, randomId, sameDigest } from "./secrets.ts";
 import { SmsError, type SmsSender } from "./sms/sender.ts";
-import type { AccountStore } from "./store.ts";
+import type { AccountStore } from "../storage/accounts.ts";
 
 /** What a route answers: a status and a JSON body, plus Retry-After for 429s. */
 export interface Answer {

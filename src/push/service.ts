@@ -3,7 +3,7 @@ import type { CursorStore, PushPlatform, PushRegistrationStore } from "../storag
 import { StorageUnavailableError } from "../storage/types.ts";
 import type { Logger } from "../util/logger.ts";
 import { ApnsProvider } from "./apns.ts";
-import type { PushConfig } from "./config.ts";
+import type { PushConfig } from "../config/push.ts";
 import { FcmProvider } from "./fcm.ts";
 import type { PushProvider } from "./notification.ts";
 import { PushScheduler, type DurableEntry, type PushEvent } from "./scheduler.ts";

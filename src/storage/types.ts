@@ -7,7 +7,7 @@
  * by that user's UserActor. So implementations may apply "advance to max" without compare-and-set.
  */
 import type { Readable } from "node:stream";
-import type { AccountStore } from "../accounts/store.ts";
+import type { AccountStore } from "./accounts.ts";
 import type { Body, MediaRef } from "../protocol/frames.ts";
 import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
 

@@ -168,11 +168,19 @@ describe("the import graph of src/", () => {
     assert.deepEqual(upward, [], "imports of a folder in the same or a higher layer");
   });
 
-  it("declares the `{ tell(...) }` shape once, in src/seams.ts", () => {
-    const declarations = [...graph.keys()]
+  it("declares the seams once, in src/seams.ts: the `{ tell(...) }` shape and every name it exports", () => {
+    const seams = readFileSync(join(src, "seams.ts"), "utf8");
+    const names = [...seams.matchAll(/^export (?:interface|type|function|class|const) (\w+)/gm)].map((m) => m[1]!);
+    assert.ok(names.includes("ClientLink") && names.includes("Tell"), "src/seams.ts exports ClientLink and Tell");
+    const declaration = new RegExp(`^export (?:interface|type|function|class|const) (${names.join("|")})\\b`, "gm");
+    const elsewhere = [...graph.keys()]
       .filter((file) => rel(file) !== "seams.ts")
-      .filter((file) => /\{\s*tell\(/.test(withoutComments(readFileSync(file, "utf8"))))
-      .map(rel);
-    assert.deepEqual(declarations, [], "object types with a tell(...) method: use Tell<Msg> / TellIfActive<Msg> from src/seams.ts");
+      .flatMap((file) => {
+        const text = withoutComments(readFileSync(file, "utf8"));
+        const found = [...text.matchAll(declaration)].map((m) => `${rel(file)} declares ${m[1]}`);
+        if (/\{\s*tell\(/.test(text)) found.push(`${rel(file)} declares a { tell(...) } type: use Tell<Msg> / TellIfActive<Msg>`);
+        return found;
+      });
+    assert.deepEqual(elsewhere, [], "seam types declared outside src/seams.ts");
   });
 });
