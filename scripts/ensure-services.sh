@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The server binaries the tests start on their own ports: redis-server and nats-server.
+# The server binaries the tests start on their own ports: redis-server, nats-server and
+# turnserver (Debian's coturn package).
 # Installs the missing ones with apt-get when run as root; otherwise says what to install.
 # Exits non-zero while any is missing, so `npm test` fails here rather than in the middle.
 set -euo pipefail
@@ -10,6 +11,7 @@ PATH="$PATH:/usr/sbin:/usr/local/sbin"
 missing=()
 command -v redis-server >/dev/null 2>&1 || [[ -n "${REDIS_SERVER_BIN:-}" ]] || missing+=(redis-server)
 command -v nats-server >/dev/null 2>&1 || [[ -n "${NATS_SERVER_BIN:-}" ]] || missing+=(nats-server)
+command -v turnserver >/dev/null 2>&1 || [[ -n "${TURNSERVER_BIN:-}" ]] || missing+=(coturn)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
@@ -22,5 +24,5 @@ fi
 
 echo "ensure-services: missing ${missing[*]}." >&2
 echo "  Install them as root:  apt-get install -y ${missing[*]}" >&2
-echo "  or point REDIS_SERVER_BIN / NATS_SERVER_BIN at the binaries." >&2
+echo "  or point REDIS_SERVER_BIN / NATS_SERVER_BIN / TURNSERVER_BIN at the binaries." >&2
 exit 1

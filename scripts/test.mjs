@@ -22,9 +22,9 @@ const USES_CASSANDRA = /ROUTER_TEST_CQL|testCqlContactPoint|support\/cassandra|s
 // A behaviour test that builds LMDB stores itself runs on LMDB whichever the backend, so the
 // cluster pass would only repeat it.
 const LMDB_BOUND = /openLmdbStores/;
-// The behaviour suites that run on both backends: the router's, and push and media, which
-// keep their own state in the message backend.
-const BOTH_BACKENDS = [join(root, "test", "router"), join(root, "test", "push"), join(root, "test", "media"), join(root, "test", "accounts")];
+// The behaviour suites that run on both backends: the router's, push and media, which keep
+// their own state in the message backend, accounts, and calls, which record themselves in chats.
+const BOTH_BACKENDS = ["router", "push", "media", "accounts", "calls"].map((folder) => join(root, "test", folder));
 const BACKENDS = ["lmdb", "cql"];
 
 function testFiles(dir) {

@@ -5,6 +5,8 @@
 import WebSocket from "ws";
 import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
 import type {
+  CallOkFrame,
+  CallTurnFrame,
   ChatEventFrame,
   ErrorFrame,
   GroupFrame,
@@ -213,6 +215,52 @@ export class RouterClient {
     const answer = (await this.request({ t: "refresh", token })) as RefreshedFrame;
     this.options.token = token;
     return answer.exp;
+  }
+
+  /**
+   * Starts a call to a user (with an SDP offer) or a group (without: members join, then offer
+   * to each participant); resolves with the call's id (docs/protocol.md, Calls).
+   */
+  async call(target: { to: string } | { group: string }, sdp?: string, video = false): Promise<string> {
+    const ok = (await this.request({ t: "call.offer", ...target, video, ...(sdp === undefined ? {} : { sdp }) })) as CallOkFrame;
+    return ok.call;
+  }
+
+  /** An offer inside a call: to a group call's participant (the mesh), or a renegotiation. */
+  offer(call: string, to: string, sdp: string, video = false): Promise<CallOkFrame> {
+    return this.request({ t: "call.offer", call, to, video, sdp }) as Promise<CallOkFrame>;
+  }
+
+  /** Answers a ringing call (or, with `to`, a mesh peer's offer in a group call). */
+  answer(call: string, sdp: string, to?: string): Promise<CallOkFrame> {
+    return this.request({ t: "call.answer", call, sdp, to }) as Promise<CallOkFrame>;
+  }
+
+  ice(call: string, candidate: string, to?: string): void {
+    this.sendRaw({ t: "call.ice", call, candidate, to });
+  }
+
+  /** Tells the caller this device is ringing. */
+  ringing(call: string): void {
+    this.sendRaw({ t: "call.ringing", call });
+  }
+
+  reject(call: string, reason: "busy" | "declined" = "declined"): Promise<CallOkFrame> {
+    return this.request({ t: "call.reject", call, reason }) as Promise<CallOkFrame>;
+  }
+
+  hangUp(call: string): Promise<CallOkFrame> {
+    return this.request({ t: "call.end", call }) as Promise<CallOkFrame>;
+  }
+
+  /** Joins a group call already running. */
+  joinCall(call: string): Promise<CallOkFrame> {
+    return this.request({ t: "call.join", call }) as Promise<CallOkFrame>;
+  }
+
+  /** TURN credentials for calls: `{urls, username, credential, ttl}` (coturn's REST-API scheme). */
+  turn(): Promise<CallTurnFrame> {
+    return this.request({ t: "call.turn" }) as Promise<CallTurnFrame>;
   }
 
   typing(chat: string, on: boolean): void {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { ConfigError } from "./config/error.ts";
@@ -105,6 +106,21 @@ export interface NodeConfig {
   push: PushConfig;
   /** Sign-up by phone number and refresh tokens (src/config/signup.ts); off unless an SMS sender is set. */
   signup: SignupConfig;
+  /** Call signalling (docs/protocol.md, "Calls"); the router carries no media. */
+  calls: {
+    /** An unanswered call ends as missed after this long; a held offer waits as long for a device. */
+    ringTimeoutMs: number;
+    /** Participants of a group call (a mesh: every pair negotiates), the caller included. */
+    maxParticipants: number;
+    turn: {
+      /** coturn's `static-auth-secret`; empty: `call.turn` is answered `unavailable`. */
+      secret: string;
+      /** `turn:` / `turns:` / `stun:` URLs handed to clients, comma-separated. */
+      urls: string;
+      /** Lifetime of issued credentials in seconds. */
+      ttlSeconds: number;
+    };
+  };
   /** Where chats live: embedded LMDB under dataDir, or the cluster backend (CQL + Redis). */
   storage: {
     /** `lmdb`, `cql`, or empty: `cql` when `scylla` is set, `lmdb` otherwise. */
@@ -180,6 +196,7 @@ export function defaultConfig(): NodeConfig {
     typing: { throttleMs: 2000, expiryMs: 6000 },
     push: defaultPushConfig(),
     signup: defaultSignupConfig(),
+    calls: { ringTimeoutMs: 45_000, maxParticipants: 8, turn: { secret: "", urls: "", ttlSeconds: 3600 } },
     media: {
       backend: "file",
       maxUploadBytes: 100 * 1024 * 1024,
@@ -277,6 +294,11 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_SIGNUP_ADDRESS_WINDOW_MS: "signup.addressWindowMs",
   ROUTER_ACCESS_TOKEN_TTL_SECONDS: "signup.accessTokenTtlSeconds",
   ROUTER_REFRESH_TOKEN_TTL_SECONDS: "signup.refreshTokenTtlSeconds",
+  ROUTER_CALL_RING_TIMEOUT_MS: "calls.ringTimeoutMs",
+  ROUTER_CALL_MAX_PARTICIPANTS: "calls.maxParticipants",
+  ROUTER_TURN_SECRET: "calls.turn.secret",
+  ROUTER_TURN_URLS: "calls.turn.urls",
+  ROUTER_TURN_TTL_SECONDS: "calls.turn.ttlSeconds",
   ROUTER_MEDIA_BACKEND: "media.backend",
   ROUTER_MEDIA_MAX_UPLOAD_BYTES: "media.maxUploadBytes",
   ROUTER_MEDIA_PRESIGN_TTL_SECONDS: "media.presignTtlSeconds",
@@ -314,9 +336,35 @@ export function setConfigValue(config: NodeConfig, key: ConfigKey, raw: string):
 export function configFromEnvironment(env: NodeJS.ProcessEnv, config = defaultConfig()): NodeConfig {
   for (const [variable, key] of Object.entries(ENVIRONMENT_TABLE)) {
     const raw = env[variable];
-    if (raw !== undefined && raw !== "") setConfigValue(config, key, raw);
+    const fromFile = fileVariableOf(variable, env);
+    if (raw !== undefined && raw !== "" && fromFile !== undefined) {
+      throw new ConfigError(`give ${variable} or ${variable}_FILE, not both`);
+    }
+    if (fromFile !== undefined) setConfigValue(config, key, readSettingFile(`${variable}_FILE`, fromFile));
+    else if (raw !== undefined && raw !== "") setConfigValue(config, key, raw);
   }
   return config;
+}
+
+/**
+ * `ROUTER_X_FILE=/path` gives `ROUTER_X` the file's content (Docker and Kubernetes mount
+ * secrets as files; the environment shows in `ps e` and `docker inspect`). Variables that are
+ * themselves in the table (ROUTER_SECRET_FILE) keep their own meaning.
+ */
+function fileVariableOf(variable: string, env: NodeJS.ProcessEnv): string | undefined {
+  const name = `${variable}_FILE`;
+  if (name in ENVIRONMENT_TABLE) return undefined;
+  const path = env[name];
+  return path === undefined || path === "" ? undefined : path;
+}
+
+function readSettingFile(variable: string, path: string): string {
+  try {
+    // One trailing newline is how editors and `echo` end a file, never part of the value.
+    return readFileSync(path, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new ConfigError(`${variable}=${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }
 
 export function validateConfig(config: NodeConfig): NodeConfig {
@@ -343,6 +391,10 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   validateSignupConfig(config.signup);
   validateCluster(config);
   if (config.secret && config.secretFile) throw new ConfigError("give --secret or --secret-file, not both");
+  if (config.calls.ringTimeoutMs < 1000) throw new ConfigError("calls.ringTimeoutMs must be at least 1000");
+  if (!(config.calls.maxParticipants >= 2 && Number.isInteger(config.calls.maxParticipants))) throw new ConfigError("calls.maxParticipants must be a whole number of at least 2");
+  if (config.calls.turn.ttlSeconds < 60) throw new ConfigError("calls.turn.ttlSeconds must be at least 60");
+  if (config.calls.turn.secret && !config.calls.turn.urls.trim()) throw new ConfigError("ROUTER_TURN_SECRET needs ROUTER_TURN_URLS: the TURN server's turn: / stun: URLs");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${config.logLevel}`);
   }

@@ -15,6 +15,11 @@ import { mediaStagingDir, openMediaStore } from "./storage/media/open-media-stor
 import type { MediaStore } from "./storage/types.ts";
 import { KeyService } from "./keys/key-service.ts";
 import { PushService } from "./push/service.ts";
+import { CallService, CallTracker } from "./calls/service.ts";
+import { callBehaviour, type CallState } from "./actors/call-actor.ts";
+import type { CallMessage } from "./calls/messages.ts";
+import { NO_CALL_BLOCKING, type CallHooks } from "./calls/user-calls.ts";
+import { turnUrls } from "./calls/turn.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
@@ -55,6 +60,8 @@ export interface NodeOverrides {
   media?: MediaStore;
   /** Sees every push decision (tests wait on these instead of sleeping). */
   pushObserver?: (event: PushEvent) => void;
+  /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
+  callHooks?: CallHooks;
 }
 
 const DRAIN_TIMEOUT_MS = 5000;
@@ -176,6 +183,11 @@ async function startLocked(
     tell: (chat: string, message: ConversationMessage) => conversations.tell(chat, message),
     tellIfActive: (chat: string, message: ConversationMessage) => conversations.tellIfActive(chat, message),
   };
+  let calls: ActorDirectory<CallMessage, CallState>;
+  const localCalls = { tell: (call: string, message: CallMessage) => calls.tell(call, message) };
+  // Call frames to this node's sockets pass the tracker, so it knows which devices are in which calls.
+  const callTracker = new CallTracker();
+  const localLink = callTracker.tap(registry);
   const presence = new PresenceHub({
     link: registry,
     store: stores.presence,
@@ -187,13 +199,20 @@ async function startLocked(
   // Alone, actors reach each other and sockets directly; in a cluster, through the ring. The
   // NATS client loads only for a cluster.
   const cluster = config.cluster.nats
-    ? await (await import("./cluster/cluster-node.ts")).joinCluster(config, { users: localUsers, conversations: localConversations, connections: registry, presence }, log)
+    ? await (await import("./cluster/cluster-node.ts")).joinCluster(config, { users: localUsers, conversations: localConversations, connections: localLink, presence, calls: localCalls }, log)
     : undefined;
   if (cluster) opened.push(() => cluster.close());
   const userDirectory = cluster?.routing.users ?? localUsers;
   const conversationDirectory = cluster?.routing.conversations ?? localConversations;
-  const link: ClientLink = cluster?.routing.link ?? registry;
+  const link: ClientLink = cluster?.routing.link ?? localLink;
   if (cluster) presence.announce = (user, online, at, shown) => cluster.dispatch.broadcast({ to: "presence", user, online, at, shown });
+  const callDirectory = cluster?.routing.calls ?? localCalls;
+  const callPlacement = {
+    self: config.nodeId,
+    members: () => cluster?.members() ?? [config.nodeId],
+    ownerOf: (key: string) => cluster?.dispatch.ownerOf(key) ?? config.nodeId,
+  };
+  const alive = (node: string) => node === config.nodeId || callPlacement.members().includes(node);
 
   users = new ActorDirectory(
     system,
@@ -208,6 +227,7 @@ async function startLocked(
       presence,
       frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
       maxDevices: config.limits.maxDevicesPerUser,
+      calls: { link, calls: callDirectory, hooks: overrides.callHooks ?? NO_CALL_BLOCKING, alive },
     }),
     config.actors,
     log.child({ component: "users" }),
@@ -243,7 +263,39 @@ async function startLocked(
     directoryEvents,
   );
 
+  calls = new ActorDirectory(
+    system,
+    "calls",
+    callBehaviour({
+      link,
+      users: userDirectory,
+      conversations: conversationDirectory,
+      groups: stores.groups,
+      self: () => calls,
+      ringTimeoutMs: config.calls.ringTimeoutMs,
+      maxParticipants: config.calls.maxParticipants,
+      wake: (user, call, caller, video, ttlMs, connected) => void push.ringCall(user, { call, from: caller, video, ttlMs }, connected),
+      log: log.child({ component: "call" }),
+    }),
+    config.actors,
+    log.child({ component: "calls" }),
+    directoryEvents,
+  );
+  const callService = new CallService(
+    {
+      link,
+      calls: callDirectory,
+      placement: callPlacement,
+      turn: config.calls.turn.secret
+        ? { secret: config.calls.turn.secret, urls: turnUrls(config.calls.turn.urls), ttlSeconds: config.calls.turn.ttlSeconds }
+        : undefined,
+      log: log.child({ component: "calls" }),
+    },
+    callTracker,
+  );
+
   metrics.gauge("router_connections", "Open WebSocket connections", () => registry.size);
+  metrics.gauge("router_calls", "Calls held by this node", () => calls.size);
   metrics.gauge("router_user_actors", "Live user actors", () => users.size);
   metrics.gauge("router_conversation_actors", "Live conversation actors", () => conversations.size);
   if (backend.redisUp() !== undefined) {
@@ -266,6 +318,7 @@ async function startLocked(
     }),
     push,
     revocations,
+    calls: callService,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });
@@ -305,6 +358,7 @@ async function startLocked(
       onOpen: () => counters.opened(),
       onClose: (connection) => {
         presence.unwatch(connection.ref);
+        callService.connectionClosed(connection.ref);
         if (connection.user) userDirectory.tell(connection.user, { type: "detach", device: connection.device, conn: connection.ref });
       },
       health: () => ({
@@ -347,6 +401,8 @@ async function startLocked(
         for (const connection of [...registry.all()]) connection.close(CLOSE_CODES.going_away, "cluster link interrupted; reconnect to resync");
       },
       onRingChange: (before, after) => {
+      // First, before sockets of moved users close: devices in a call whose node is gone hear it ended.
+      callService.ringChanged();
       // Hand-off. A device whose user's actor moved (a node joined, left or died) reconnects,
       // so its session attaches to the new owner and resumes from its cursors: each node
       // closes its own sockets of such users. Actors whose key moved stop here once idle
@@ -380,6 +436,7 @@ async function startLocked(
     }
     users.stopAll();
     conversations.stopAll();
+    calls.stopAll();
     stopActorSystem(system);
     await cluster?.close();
     await push.stop();

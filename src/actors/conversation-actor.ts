@@ -22,6 +22,7 @@ import {
   type MarkUpdate,
   type ReceiptsQuery,
   type SendRequest,
+  type ServerRecord,
 } from "./messages.ts";
 import { UnattendedTyping } from "./typing.ts";
 
@@ -370,6 +371,21 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
     }
   }
 
+  /**
+   * A record the server writes (a call's outcome): stored and delivered like a message from
+   * `from`, so history shows it and devices that were offline learn of it. Never for a
+   * non-member, and at most once per `cid`.
+   */
+  async function onRecord(state: ConversationState, chat: string, record: ServerRecord): Promise<void> {
+    if (!state.members.includes(record.from) || !kit.writable(chat)) {
+      deps.log.warn({ chat, kind: record.kind, writable: kit.writable(chat) }, "server record not written");
+      return;
+    }
+    if (state.inFlightByCid.has(cidKey(record.from, record.cid))) return;
+    if (await deps.stores.messages.findByCid(chat, record.from, record.cid)) return;
+    accept(state, chat, { from: record.from, body: record.body, kind: record.kind, cid: record.cid }, { device: "", waiters: [] });
+  }
+
   function onReceipts(state: ConversationState, chat: string, query: ReceiptsQuery): void {
     if (!state.members.includes(query.user)) {
       replyError(deps.link, query.replyTo, "forbidden", "not a member of this chat");
@@ -411,6 +427,9 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
           break;
         case "receipts":
           onReceipts(state, chat, msg);
+          break;
+        case "record":
+          await onRecord(state, chat, msg);
           break;
         case "group":
           await handleGroupCommand(kit, state, chat, msg);

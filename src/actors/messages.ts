@@ -8,6 +8,7 @@ import type {
 import type { ClientLink, ConnectionRef, ReplyTo } from "../seams.ts";
 import type { StoredMessage } from "../storage/types.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
+import type { UserCallMessage } from "../calls/messages.ts";
 
 export function replyError(link: ClientLink, replyTo: ReplyTo, code: ErrorCode, msg: string): void {
   link.send(replyTo.conn, { t: "err", r: replyTo.r, code, msg });
@@ -87,7 +88,20 @@ export interface BatchWritten {
   error?: unknown;
 }
 
+/**
+ * A record the server writes into the chat (kind `call`: a call's outcome), from `from`.
+ * `cid` makes it idempotent.
+ */
+export interface ServerRecord {
+  type: "record";
+  from: string;
+  kind: "call";
+  body: string;
+  cid: string;
+}
+
 export type ConversationMessage =
+  | ServerRecord
   | SendRequest
   | HistoryRequest
   | MarkUpdate
@@ -194,4 +208,5 @@ export type UserMessage =
   | KeysLowNotice
   | GatewaysGone
   | PrivacyRequest
-  | GroupInviteNotice;
+  | GroupInviteNotice
+  | UserCallMessage;

@@ -5,6 +5,7 @@ import type { Logger } from "../util/logger.ts";
 import type { ActorBehaviour } from "./directory.ts";
 import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
+import { onCallDeviceAttached, onUserCallMessage, UserCalls, type UserCallDeps } from "../calls/user-calls.ts";
 import type {
   Attach,
   ConversationMessage,
@@ -32,6 +33,8 @@ export class UserState {
   readonly sessions = new Map<string, DeviceSession>();
   /** The user's privacy settings once read (the actor is their only writer). */
   privacy: PrivacySettings | undefined;
+  /** Calls ringing this user or joined by them (src/calls/user-calls.ts). */
+  readonly calls = new UserCalls();
 }
 
 export interface UserDeps {
@@ -50,6 +53,8 @@ export interface UserDeps {
   frameBudget: FrameShare;
   /** Live devices per user; a further one is refused, not an older one dropped. */
   maxDevices: number;
+  /** Call signalling; without it calls never ring this user. */
+  calls?: UserCallDeps;
 }
 
 function sameConnection(a: ConnectionRef, b: ConnectionRef): boolean {
@@ -197,6 +202,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       deps.link.send(attach.conn, { t: "group.invite", chat: invite.chat, by: invite.by, name: invite.name, invite: invite.invite, expires: invite.expiresAt });
     }
     deps.link.send(attach.conn, { t: "synced", recovered });
+    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn);
   }
 
   /** What the user's settings show watchers; undefined when they cannot be read now (the hub keeps what it knew). */
@@ -341,6 +347,12 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "group.invite":
           onInvite(state, message);
           break;
+        case "call.ring":
+        case "call.joined":
+        case "call.over":
+        case "call.event":
+          if (deps.calls) await onUserCallMessage(deps.calls, state.calls, state.sessions, user, message);
+          break;
         case "keys.low":
           // Every device hears it: any of them may be the one that refills, or tell the user.
           for (const session of state.sessions.values()) deps.link.send(session.conn, { t: "keys.low", device: message.device, count: message.count });
@@ -348,7 +360,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
       return state;
     },
-    keepAlive: (state) => state.sessions.size > 0,
+    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {
         deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });

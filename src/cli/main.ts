@@ -58,7 +58,7 @@ Usage:
 `;
 
 /** Flags of `node start` and the config key each one sets. */
-const NODE_FLAGS: Record<string, ConfigKey> = {
+export const NODE_FLAGS: Record<string, ConfigKey> = {
   host: "host",
   port: "port",
   data: "dataDir",
@@ -75,7 +75,7 @@ const NODE_FLAGS: Record<string, ConfigKey> = {
 };
 
 /** Flags of `db migrate` and the config key each one sets. */
-const DB_FLAGS: Record<string, ConfigKey> = {
+export const DB_FLAGS: Record<string, ConfigKey> = {
   scylla: "storage.scylla",
   keyspace: "storage.keyspace",
   "local-dc": "storage.localDc",

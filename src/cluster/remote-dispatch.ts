@@ -4,6 +4,7 @@ import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
 import type { CloseCode, ConnectionRef, FrameShare } from "../seams.ts";
 import type { PresenceShown } from "../actors/presence-hub.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import type { CallMessage } from "../calls/messages.ts";
 import type { Logger } from "../util/logger.ts";
 import { Ring, type NodeId } from "./ring.ts";
 
@@ -15,7 +16,9 @@ export type Envelope =
   | { to: "close"; conn: ConnectionRef; code: CloseCode; reason: string }
   | { to: "limit"; conn: ConnectionRef; share: FrameShare }
   | { to: "close-user"; user: string; code: CloseCode; reason: string }
-  | { to: "presence"; user: string; online: boolean; at?: number; shown?: PresenceShown };
+  | { to: "presence"; user: string; online: boolean; at?: number; shown?: PresenceShown }
+  /** To the node a call's id names (src/calls/call-id.ts). */
+  | { to: "call"; key: string; message: CallMessage };
 
 export interface EnvelopeHandler {
   (envelope: Envelope, from: NodeId): void;

@@ -2,6 +2,8 @@ import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
 import type { ClientLink, CloseCode, ConnectionRef, FrameShare, Tell, TellIfActive } from "../seams.ts";
 import type { PresenceShown } from "../actors/presence-hub.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { callOwner } from "../calls/call-id.ts";
+import type { CallMessage } from "../calls/messages.ts";
 import type { Logger } from "../util/logger.ts";
 import { MAX_HOPS, type Envelope, type RemoteDispatch } from "./remote-dispatch.ts";
 import type { NodeId } from "./ring.ts";
@@ -11,6 +13,7 @@ export interface LocalTargets {
   conversations: Tell<ConversationMessage> & TellIfActive<ConversationMessage>;
   connections: ClientLink;
   presence: { applyRemote(user: string, online: boolean, at: number | undefined, from: NodeId, shown?: PresenceShown): void };
+  calls?: Tell<CallMessage>;
 }
 
 export const userKey = (user: string) => `user:${user}`;
@@ -25,6 +28,8 @@ export class ClusterRouting {
   readonly users: LocalTargets["users"];
   readonly conversations: LocalTargets["conversations"];
   readonly link: ClientLink;
+  /** A call lives on the node its id names, not wherever the ring now puts its key. */
+  readonly calls: Tell<CallMessage>;
 
   constructor(
     private readonly dispatch: RemoteDispatch,
@@ -40,6 +45,13 @@ export class ClusterRouting {
       tell: (chat, message) => this.toConversation(chat, message, false, 0),
       // Ephemeral messages (typing) must not wake a chat: the owner delivers only to a live actor.
       tellIfActive: (chat, message) => this.toConversation(chat, message, true, 0),
+    };
+    this.calls = {
+      tell: (call, message) => {
+        const owner = callOwner(call);
+        if (owner === self) local.calls?.tell(call, message);
+        else dispatch.send(owner, { to: "call", key: call, message });
+      },
     };
     this.link = {
       send: (conn: ConnectionRef, frame: ServerFrame, ephemeral?: boolean) => {
@@ -104,6 +116,10 @@ export class ClusterRouting {
         return;
       case "presence":
         if (from !== this.dispatch.nodeId) this.local.presence.applyRemote(envelope.user, envelope.online, envelope.at, from, envelope.shown);
+        return;
+      case "call":
+        // Only this node holds the calls its name is in; one for another is stale, and dropped.
+        if (callOwner(envelope.key) === this.dispatch.nodeId) this.local.calls?.tell(envelope.key, envelope.message);
         return;
     }
   }

@@ -121,7 +121,8 @@ export type ClientFrame =
   | KeysRequestFrame
   | PushRequestFrame
   | RefreshFrame
-  | PrivacyRequestFrame;
+  | PrivacyRequestFrame
+  | CallRequestFrame;
 
 export type ClientFrameType = ClientFrame["t"];
 
@@ -215,7 +216,8 @@ export type ServerFrame =
   | PushOkFrame
   | RefreshedFrame
   | PrivacyFrame
-  | GroupInviteFrame;
+  | GroupInviteFrame
+  | CallServerFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
 /** The user's privacy settings, all of them, as they are now. */
@@ -224,6 +226,73 @@ export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudie
 export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string; name: string; invite: string; expires: number }
 /** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
 export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
+
+// ---- calls (docs/protocol.md, "Calls") ----------------------------------------
+
+/**
+ * Starts a call: to one user (`to`) or a group's members (`group`); the server makes the call
+ * id. With `call` (and `to`), an offer inside a call already joined: a group call's mesh pair
+ * or a renegotiation. Answered `call.ok` with the call id. `sdp` is required except to start
+ * a group call, whose members join and then offer to each participant.
+ */
+export interface CallOfferFrame { t: "call.offer"; r: number; call?: string; to?: string; group?: string; video: boolean; sdp?: string }
+/** Frames within a call. `to` names the participant (user) meant in a group call's mesh. */
+export interface CallAnswerFrame { t: "call.answer"; r?: number; call: string; sdp: string; to?: string }
+export interface CallIceFrame { t: "call.ice"; call: string; candidate: string; to?: string }
+/** A callee's device says it is ringing. */
+export interface CallRingingRequestFrame { t: "call.ringing"; call: string }
+export interface CallRejectFrame { t: "call.reject"; r?: number; call: string; reason: CallRejectReason }
+export interface CallEndRequestFrame { t: "call.end"; r?: number; call: string }
+/** Joins a group call already running (a group member, from one device). */
+export interface CallJoinRequestFrame { t: "call.join"; r: number; call: string }
+/** Asks for TURN credentials. */
+export interface CallTurnRequestFrame { t: "call.turn"; r: number }
+export type CallRejectReason = "busy" | "declined";
+export type CallRequestFrame =
+  | CallOfferFrame
+  | CallAnswerFrame
+  | CallIceFrame
+  | CallRingingRequestFrame
+  | CallRejectFrame
+  | CallEndRequestFrame
+  | CallJoinRequestFrame
+  | CallTurnRequestFrame;
+
+/** Why a call ended, as `call.end` tells each participant. */
+export type CallEndReason =
+  | "hangup"
+  | "missed"
+  | "declined"
+  | "busy"
+  /** The node holding the call's state died or left; the call cannot go on. */
+  | "failed";
+
+/** Answers `call.offer` (with the call's id), `call.join` and, when they carry `r`, the others. */
+export interface CallOkFrame { t: "call.ok"; r: number; call: string }
+/** An offer to a callee's devices (or a mesh peer's), with who sent it; a group call's ring has no `sdp`. */
+export interface CallIncomingOfferFrame { t: "call.offer"; call: string; from: string; device: string; video: boolean; sdp?: string; group?: string }
+export interface CallIncomingAnswerFrame { t: "call.answer"; call: string; from: string; device: string; sdp: string }
+export interface CallIncomingIceFrame { t: "call.ice"; call: string; from: string; device: string; candidate: string }
+export interface CallRingingFrame { t: "call.ringing"; call: string; user: string; device: string }
+export interface CallAnsweredElsewhereFrame { t: "call.answered_elsewhere"; call: string }
+/** The call is over for this device; `duration` in ms from answer to end when it was answered. */
+export interface CallEndedFrame { t: "call.end"; call: string; reason: CallEndReason; by?: string; duration?: number }
+/** Group calls: a participant joined or left; to the group's online members. */
+export interface CallJoinedFrame { t: "call.join"; call: string; group: string; user: string; device: string; participants: string[] }
+export interface CallLeftFrame { t: "call.leave"; call: string; group: string; user: string; participants: string[] }
+/** TURN credentials in coturn's REST-API scheme: `username` is `expiry:user`; `ttl` in seconds. */
+export interface CallTurnFrame { t: "call.turn"; r: number; urls: string[]; username: string; credential: string; ttl: number }
+export type CallServerFrame =
+  | CallOkFrame
+  | CallIncomingOfferFrame
+  | CallIncomingAnswerFrame
+  | CallIncomingIceFrame
+  | CallRingingFrame
+  | CallAnsweredElsewhereFrame
+  | CallEndedFrame
+  | CallJoinedFrame
+  | CallLeftFrame
+  | CallTurnFrame;
 
 // ---- errors -----------------------------------------------------------------
 
@@ -239,9 +308,9 @@ export const ERROR_CODES = {
   already_authenticated: { retriable: false, doc: "`hello` sent twice on one connection" },
   unauthorized: { retriable: false, doc: "the token is missing, malformed, expired, revoked or badly signed" },
   forbidden: { retriable: false, doc: "the user may not do this: not a member, not an admin, not the sender" },
-  not_found: { retriable: false, doc: "no such chat or message" },
+  not_found: { retriable: false, doc: "no such chat, message or call (or a call that is over or not yours)" },
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
-  limit_exceeded: { retriable: false, doc: "a group would go over its member limit, or a list is too long" },
+  limit_exceeded: { retriable: false, doc: "a group would go over its member limit, a list is too long, or a call its participant limit" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },
   too_many_groups: { retriable: false, doc: "the user (or one being added) is in the most groups a user may be in" },
   rate_limited: { retriable: true, doc: "too many frames per second on this connection or by this user across all their devices, or too many requests of one kind (`keys.get`); slow down" },

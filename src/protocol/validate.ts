@@ -13,6 +13,7 @@ import {
 } from "./frames.ts";
 import { parseKeysFrame } from "./validate-keys.ts";
 import { parsePushFrame } from "./validate-push.ts";
+import { parseCallFrame } from "./validate-calls.ts";
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {
@@ -29,7 +30,7 @@ const MAX_KIND_LENGTH = 32;
 const MAX_CHAT_ID_LENGTH = 160;
 const KIND_PATTERN = /^[a-z][a-z0-9_.-]*$/;
 /** Kinds the server writes itself; a client cannot send them. */
-const RESERVED_KINDS = new Set(["system", "edit", "delete", "react"]);
+const RESERVED_KINDS = new Set(["system", "edit", "delete", "react", "call"]);
 const MAX_GROUP_NAME_LENGTH = 100;
 const MAX_EMOJI_LENGTH = 32;
 /** Longest user list in one frame (watch, group.create, group.add). */
@@ -268,6 +269,15 @@ function parse(fields: Fields): ClientFrame {
     case "push.mute":
     case "push.dnd":
       return parsePushFrame(fields, (msg) => new FieldError(msg));
+    case "call.offer":
+    case "call.answer":
+    case "call.ice":
+    case "call.ringing":
+    case "call.reject":
+    case "call.end":
+    case "call.join":
+    case "call.turn":
+      return parseCallFrame(fields, (msg) => new FieldError(msg));
     default:
       throw new UnknownTypeError();
   }

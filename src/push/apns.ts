@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { connect, constants, type ClientHttp2Session } from "node:http2";
 import { importPKCS8, SignJWT, type CryptoKey } from "jose";
 import type { PushRegistration } from "../storage/types.ts";
-import { fitPayload, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
+import { fitPayload, type CallPush, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
 
 export interface ApnsOptions {
   url: string;
@@ -17,6 +17,13 @@ export interface ApnsOptions {
 // Apple refuses provider tokens older than an hour and throttles ones renewed more often than
 // every 20 minutes: renew in between.
 const TOKEN_TTL_MS = 50 * 60_000;
+
+/** APNs headers that differ between message and call pushes; `expiresIn` in seconds. */
+interface PushKind {
+  type: "alert" | "voip";
+  topic: string;
+  expiresIn: number;
+}
 // Reasons after which the token will never work again.
 const DEAD_TOKEN_REASONS = new Set(["BadDeviceToken", "Unregistered", "DeviceTokenNotForTopic"]);
 
@@ -69,10 +76,22 @@ export class ApnsProvider implements PushProvider {
   }
 
   async send(registration: PushRegistration, notification: PushNotification): Promise<PushOutcome> {
-    const payload = fitPayload(notification, apnsPayload);
-    let answer = await this.post(registration.token, payload, await this.providerToken());
+    return this.deliver(registration, fitPayload(notification, apnsPayload), { type: "alert", topic: this.options.topic, expiresIn: 86_400 });
+  }
+
+  /**
+   * A VoIP push (PushKit): its own push type and `<bundle id>.voip` topic, high priority,
+   * expiring with the ring so a phone that comes back later is not rung for a call long over.
+   */
+  sendCall(registration: PushRegistration, call: CallPush): Promise<PushOutcome> {
+    const payload = JSON.stringify({ aps: {}, router: { type: "call", call: call.call, from: call.from, video: call.video } });
+    return this.deliver(registration, payload, { type: "voip", topic: `${this.options.topic}.voip`, expiresIn: Math.max(1, Math.ceil(call.ttlMs / 1000)) });
+  }
+
+  private async deliver(registration: PushRegistration, payload: string, kind: PushKind): Promise<PushOutcome> {
+    let answer = await this.post(registration.token, payload, await this.providerToken(), kind);
     if (answer.status === 403 && answer.reason === "ExpiredProviderToken") {
-      answer = await this.post(registration.token, payload, await this.providerToken(true));
+      answer = await this.post(registration.token, payload, await this.providerToken(true), kind);
     }
     if (answer.status === 200) return { kind: "sent" };
     if (answer.status === 410 || (answer.status === 400 && DEAD_TOKEN_REASONS.has(answer.reason))) {
@@ -81,17 +100,18 @@ export class ApnsProvider implements PushProvider {
     return { kind: "failed", reason: `apns ${answer.status} ${answer.reason}` };
   }
 
-  private post(deviceToken: string, payload: string, jwt: string): Promise<{ status: number; reason: string }> {
+  private post(deviceToken: string, payload: string, jwt: string, kind: PushKind): Promise<{ status: number; reason: string }> {
     return new Promise((resolve, reject) => {
       const request = this.connection().request({
         [constants.HTTP2_HEADER_METHOD]: "POST",
         [constants.HTTP2_HEADER_PATH]: `/3/device/${encodeURIComponent(deviceToken)}`,
         authorization: `bearer ${jwt}`,
-        "apns-topic": this.options.topic,
-        "apns-push-type": "alert",
+        "apns-topic": kind.topic,
+        "apns-push-type": kind.type,
         "apns-priority": "10",
-        // Undelivered pushes are worthless after a day: the app syncs when opened anyway.
-        "apns-expiration": String(Math.floor(Date.now() / 1000) + 86_400),
+        // Undelivered pushes are worthless after a day (the app syncs when opened anyway), a
+        // call's once it stopped ringing.
+        "apns-expiration": String(Math.floor(Date.now() / 1000) + kind.expiresIn),
         "content-type": "application/json",
       });
       request.setTimeout(this.options.timeoutMs ?? 10_000, () => request.close(constants.NGHTTP2_CANCEL));

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { importPKCS8, SignJWT } from "jose";
 import type { PushRegistration } from "../storage/types.ts";
-import { fitPayload, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
+import { fitPayload, type CallPush, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
 
 export interface FcmOptions {
   url: string;
@@ -23,6 +23,20 @@ export function fcmMessage(token: string, n: PushNotification): unknown {
       // FCM data values must be strings.
       data: { count: String(n.count), chats: JSON.stringify(n.chats) },
       android: { priority: "HIGH" },
+    },
+  };
+}
+
+/**
+ * A call: data only (the app shows its own incoming-call screen), high priority, and a TTL of
+ * the ring timeout so FCM drops it rather than deliver it after the call stopped ringing.
+ */
+export function fcmCallMessage(token: string, call: CallPush): unknown {
+  return {
+    message: {
+      token,
+      data: { type: "call", call: call.call, from: call.from, video: String(call.video) },
+      android: { priority: "HIGH", ttl: `${Math.max(1, Math.ceil(call.ttlMs / 1000))}s` },
     },
   };
 }
@@ -67,7 +81,14 @@ export class FcmProvider implements PushProvider {
   }
 
   async send(registration: PushRegistration, notification: PushNotification): Promise<PushOutcome> {
-    const body = fitPayload(notification, (n) => fcmMessage(registration.token, n));
+    return this.deliver(fitPayload(notification, (n) => fcmMessage(registration.token, n)));
+  }
+
+  sendCall(registration: PushRegistration, call: CallPush): Promise<PushOutcome> {
+    return this.deliver(JSON.stringify(fcmCallMessage(registration.token, call)));
+  }
+
+  private async deliver(body: string): Promise<PushOutcome> {
     let response = await this.post(body, await this.bearer());
     if (response.status === 401 && this.options.serviceAccount) response = await this.post(body, await this.bearer(true));
     if (response.ok) return { kind: "sent" };

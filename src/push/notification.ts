@@ -19,9 +19,20 @@ export interface PushNotification {
   body: string;
 }
 
+/** A call ringing a user with no device connected: wake a device so it connects and rings. */
+export interface CallPush {
+  call: string;
+  from: string;
+  video: boolean;
+  /** The ring timeout: after it the push is useless, and providers should drop it. */
+  ttlMs: number;
+}
+
 export interface PushProvider {
   readonly platform: PushRegistration["platform"];
   send(registration: PushRegistration, notification: PushNotification): Promise<PushOutcome>;
+  /** High priority, expiring with the ring (APNs `voip`, FCM high priority with a TTL, webhook event `call`). */
+  sendCall(registration: PushRegistration, call: CallPush): Promise<PushOutcome>;
   close(): Promise<void>;
 }
 

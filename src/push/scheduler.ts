@@ -15,7 +15,9 @@ export type PushEvent =
   | { type: "sent"; user: string; device: string; platform: PushPlatform; count: number; chats: string[] }
   | { type: "unregistered"; user: string; device: string; platform: PushPlatform; removed: boolean }
   | { type: "failed"; user: string; device: string; platform: PushPlatform; reason: string }
-  | { type: "no-registrations"; user: string };
+  | { type: "no-registrations"; user: string }
+  /** A call push (docs/protocol.md, Calls) went out to a device. */
+  | { type: "call-sent"; user: string; device: string; platform: PushPlatform; call: string };
 
 export interface PushSchedulerOptions {
   delayMs: number;

@@ -5,8 +5,8 @@ import type { Logger } from "../util/logger.ts";
 import { ApnsProvider } from "./apns.ts";
 import type { PushConfig } from "../config/push.ts";
 import { FcmProvider } from "./fcm.ts";
-import type { PushProvider } from "./notification.ts";
-import { PushScheduler, type DurableEntry, type PushEvent } from "./scheduler.ts";
+import type { CallPush, PushProvider } from "./notification.ts";
+import { inQuietHours, PushScheduler, type DurableEntry, type PushEvent } from "./scheduler.ts";
 import { WebhookProvider } from "./webhook.ts";
 
 /** The providers whose settings are complete; the rest are off. */
@@ -92,6 +92,44 @@ export class PushService {
       return fail("internal", "push request failed");
     }
     return { t: "push.ok", r: frame.r };
+  }
+
+  /**
+   * Wakes the registered devices of `user` that are not `connected` (already ringing) for a
+   * call. Not coalesced with message pushes (a call cannot wait); quiet hours hold it like
+   * any push.
+   */
+  async ringCall(user: string, call: CallPush, connected: readonly string[] = []): Promise<void> {
+    const store = this.deps.store;
+    if (!store) return;
+    const emit = (event: PushEvent) => this.deps.observe?.(event);
+    try {
+      const registrations = (await store.registrations(user)).filter((registration) => !connected.includes(registration.device));
+      if (registrations.length === 0) return emit({ type: "no-registrations", user });
+      const settings = await store.settings(user);
+      const quiet = inQuietHours(settings.dnd, Date.now());
+      await Promise.all(
+        registrations.map(async (registration) => {
+          const { device, platform } = registration;
+          if (quiet) return emit({ type: "skipped", user, device, reason: "dnd" });
+          const provider = this.providers.get(platform);
+          if (!provider) return emit({ type: "failed", user, device, platform, reason: "platform not configured" });
+          const outcome = await provider.sendCall(registration, call).catch((error: unknown) => ({
+            kind: "failed" as const,
+            reason: error instanceof Error ? error.message : String(error),
+          }));
+          if (outcome.kind === "sent") return emit({ type: "call-sent", user, device, platform, call: call.call });
+          if (outcome.kind === "unregistered") {
+            const removed = await store.removeIfToken(user, device, registration.token);
+            return emit({ type: "unregistered", user, device, platform, removed });
+          }
+          this.deps.log.warn({ user, device, platform, reason: outcome.reason }, "call push failed");
+          emit({ type: "failed", user, device, platform, reason: outcome.reason });
+        }),
+      );
+    } catch (error) {
+      this.deps.log.warn({ err: error, user }, "call push failed");
+    }
   }
 
   async stop(): Promise<void> {

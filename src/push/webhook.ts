@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { PushRegistration } from "../storage/types.ts";
-import { fitPayload, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
+import { fitPayload, type CallPush, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
 
 export const SIGNATURE_HEADER = "x-router-signature";
 export const TIMESTAMP_HEADER = "x-router-timestamp";
@@ -21,6 +21,7 @@ export class WebhookProvider implements PushProvider {
 
   async send(registration: PushRegistration, notification: PushNotification): Promise<PushOutcome> {
     const body = fitPayload(notification, (n) => ({
+      event: "message",
       user: registration.user,
       device: registration.device,
       token: registration.token,
@@ -29,6 +30,16 @@ export class WebhookProvider implements PushProvider {
       title: n.title,
       body: n.body,
     }));
+    return this.post(body);
+  }
+
+  /** Event `call`: `ttl` (ms) says how long the call rings; a receiver should not deliver it later. */
+  sendCall(registration: PushRegistration, call: CallPush): Promise<PushOutcome> {
+    const { user, device, token } = registration;
+    return this.post(JSON.stringify({ event: "call", user, device, token, call: call.call, from: call.from, video: call.video, ttl: call.ttlMs }));
+  }
+
+  private async post(body: string): Promise<PushOutcome> {
     const timestamp = String(Date.now());
     const response = await fetch(this.options.url, {
       method: "POST",

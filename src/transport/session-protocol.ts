@@ -15,6 +15,7 @@ import {
   type HelloFrame,
   type KeysGetFrame,
   type KeysPutFrame,
+  type CallRequestFrame,
   type PushRequestFrame,
   type RefreshFrame,
   type ServerFrame,
@@ -40,6 +41,8 @@ export interface SessionDeps {
   push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
   /** Token revocations (`router token revoke`); without it no token is revoked. */
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
+  /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
+  calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
   log: Logger;
   events: {
     frameIn(): void;
@@ -320,6 +323,20 @@ export class SessionProtocol {
         );
         return;
       }
+      case "call.offer":
+      case "call.answer":
+      case "call.ice":
+      case "call.ringing":
+      case "call.reject":
+      case "call.end":
+      case "call.join":
+      case "call.turn":
+        if (!this.deps.calls) {
+          this.reject(connection, "unavailable", "this node has no call service", "r" in frame ? frame.r : undefined);
+          return;
+        }
+        this.deps.calls.handle(connection.ref, user, connection.device, frame);
+        return;
     }
   }
 

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, configFromEnvironment, defaultConfig, validateConfig } from "../../src/config.ts";
 
@@ -32,5 +35,34 @@ describe("config: what a cluster and a secret need", () => {
     validateConfig(config);
     config.secret = "inline";
     assert.throws(() => validateConfig(config), /--secret or --secret-file, not both/);
+  });
+});
+
+describe("config: settings from files (ROUTER_X_FILE)", () => {
+  it("reads a setting's value from the file its _FILE variable names, without the final newline", () => {
+    const dir = mkdtempSync(join(tmpdir(), "router-config-"));
+    try {
+      writeFileSync(join(dir, "s3-secret"), "s3cr3t\n");
+      writeFileSync(join(dir, "port"), "7171");
+      const config = configFromEnvironment({
+        ROUTER_MEDIA_S3_SECRET_ACCESS_KEY_FILE: join(dir, "s3-secret"),
+        ROUTER_PORT_FILE: join(dir, "port"),
+      });
+      assert.equal(config.media.s3.secretAccessKey, "s3cr3t");
+      assert.equal(config.port, 7171);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a variable given both ways, and a file it cannot read, naming the variable", () => {
+    assert.throws(
+      () => configFromEnvironment({ ROUTER_REDIS: "redis://a:6379", ROUTER_REDIS_FILE: "/nonexistent" }),
+      (error: unknown) => error instanceof ConfigError && /ROUTER_REDIS or ROUTER_REDIS_FILE/.test(error.message),
+    );
+    assert.throws(
+      () => configFromEnvironment({ ROUTER_REDIS_FILE: "/nonexistent/redis-url" }),
+      (error: unknown) => error instanceof ConfigError && /ROUTER_REDIS_FILE=\/nonexistent\/redis-url cannot be read: ENOENT/.test(error.message),
+    );
   });
 });

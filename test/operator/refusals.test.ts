@@ -113,7 +113,7 @@ describe("operator mistakes the node refuses", () => {
 
     const { stdout } = await run(process.execPath, ["bin/router.mjs", "token", "--user", "filed", "--secret-file", secretFile], { encoding: "utf8" });
     const token = stdout.trim();
-    assert.deepEqual(await verifyToken(secret, token), { user: "filed", device: undefined });
+    assert.equal((await verifyToken(secret, token)).user, "filed");
     const client = await RouterClient.connect({ url: `ws://127.0.0.1:${port}/ws`, token });
     await client.close();
 
@@ -122,6 +122,6 @@ describe("operator mistakes the node refuses", () => {
       encoding: "utf8",
       env: { ...process.env, ROUTER_SECRET: "", ROUTER_SECRET_FILE: secretFile },
     });
-    assert.deepEqual(await verifyToken(secret, fromEnv.stdout.trim()), { user: "filed", device: undefined });
+    assert.equal((await verifyToken(secret, fromEnv.stdout.trim())).user, "filed");
   });
 });

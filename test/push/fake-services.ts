@@ -13,6 +13,8 @@ export interface Received {
   /** The raw request body as sent, to check nothing secret leaked into it. */
   raw: string;
   payload: Record<string, unknown>;
+  /** APNs: the request's apns-* headers. */
+  headers?: Record<string, string>;
 }
 
 /** Requests the fake accepted, with a way to wait for one. */
@@ -119,8 +121,10 @@ export class FakeApns {
     } catch {
       return [403, "InvalidProviderToken"];
     }
-    if (headers["apns-topic"] !== this.topic) return [400, "BadTopic"];
-    if (headers["apns-push-type"] !== "alert") return [400, "InvalidPushType"];
+    // VoIP pushes (calls) go to the app's `.voip` topic, as APNs requires.
+    const voip = headers["apns-push-type"] === "voip";
+    if (headers["apns-topic"] !== (voip ? `${this.topic}.voip` : this.topic)) return [400, "BadTopic"];
+    if (headers["apns-push-type"] !== "alert" && !voip) return [400, "InvalidPushType"];
     if (!["5", "10"].includes(String(headers["apns-priority"]))) return [400, "BadPriority"];
     if (Buffer.byteLength(body) > 4096) return [413, "PayloadTooLarge"];
     if (!/^[0-9a-f]{64}$/.test(token)) return [400, "BadDeviceToken"];
@@ -133,8 +137,10 @@ export class FakeApns {
     }
     const aps = payload.aps as { alert?: { title?: unknown; body?: unknown } } | undefined;
     if (typeof aps !== "object" || aps === null) return [400, "PayloadEmpty"];
-    if (typeof aps.alert?.title !== "string" || typeof aps.alert?.body !== "string") return [400, "BadPayload"];
-    this.received.add({ token, raw: body, payload });
+    if (!voip && (typeof aps.alert?.title !== "string" || typeof aps.alert?.body !== "string")) return [400, "BadPayload"];
+    const apnsHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) if (name.startsWith("apns-")) apnsHeaders[name] = String(value);
+    this.received.add({ token, raw: body, payload, headers: apnsHeaders });
     return [200, ""];
   }
 
