@@ -23,8 +23,8 @@ const USES_CASSANDRA = /ROUTER_TEST_CQL|testCqlContactPoint|support\/cassandra|s
 // cluster pass would only repeat it.
 const LMDB_BOUND = /openLmdbStores/;
 // The behaviour suites that run on both backends: the router's, push and media, which keep
-// their own state in the message backend, accounts, and calls, which record themselves in chats.
-const BOTH_BACKENDS = ["router", "push", "media", "accounts", "calls"].map((folder) => join(root, "test", folder));
+// their own state in the message backend, accounts, calls, which record themselves in chats, and status.
+const BOTH_BACKENDS = ["router", "push", "media", "accounts", "calls", "status"].map((folder) => join(root, "test", folder));
 const BACKENDS = ["lmdb", "cql"];
 
 function testFiles(dir) {

@@ -20,6 +20,11 @@ import type {
   PrivacyFrame,
   SentFrame,
   ServerFrame,
+  StatusKind,
+  StatusListFrame,
+  StatusOkFrame,
+  StatusPostedFrame,
+  StatusViewersFrame,
   SyncedFrame,
   WelcomeFrame,
 } from "../src/protocol/frames.ts";
@@ -261,6 +266,36 @@ export class RouterClient {
   /** TURN credentials for calls: `{urls, username, credential, ttl}` (coturn's REST-API scheme). */
   turn(): Promise<CallTurnFrame> {
     return this.request({ t: "call.turn" }) as Promise<CallTurnFrame>;
+  }
+
+  /**
+   * Posts a status (docs/protocol.md, Status): `text` / `cipher` with a body, `image` / `video`
+   * with an uploaded object's `media`. `audience.allow` is required until contacts exist.
+   */
+  postStatus(
+    content: { kind: StatusKind; body?: Uint8Array | string; media?: MediaRef; caption?: Uint8Array | string },
+    audience: { allow: string[]; deny?: string[] },
+  ): Promise<StatusPostedFrame> {
+    return this.request({ t: "status.post", ...content, audience }) as Promise<StatusPostedFrame>;
+  }
+
+  /** The live statuses this user may see, by poster (newest first), and their own with view counts. */
+  listStatuses(posters?: string[]): Promise<StatusListFrame> {
+    return this.request({ t: "status.list", posters }) as Promise<StatusListFrame>;
+  }
+
+  /** Records that this user saw `poster`'s status `id`; the poster hears `status.viewed` once. */
+  viewStatus(poster: string, id: string): Promise<StatusOkFrame> {
+    return this.request({ t: "status.view", poster, id }) as Promise<StatusOkFrame>;
+  }
+
+  /** Who saw one of this user's statuses, a page at a time in user id order. */
+  statusViewers(id: string, page: { after?: string; limit?: number } = {}): Promise<StatusViewersFrame> {
+    return this.request({ t: "status.viewers", id, ...page }) as Promise<StatusViewersFrame>;
+  }
+
+  deleteStatus(id: string): Promise<StatusOkFrame> {
+    return this.request({ t: "status.delete", id }) as Promise<StatusOkFrame>;
   }
 
   typing(chat: string, on: boolean): void {

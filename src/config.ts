@@ -121,6 +121,17 @@ export interface NodeConfig {
       ttlSeconds: number;
     };
   };
+  /** Status updates (docs/protocol.md, "Status"). */
+  status: {
+    /** A status expires this long after it is posted. */
+    ttlMs: number;
+    /** Statuses one user may post per day (a fixed 24 h window, shared by the cluster's nodes). */
+    postsPerDay: number;
+    /** Live (unexpired) statuses one poster may hold at once. */
+    maxActive: number;
+    /** How often the sweep removes expired statuses and unlinks their media. */
+    sweepIntervalMs: number;
+  };
   /** Where chats live: embedded LMDB under dataDir, or the cluster backend (CQL + Redis). */
   storage: {
     /** `lmdb`, `cql`, or empty: `cql` when `scylla` is set, `lmdb` otherwise. */
@@ -197,6 +208,7 @@ export function defaultConfig(): NodeConfig {
     push: defaultPushConfig(),
     signup: defaultSignupConfig(),
     calls: { ringTimeoutMs: 45_000, maxParticipants: 8, turn: { secret: "", urls: "", ttlSeconds: 3600 } },
+    status: { ttlMs: 24 * 3600_000, postsPerDay: 100, maxActive: 100, sweepIntervalMs: 60_000 },
     media: {
       backend: "file",
       maxUploadBytes: 100 * 1024 * 1024,
@@ -299,6 +311,10 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_TURN_SECRET: "calls.turn.secret",
   ROUTER_TURN_URLS: "calls.turn.urls",
   ROUTER_TURN_TTL_SECONDS: "calls.turn.ttlSeconds",
+  ROUTER_STATUS_TTL_MS: "status.ttlMs",
+  ROUTER_STATUS_POSTS_PER_DAY: "status.postsPerDay",
+  ROUTER_STATUS_MAX_ACTIVE: "status.maxActive",
+  ROUTER_STATUS_SWEEP_INTERVAL_MS: "status.sweepIntervalMs",
   ROUTER_MEDIA_BACKEND: "media.backend",
   ROUTER_MEDIA_MAX_UPLOAD_BYTES: "media.maxUploadBytes",
   ROUTER_MEDIA_PRESIGN_TTL_SECONDS: "media.presignTtlSeconds",
@@ -393,6 +409,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (config.secret && config.secretFile) throw new ConfigError("give --secret or --secret-file, not both");
   if (config.calls.ringTimeoutMs < 1000) throw new ConfigError("calls.ringTimeoutMs must be at least 1000");
   if (!(config.calls.maxParticipants >= 2 && Number.isInteger(config.calls.maxParticipants))) throw new ConfigError("calls.maxParticipants must be a whole number of at least 2");
+  if (config.status.ttlMs < 1000) throw new ConfigError("status.ttlMs must be at least 1000");
+  if (!(config.status.postsPerDay >= 1 && config.status.maxActive >= 1)) throw new ConfigError("status.postsPerDay and status.maxActive must be at least 1");
+  if (config.status.sweepIntervalMs < 100) throw new ConfigError("status.sweepIntervalMs must be at least 100");
   if (config.calls.turn.ttlSeconds < 60) throw new ConfigError("calls.turn.ttlSeconds must be at least 60");
   if (config.calls.turn.secret && !config.calls.turn.urls.trim()) throw new ConfigError("ROUTER_TURN_SECRET needs ROUTER_TURN_URLS: the TURN server's turn: / stun: URLs");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {

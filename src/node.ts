@@ -20,6 +20,7 @@ import { callBehaviour, type CallState } from "./actors/call-actor.ts";
 import type { CallMessage } from "./calls/messages.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "./calls/user-calls.ts";
 import { turnUrls } from "./calls/turn.ts";
+import { NO_STATUS_HIDING, StatusService, type StatusHooks } from "./status/service.ts";
 import type { PushEvent } from "./push/scheduler.ts";
 import { chatKey, userKey } from "./cluster/routing.ts";
 import { userBehaviour, type UserState } from "./actors/user-actor.ts";
@@ -62,6 +63,8 @@ export interface NodeOverrides {
   pushObserver?: (event: PushEvent) => void;
   /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
   callHooks?: CallHooks;
+  /** Where blocking hides a poster's statuses from a viewer (until it lands, only the audience decides). */
+  statusHooks?: StatusHooks;
 }
 
 const DRAIN_TIMEOUT_MS = 5000;
@@ -294,6 +297,38 @@ async function startLocked(
     callTracker,
   );
 
+  const statusService = new StatusService({
+    store: stores.status,
+    link,
+    users: userDirectory,
+    online: backend.online,
+    rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+    messages: stores.messages,
+    groups: stores.groups,
+    media,
+    settings: config.status,
+    hooks: overrides.statusHooks ?? NO_STATUS_HIDING,
+    log: log.child({ component: "status" }),
+  });
+  media.statusReader = (user, chat) => statusService.mayReadMedia(user, chat);
+  // Every node runs the timer; in a cluster only the ring's owner of "status-sweep" sweeps (the
+  // sweep is idempotent, so a ring change that briefly gives two owners does no harm).
+  const statusSweeps = metrics.counter("router_status_swept_total", "Expired statuses removed by the sweep");
+  let sweeping = false;
+  const statusSweep = setInterval(() => {
+    if (sweeping || callPlacement.ownerOf("status-sweep") !== config.nodeId) return;
+    sweeping = true;
+    statusService
+      .sweep()
+      .then((removed) => {
+        if (removed > 0) statusSweeps(removed);
+      })
+      .catch((error: unknown) => log.warn({ err: error }, "status sweep failed"))
+      .finally(() => (sweeping = false));
+  }, config.status.sweepIntervalMs);
+  statusSweep.unref();
+  opened.push(() => clearInterval(statusSweep));
+
   metrics.gauge("router_connections", "Open WebSocket connections", () => registry.size);
   metrics.gauge("router_calls", "Calls held by this node", () => calls.size);
   metrics.gauge("router_user_actors", "Live user actors", () => users.size);
@@ -319,6 +354,7 @@ async function startLocked(
     push,
     revocations,
     calls: callService,
+    status: statusService,
     log: log.child({ component: "session" }),
     events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
   });
@@ -434,6 +470,7 @@ async function startLocked(
     while ((conversations.busy() || users.busy()) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    clearInterval(statusSweep);
     users.stopAll();
     conversations.stopAll();
     calls.stopAll();

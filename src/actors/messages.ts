@@ -9,6 +9,7 @@ import type { ClientLink, ConnectionRef, ReplyTo } from "../seams.ts";
 import type { StoredMessage } from "../storage/types.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { UserCallMessage } from "../calls/messages.ts";
+import type { StatusNotice } from "../status/messages.ts";
 
 export function replyError(link: ClientLink, replyTo: ReplyTo, code: ErrorCode, msg: string): void {
   link.send(replyTo.conn, { t: "err", r: replyTo.r, code, msg });
@@ -209,4 +210,5 @@ export type UserMessage =
   | GatewaysGone
   | PrivacyRequest
   | GroupInviteNotice
-  | UserCallMessage;
+  | UserCallMessage
+  | StatusNotice;

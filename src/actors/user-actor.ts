@@ -353,6 +353,10 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "call.event":
           if (deps.calls) await onUserCallMessage(deps.calls, state.calls, state.sessions, user, message);
           break;
+        case "status.notice":
+          // Pull-based status: a hint to list, for the devices live now; nothing is kept.
+          for (const session of state.sessions.values()) deps.link.send(session.conn, message.frame);
+          break;
         case "keys.low":
           // Every device hears it: any of them may be the one that refills, or tell the user.
           for (const session of state.sessions.values()) deps.link.send(session.conn, { t: "keys.low", device: message.device, count: message.count });

@@ -8,6 +8,9 @@ export type MediaDecision = { ok: true; info: MediaInfo } | { ok: false; code: E
  * Group membership is read when asked, so a removed member loses access to the group's media.
  */
 export class MediaAccess {
+  /** Who may read a status's media (its live audience): set once the status service exists. */
+  statusReader?: (user: string, chat: string) => Promise<boolean>;
+
   constructor(
     readonly store: MediaStore,
     private readonly groups: GroupStore,
@@ -41,6 +44,7 @@ export class MediaAccess {
 
   private async isMember(user: string, chat: string): Promise<boolean> {
     if (isGroupChat(chat)) return (await this.groups.get(chat))?.members.includes(user) ?? false;
+    if (chat.startsWith("s:")) return (await this.statusReader?.(user, chat)) ?? false;
     return directChatMembers(chat)?.includes(user) ?? false;
   }
 }

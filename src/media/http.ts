@@ -30,6 +30,28 @@ const MAX_MIME_LENGTH = 127;
 const DEFAULT_MIME = "application/octet-stream";
 const MAX_JSON_BODY = 4096;
 
+/**
+ * Media bytes are the uploader's, served from the router's own origin: a browser must never
+ * run them. Nothing renders inline but images, audio and video, and not SVG, which carries
+ * script; the rest (text/html included) is a download. The policy sandboxes whatever a
+ * browser renders anyway.
+ */
+export const MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; sandbox";
+const INLINE_MIME = /^(image|audio|video)\/[a-z0-9!#$&^_.+-]+$/;
+
+export function servedInline(mime: string): boolean {
+  const essence = (mime.split(";", 1)[0] ?? "").trim().toLowerCase();
+  return INLINE_MIME.test(essence) && !essence.includes("svg") && !essence.includes("xml");
+}
+
+function mediaSafetyHeaders(mime: string): Record<string, string> {
+  return {
+    "x-content-type-options": "nosniff",
+    "content-security-policy": MEDIA_CONTENT_SECURITY_POLICY,
+    "content-disposition": servedInline(mime) ? "inline" : "attachment",
+  };
+}
+
 const STATUS = {
   200: "200 OK",
   201: "201 Created",
@@ -286,6 +308,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     res.cork(() => {
       res.writeStatus(range ? STATUS[206] : STATUS[200]);
       res.writeHeader("content-type", info.mime);
+      for (const [name, value] of Object.entries(mediaSafetyHeaders(info.mime))) res.writeHeader(name, value);
       res.writeHeader("accept-ranges", "bytes");
       res.writeHeader("etag", `"${info.sha256}"`);
       res.writeHeader("x-content-sha256", info.sha256);

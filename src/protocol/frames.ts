@@ -122,7 +122,8 @@ export type ClientFrame =
   | PushRequestFrame
   | RefreshFrame
   | PrivacyRequestFrame
-  | CallRequestFrame;
+  | CallRequestFrame
+  | StatusRequestFrame;
 
 export type ClientFrameType = ClientFrame["t"];
 
@@ -217,7 +218,8 @@ export type ServerFrame =
   | RefreshedFrame
   | PrivacyFrame
   | GroupInviteFrame
-  | CallServerFrame;
+  | CallServerFrame
+  | StatusServerFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
 /** The user's privacy settings, all of them, as they are now. */
@@ -294,6 +296,52 @@ export type CallServerFrame =
   | CallLeftFrame
   | CallTurnFrame;
 
+// ---- status updates (docs/protocol.md, "Status") ------------------------------
+
+export type StatusKind = "text" | "image" | "video" | "cipher";
+/**
+ * Who may see a status: `allow` minus `deny`. `allow` is required until contacts exist; then
+ * an absent `allow` will mean "my contacts" (minus `deny`), so today's frames keep their meaning.
+ */
+export interface StatusAudienceField { allow?: string[]; deny?: string[] }
+/**
+ * Posts a status: `text` and `cipher` carry `body` (cipher: opaque, end-to-end encrypted),
+ * `image` and `video` carry `media` (an uploaded object). Answered `status.posted`.
+ */
+export interface StatusPostFrame { t: "status.post"; r: number; kind: StatusKind; body?: Body; media?: MediaRef; caption?: Body; audience?: StatusAudienceField }
+/** The live statuses the user may see, grouped by poster; `posters` adds posters the client knows of (its address book). */
+export interface StatusListRequestFrame { t: "status.list"; r: number; posters?: string[] }
+/** The user saw `poster`'s status `id`; answered `status.ok` when it carries `r`. */
+export interface StatusViewFrame { t: "status.view"; r?: number; poster: string; id: string }
+/** Who saw one of the user's own statuses, a page at a time (after the user id `after`). */
+export interface StatusViewersRequestFrame { t: "status.viewers"; r: number; id: string; after?: string; limit?: number }
+/** Deletes one of the user's own statuses before it expires; answered `status.ok`. */
+export interface StatusDeleteFrame { t: "status.delete"; r: number; id: string }
+export type StatusRequestFrame = StatusPostFrame | StatusListRequestFrame | StatusViewFrame | StatusViewersRequestFrame | StatusDeleteFrame;
+
+/** One status as a viewer (or its poster) gets it. `seen`: this user viewed it; `views`: the poster's own only. */
+export interface StatusItem {
+  id: string;
+  kind: StatusKind;
+  body?: Body;
+  media?: MediaRef;
+  caption?: Body;
+  ts: number;
+  expires: number;
+  seen?: boolean;
+  views?: number;
+}
+export interface StatusPostedFrame { t: "status.posted"; r: number; id: string; ts: number; expires: number }
+/** `posters`: newest first, each poster's statuses newest first; `mine`: the user's own. */
+export interface StatusListFrame { t: "status.list"; r: number; posters: Array<{ poster: string; statuses: StatusItem[] }>; mine: StatusItem[] }
+export interface StatusViewersFrame { t: "status.viewers"; r: number; id: string; count: number; viewers: Array<{ user: string; ts: number }>; more: boolean }
+export interface StatusOkFrame { t: "status.ok"; r: number }
+/** To the online members of a new status's audience: ask `status.list`. */
+export interface StatusNewFrame { t: "status.new"; poster: string; id: string }
+/** To the poster's devices: `by` saw status `id` (first view only). */
+export interface StatusViewedFrame { t: "status.viewed"; id: string; by: string; ts: number }
+export type StatusServerFrame = StatusPostedFrame | StatusListFrame | StatusViewersFrame | StatusOkFrame | StatusNewFrame | StatusViewedFrame;
+
 // ---- errors -----------------------------------------------------------------
 
 /**
@@ -308,7 +356,7 @@ export const ERROR_CODES = {
   already_authenticated: { retriable: false, doc: "`hello` sent twice on one connection" },
   unauthorized: { retriable: false, doc: "the token is missing, malformed, expired, revoked or badly signed" },
   forbidden: { retriable: false, doc: "the user may not do this: not a member, not an admin, not the sender" },
-  not_found: { retriable: false, doc: "no such chat, message or call (or a call that is over or not yours)" },
+  not_found: { retriable: false, doc: "no such chat, message, call or status (or a call that is over or not yours, a status expired or not for you)" },
   too_late: { retriable: false, doc: "the edit or delete window of that message has passed" },
   limit_exceeded: { retriable: false, doc: "a group would go over its member limit, a list is too long, or a call its participant limit" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },

@@ -14,6 +14,7 @@ import {
 import { parseKeysFrame } from "./validate-keys.ts";
 import { parsePushFrame } from "./validate-push.ts";
 import { parseCallFrame } from "./validate-calls.ts";
+import { parseStatusFrame } from "./validate-status.ts";
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {
@@ -278,6 +279,12 @@ function parse(fields: Fields): ClientFrame {
     case "call.join":
     case "call.turn":
       return parseCallFrame(fields, (msg) => new FieldError(msg));
+    case "status.post":
+    case "status.list":
+    case "status.view":
+    case "status.viewers":
+    case "status.delete":
+      return parseStatusFrame(fields, (msg) => new FieldError(msg), () => media(fields));
     default:
       throw new UnknownTypeError();
   }

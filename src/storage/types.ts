@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import type { AccountStore } from "./accounts.ts";
 import type { Body, MediaRef } from "../protocol/frames.ts";
 import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
+import type { StatusStore } from "./status.ts";
 
 export interface StoredMessage {
   chat: string;
@@ -147,6 +148,8 @@ export interface Stores {
   /** Privacy settings (src/storage/privacy.ts), and the group invitations they produce. */
   readonly privacy: PrivacyStore;
   readonly invites: GroupInviteStore;
+  /** Status updates (src/storage/status.ts). */
+  readonly status: StatusStore;
   /** Absent on backends without a prekey service yet: `keys.*` requests are answered `unavailable`. */
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
@@ -323,6 +326,8 @@ export interface MediaStore {
   read(id: string, range?: ByteRange): Promise<Readable>;
   /** Records that `chat` carries a message referencing `id`; idempotent. */
   link(chat: string, id: string): Promise<void>;
+  /** Removes the record that `chat` carries `id` (a status that expired or was deleted); idempotent. */
+  unlink(chat: string, id: string): Promise<void>;
   /** Every chat that carries `id`. */
   chatsOf(id: string): Promise<string[]>;
   /** Object stores only: a URL the client uploads to directly, bypassing the router. */

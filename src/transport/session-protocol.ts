@@ -16,6 +16,7 @@ import {
   type KeysGetFrame,
   type KeysPutFrame,
   type CallRequestFrame,
+  type StatusRequestFrame,
   type PushRequestFrame,
   type RefreshFrame,
   type ServerFrame,
@@ -43,6 +44,8 @@ export interface SessionDeps {
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
+  /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It answers (and logs) its own failures. */
+  status?: { handle(conn: ConnectionRef, user: string, frame: StatusRequestFrame): Promise<void> };
   log: Logger;
   events: {
     frameIn(): void;
@@ -336,6 +339,17 @@ export class SessionProtocol {
           return;
         }
         this.deps.calls.handle(connection.ref, user, connection.device, frame);
+        return;
+      case "status.post":
+      case "status.list":
+      case "status.view":
+      case "status.viewers":
+      case "status.delete":
+        if (!this.deps.status) {
+          this.reject(connection, "unavailable", "this node has no status service", frame.r);
+          return;
+        }
+        void this.deps.status.handle(connection.ref, user, frame);
         return;
     }
   }

@@ -46,6 +46,35 @@ describe("media over HTTP (file store)", () => {
     await noah.close();
   });
 
+  it("serves media so a browser never runs it: nosniff, a sandboxing CSP, and attachment unless image, audio or video", async () => {
+    const cases: Array<[string, "inline" | "attachment"]> = [
+      ["image/png", "inline"],
+      ["audio/ogg", "inline"],
+      ["video/mp4", "inline"],
+      ["IMAGE/JPEG; foo=bar", "inline"],
+      ["image/svg+xml", "attachment"],
+      ["text/html", "attachment"],
+      ["text/html; charset=utf-8", "attachment"],
+      ["application/xhtml+xml", "attachment"],
+      ["application/javascript", "attachment"],
+      ["application/octet-stream", "attachment"],
+    ];
+    for (const [mime, disposition] of cases) {
+      const uploaded = await upload(node, "xena", Buffer.from("<script>alert(1)</script>"), mime);
+      for (const range of [undefined, "bytes=0-3"]) {
+        const response = await download(node, "xena", uploaded.id, range ? { range } : {});
+        assert.equal(response.status, range ? 206 : 200);
+        assert.equal(response.headers.get("content-type"), mime, "the uploader's type is kept for the client");
+        assert.equal(response.headers.get("x-content-type-options"), "nosniff", mime);
+        assert.equal(response.headers.get("content-disposition"), disposition, mime);
+        const csp = response.headers.get("content-security-policy") ?? "";
+        assert.match(csp, /default-src 'none'/, mime);
+        assert.match(csp, /sandbox/, mime);
+        await response.arrayBuffer();
+      }
+    }
+  });
+
   it("refuses a non-member (403), a missing or bad token (401) and an unknown id (404)", async () => {
     const uploaded = await upload(node, "olga", sampleBytes(1000));
     const olga = await node.connect("olga");

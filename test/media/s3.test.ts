@@ -42,6 +42,11 @@ describe("S3 media store against s3rver", () => {
     await store.link("g:abcdefgh12", info.id);
     await store.link("d:amy:ben", info.id);
     assert.deepEqual((await store.chatsOf(info.id)).sort(), ["d:amy:ben", "g:abcdefgh12"]);
+    // A status's link goes when the status does (expiry sweep, delete); unlinking twice is fine.
+    await store.link("s:amy:0000000000abcdefghijkl", info.id);
+    await store.unlink("s:amy:0000000000abcdefghijkl", info.id);
+    await store.unlink("s:amy:0000000000abcdefghijkl", info.id);
+    assert.deepEqual((await store.chatsOf(info.id)).sort(), ["d:amy:ben", "g:abcdefgh12"]);
   });
 
   it("hands out presigned URLs that work without credentials, and only as signed", async () => {
@@ -56,6 +61,8 @@ describe("S3 media store against s3rver", () => {
     const get = await store.presignDownload(info.id, 60);
     const whole = await fetch(get.url);
     assert.equal(whole.status, 200);
+    // A browser handed the URL downloads the uploader's bytes rather than rendering them.
+    assert.equal(whole.headers.get("content-disposition"), "attachment");
     assert.ok(Buffer.from(await whole.arrayBuffer()).equals(bytes));
     const part = await fetch(get.url, { headers: { range: "bytes=10-19" } });
     assert.equal(part.status, 206);

@@ -66,3 +66,13 @@ describe("config: settings from files (ROUTER_X_FILE)", () => {
     );
   });
 });
+
+describe("config: status updates", () => {
+  it("reads the status settings from the environment and refuses a lifetime under a second", () => {
+    const config = configFromEnvironment({ ROUTER_STATUS_TTL_MS: "5000", ROUTER_STATUS_POSTS_PER_DAY: "3", ROUTER_STATUS_MAX_ACTIVE: "2", ROUTER_STATUS_SWEEP_INTERVAL_MS: "250" });
+    assert.deepEqual(config.status, { ttlMs: 5000, postsPerDay: 3, maxActive: 2, sweepIntervalMs: 250 });
+    validateConfig(config);
+    assert.throws(() => validateConfig(configFromEnvironment({ ROUTER_STATUS_TTL_MS: "500" })), /status.ttlMs/);
+    assert.throws(() => validateConfig(configFromEnvironment({ ROUTER_STATUS_MAX_ACTIVE: "0" })), /status.maxActive/);
+  });
+});

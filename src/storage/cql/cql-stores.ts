@@ -12,6 +12,7 @@ import { migrate, SchemaNotReadyError, verifySchema, type Replication } from "./
 import { CqlPushRegistrationStore } from "./push-store.ts";
 import { CqlAccountStore } from "./account-store.ts";
 import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
+import { CqlStatusStore } from "./status-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
 import { CqlSession } from "./session.ts";
 
@@ -87,6 +88,7 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     accounts: new CqlAccountStore(session),
     privacy: new CqlPrivacyStore(session),
     invites: new CqlGroupInviteStore(session),
+    status: new CqlStatusStore(session),
     close: () => client.shutdown(),
   };
 }

@@ -20,6 +20,7 @@ import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
 import { LmdbAccountStore } from "./account-store.ts";
 import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
+import { LmdbStatusStore } from "./status-store.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
@@ -276,6 +277,7 @@ export function openLmdbStores(options: LmdbOptions): Stores {
     accounts: new LmdbAccountStore(root),
     privacy: new LmdbPrivacyStore(root),
     invites: new LmdbGroupInviteStore(root),
+    status: new LmdbStatusStore(root),
     close: async () => {
       await soft.close();
       await root.close();

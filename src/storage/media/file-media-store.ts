@@ -62,6 +62,10 @@ export class FileMediaStore implements MediaStore {
     await this.index.put(["link", id, chat], true);
   }
 
+  async unlink(chat: string, id: string): Promise<void> {
+    await this.index.remove(["link", id, chat]);
+  }
+
   async chatsOf(id: string): Promise<string[]> {
     const chats: string[] = [];
     for (const key of this.index.getKeys({ start: ["link", id], end: ["link", id, "\uffff"] })) {

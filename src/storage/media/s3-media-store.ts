@@ -10,6 +10,7 @@ import {
   NotFound,
   NoSuchKey,
   PutObjectCommand,
+  DeleteObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
@@ -134,6 +135,10 @@ export class S3MediaStore implements MediaStore {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `links/${id}/${encodeURIComponent(chat)}`, Body: "", ContentLength: 0 }));
   }
 
+  async unlink(chat: string, id: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `links/${id}/${encodeURIComponent(chat)}` }));
+  }
+
   async chatsOf(id: string): Promise<string[]> {
     const prefix = `links/${id}/`;
     const chats: string[] = [];
@@ -170,7 +175,11 @@ export class S3MediaStore implements MediaStore {
   }
 
   async presignDownload(id: string, ttlSeconds: number): Promise<PresignedRequest> {
-    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(id) }), { expiresIn: ttlSeconds });
+    // The bucket serves the uploader's content type; forcing a download keeps a browser that
+    // is handed the URL from rendering it (text/html, SVG) on the bucket's origin. Clients
+    // fetching the bytes are not affected.
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(id), ResponseContentDisposition: "attachment" });
+    const url = await getSignedUrl(this.client, command, { expiresIn: ttlSeconds });
     return { method: "GET", url, headers: {}, expiresAt: Date.now() + ttlSeconds * 1000 };
   }
 
