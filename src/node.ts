@@ -12,7 +12,8 @@ import { PresenceHub } from "./actors/presence-hub.ts";
 import { MediaAccess } from "./media/access.ts";
 import { registerMediaRoutes } from "./media/http.ts";
 import { mediaStagingDir, openMediaStore } from "./storage/media/open-media-store.ts";
-import type { MediaStore } from "./storage/types.ts";
+import type { MediaStore } from "./storage/media.ts";
+import type { Stores } from "./storage/stores.ts";
 import { KeyService } from "./keys/key-service.ts";
 import { PushService } from "./push/service.ts";
 import { CallService, CallTracker } from "./calls/service.ts";
@@ -33,12 +34,12 @@ import { CLOSE_CODES } from "./protocol/frames.ts";
 import { LocalRateLimits } from "./storage/local-rate-limits.ts";
 import { lockDataDir, prepareDataDir, type DataDirLock } from "./storage/data-dir-lock.ts";
 import { openBackend, type BackendHealth } from "./storage/open-stores.ts";
-import type { Stores } from "./storage/types.ts";
 import { ConnectionRegistry } from "./transport/registry.ts";
 import { startTransport } from "./transport/server.ts";
 import type { TemplatedApp } from "uWebSockets.js";
 import { SessionProtocol } from "./transport/session-protocol.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
+import { systemClock, type Clock } from "./util/clock.ts";
 import { Metrics } from "./util/metrics.ts";
 
 export interface RunningNode {
@@ -61,6 +62,8 @@ export interface NodeOverrides {
   media?: MediaStore;
   /** Sees every push decision (tests wait on these instead of sleeping). */
   pushObserver?: (event: PushEvent) => void;
+  /** What windows and TTLs read (tests move a ManualClock on instead of sleeping). */
+  clock?: Clock;
   /** Where blocking decides whether a call may ring (until it lands, nobody is blocked). */
   callHooks?: CallHooks;
   /** Where blocking hides a poster's statuses from a viewer (until it lands, only the audience decides). */
@@ -137,8 +140,10 @@ async function startLocked(
   };
 
   const pushOutcomes = metrics.counter("router_push_total", "Push decisions per device, by outcome");
+  const clock = overrides.clock ?? systemClock;
   const push = new PushService({
     config: config.push,
+    clock,
     store: stores.push,
     cursors: stores.cursors,
     log: log.child({ component: "push" }),
@@ -230,6 +235,7 @@ async function startLocked(
       presence,
       frameBudget: { framesPerSecond: config.limits.userFramesPerSecond, burst: config.limits.userFrameBurst },
       maxDevices: config.limits.maxDevicesPerUser,
+      clock,
       calls: { link, calls: callDirectory, hooks: overrides.callHooks ?? NO_CALL_BLOCKING, alive },
     }),
     config.actors,
@@ -245,6 +251,7 @@ async function startLocked(
       users: userDirectory,
       self: () => conversations,
       media,
+      clock,
       log: log.child({ component: "conversation" }),
       limits: {
         maxGroupMembers: config.groups.maxMembers,
@@ -277,6 +284,7 @@ async function startLocked(
       self: () => calls,
       ringTimeoutMs: config.calls.ringTimeoutMs,
       maxParticipants: config.calls.maxParticipants,
+      clock,
       wake: (user, call, caller, video, ttlMs, connected) => void push.ringCall(user, { call, from: caller, video, ttlMs }, connected),
       log: log.child({ component: "call" }),
     }),
@@ -299,7 +307,7 @@ async function startLocked(
 
   const statusService = new StatusService({
     store: stores.status,
-    link,
+    clock,
     users: userDirectory,
     online: backend.online,
     rateLimits: backend.rateLimits ?? new LocalRateLimits(),
@@ -345,7 +353,6 @@ async function startLocked(
     presence,
     keys: new KeyService({
       store: stores.keys,
-      link,
       users: userDirectory,
       log: log.child({ component: "keys" }),
       rateLimits: backend.rateLimits ?? new LocalRateLimits(),
@@ -366,6 +373,7 @@ async function startLocked(
         rateLimits: backend.rateLimits ?? new LocalRateLimits(),
         secret,
         config: config.signup,
+        clock,
         log: log.child({ component: "accounts" }),
         hooks: {
           // The device's access tokens are revoked on every node (which closes its sockets

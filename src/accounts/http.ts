@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
-import { StorageUnavailableError } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import type { AccountService, Answer } from "./service.ts";
 

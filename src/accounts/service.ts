@@ -1,12 +1,14 @@
 import { signToken } from "../auth/tokens.ts";
 import { DEVICE_ID_PATTERN } from "../protocol/frames.ts";
-import { StorageUnavailableError, type RateLimits } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Logger } from "../util/logger.ts";
 import type { SignupConfig } from "../config/signup.ts";
 import { maskPhone, normalisePhone } from "./phone.ts";
 import { CODE_PATTERN, codeHash, newCode, newDeviceId, newRefreshToken, newUserId, parseRefreshToken, randomId, sameDigest } from "./secrets.ts";
 import { SmsError, type SmsSender } from "./sms/sender.ts";
 import type { AccountStore } from "../storage/accounts.ts";
+import type { Clock } from "../util/clock.ts";
 
 /** What a route answers: a status and a JSON body, plus Retry-After for 429s. */
 export interface Answer {
@@ -33,7 +35,8 @@ export interface AccountServiceDeps {
   config: SignupConfig;
   log: Logger;
   hooks: AccountHooks;
-  now?: () => number;
+  /** Code and refresh-token lifetimes read it. */
+  clock: Clock;
 }
 
 function failure(status: number, error: string, message: string, extra: Record<string, unknown> = {}, retryAfterSeconds?: number): Answer {
@@ -51,10 +54,10 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
  * src/accounts/http.ts parses requests and writes the answers.
  */
 export class AccountService {
-  private readonly now: () => number;
+  constructor(private readonly deps: AccountServiceDeps) {}
 
-  constructor(private readonly deps: AccountServiceDeps) {
-    this.now = deps.now ?? Date.now;
+  private now(): number {
+    return this.deps.clock.now();
   }
 
   get signupEnabled(): boolean {

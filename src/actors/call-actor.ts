@@ -1,7 +1,8 @@
 import type { CallMessage, CallSignal, CallStart, Party, RungDevice } from "../calls/messages.ts";
 import { directChatId, type CallEndReason, type CallIncomingOfferFrame, type ErrorCode, type ServerFrame } from "../protocol/frames.ts";
 import type { ClientLink, ConnectionRef, Tell, TellIfActive } from "../seams.ts";
-import type { GroupStore } from "../storage/types.ts";
+import type { GroupStore } from "../storage/groups.ts";
+import type { Clock, Timer } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorBehaviour } from "./directory.ts";
 import type { ConversationMessage, UserMessage } from "./messages.ts";
@@ -41,7 +42,7 @@ export class CallState {
   /** Users rung and not yet joined, declined or timed out; with the devices ringing. */
   readonly ringing = new Map<string, RungDevice[]>();
   earlyCandidates: string[] = [];
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
 }
 
 export interface CallDeps {
@@ -52,6 +53,8 @@ export interface CallDeps {
   self: () => Tell<CallMessage>;
   ringTimeoutMs: number;
   maxParticipants: number;
+  /** The ring timeout and a call's times read it. */
+  clock: Clock;
   /** Wake the callee's devices that are not `connected` (a high-priority push). */
   wake?: (user: string, call: string, caller: string, video: boolean, ttlMs: number, connected: string[]) => void;
   log: Logger;
@@ -79,13 +82,12 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
   }
 
   function startRinging(state: CallState, call: string, users: string[], offer: CallIncomingOfferFrame): void {
-    const expiresAt = Date.now() + deps.ringTimeoutMs;
+    const expiresAt = deps.clock.now() + deps.ringTimeoutMs;
     for (const user of users) {
       state.ringing.set(user, []);
       deps.users.tell(user, { type: "call.ring", call, caller: state.caller!.user, offer, expiresAt });
     }
-    state.timer = setTimeout(() => deps.self().tell(call, { type: "timeout" }), deps.ringTimeoutMs);
-    state.timer.unref?.();
+    state.timer = deps.clock.setTimeout(() => deps.self().tell(call, { type: "timeout" }), deps.ringTimeoutMs);
   }
 
   async function onStart(state: CallState, call: string, start: CallStart): Promise<void> {
@@ -110,7 +112,7 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
     state.phase = "ringing";
     state.video = start.video;
     state.caller = caller;
-    state.startedAt = Date.now();
+    state.startedAt = deps.clock.now();
     join(state, call, caller);
     ok(caller.conn, start.r, call);
     // A group call's ring carries no session description: in a mesh each joiner offers to
@@ -140,7 +142,7 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
 
   function end(state: CallState, call: string, reason: CallEndReason, by?: string): void {
     if (state.phase === "ended") return;
-    const now = Date.now();
+    const now = deps.clock.now();
     const duration = state.answeredAt === undefined ? undefined : now - state.answeredAt;
     const frame: ServerFrame = { t: "call.end", call, reason, ...(by ? { by } : {}), ...(duration !== undefined ? { duration } : {}) };
     for (const party of state.participants.values()) send(party.conn, frame);
@@ -153,7 +155,7 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
       for (const user of state.participants.keys()) notifyGroup(state, call, { t: "call.leave", call, group: state.group, user, participants: [] });
     }
     state.participants.clear();
-    clearTimeout(state.timer);
+    state.timer?.cancel();
     state.phase = "ended";
     record(state, call, reason, duration);
   }
@@ -174,7 +176,7 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
 
   function groupJoined(state: CallState, call: string, party: Party): void {
     join(state, call, party);
-    if (state.answeredAt === undefined) state.answeredAt = Date.now();
+    if (state.answeredAt === undefined) state.answeredAt = deps.clock.now();
     state.phase = "active";
     notifyGroup(state, call, { t: "call.join", call, group: state.group!, user: party.user, device: party.device, participants: [...state.participants.keys()] });
   }
@@ -217,8 +219,8 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
           stopRinging(state, call, from.user, from.conn, "answered_elsewhere");
           join(state, call, from);
           state.phase = "active";
-          state.answeredAt = Date.now();
-          clearTimeout(state.timer);
+          state.answeredAt = deps.clock.now();
+          state.timer?.cancel();
           send(state.caller!.conn, { t: "call.answer", call, from: from.user, device: from.device, sdp: frame.sdp });
           ok(from.conn, r, call);
           for (const candidate of state.earlyCandidates) {

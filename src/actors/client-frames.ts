@@ -1,5 +1,5 @@
 import type { ChatEventFrame, MessageFrame, SkipFrame } from "../protocol/frames.ts";
-import type { MessagePatch, StoredMessage } from "../storage/types.ts";
+import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
 
 /** Kinds whose entries change an earlier message instead of being one. */
 export const EVENT_KINDS = new Set(["edit", "delete", "react"]);

@@ -1,8 +1,9 @@
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type SentFrame } from "../protocol/frames.ts";
 import type { ReplyTo } from "../seams.ts";
-import type { StoredMessage } from "../storage/types.ts";
-import { SeqConflictError, StorageUnavailableError } from "../storage/types.ts";
+import { SeqConflictError, StorageUnavailableError } from "../storage/errors.ts";
+import type { StoredMessage } from "../storage/messages.ts";
 import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
+import { answer } from "./command-result.ts";
 import {
   ConversationState,
   type Accepted,
@@ -62,7 +63,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
   // adopt a write still in flight (it may yet land) instead of handing its seqs out again.
   const writing = new Map<string, Batch>();
   let nextBatchId = 1;
-  const unattendedTyping = new UnattendedTyping(deps.limits, (member, notice) => deps.users.tellIfActive(member, notice));
+  const unattendedTyping = new UnattendedTyping(deps.limits, (member, notice) => deps.users.tellIfActive(member, notice), deps.clock);
 
   async function load(state: ConversationState, chat: string): Promise<void> {
     if (isGroupChat(chat)) {
@@ -82,7 +83,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
         if (item.message.cid) state.inFlightByCid.set(cidKey(item.message.from, item.message.cid), item);
       }
     }
-    state.lastTs = Date.now();
+    state.lastTs = deps.clock.now();
     state.marks = await deps.stores.receipts.marks(chat);
     state.loaded = true;
   }
@@ -107,7 +108,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
 
   function accept(state: ConversationState, chat: string, entry: NewEntry, options: AcceptOptions): StoredMessage {
     // Monotonic per chat even if the wall clock steps back, so ts order matches seq order.
-    const ts = Math.max(Date.now(), state.lastTs);
+    const ts = Math.max(deps.clock.now(), state.lastTs);
     state.lastTs = ts;
     const message: StoredMessage = { chat, seq: state.nextSeq++, ts, ...entry };
     const audience = options.alsoTo?.length ? [...new Set([...state.members, ...options.alsoTo])] : state.members;
@@ -432,15 +433,16 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
           await onRecord(state, chat, msg);
           break;
         case "group":
-          await handleGroupCommand(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleGroupCommand(kit, state, chat, msg));
           break;
         case "operation":
-          await handleMessageOperation(kit, state, chat, msg);
+          answer(deps.link, msg.replyTo, await handleMessageOperation(kit, state, chat, msg));
           break;
         case "typing":
         case "typing-expired":
           state.typing.handle(chat, state.members, msg, {
             limits: deps.limits,
+            clock: deps.clock,
             forward: (member, notice) => deps.users.tellIfActive(member, notice),
             self: deps.self(),
           });

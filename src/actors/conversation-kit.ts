@@ -1,7 +1,11 @@
 import type { MediaAccess } from "../media/access.ts";
 import type { MediaRef } from "../protocol/frames.ts";
 import type { ClientLink, ReplyTo, Tell, TellIfActive } from "../seams.ts";
-import type { GroupInfo, MemberMarks, MessagePatch, Stores, StoredMessage } from "../storage/types.ts";
+import type { GroupInfo } from "../storage/groups.ts";
+import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
+import type { MemberMarks } from "../storage/receipts.ts";
+import type { Stores } from "../storage/stores.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorDirectory } from "./directory.ts";
 import type { ConversationMessage, UserMessage } from "./messages.ts";
@@ -67,6 +71,8 @@ export interface ConversationDeps {
   self: () => Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "hold" | "release">;
   log: Logger;
   limits: ConversationLimits;
+  /** Message timestamps, the edit and delete windows, typing and invitation expiry read it. */
+  clock: Clock;
   onStored: (count: number) => void;
   /** Counts batches refused because another writer had written the chat. */
   onConflict?: () => void;

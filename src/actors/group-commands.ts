@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { GroupFrame, GroupRequestFrame } from "../protocol/frames.ts";
 import type { GroupInvite } from "../storage/privacy.ts";
-import type { GroupInfo } from "../storage/types.ts";
+import type { GroupInfo } from "../storage/groups.ts";
 import type { ConversationKit, ConversationState } from "./conversation-kit.ts";
-import { replyError, type GroupCommand } from "./messages.ts";
+import { refuse, replied, type CommandResult, type Refusal } from "./command-result.ts";
+import type { GroupCommand } from "./messages.ts";
 
 /** What a membership change's system message says, as JSON in its body. */
 export interface SystemNotice {
@@ -20,27 +21,20 @@ function groupFrame(r: number, group: GroupInfo, invited: readonly string[] = []
   return frame;
 }
 
-class GroupCommandError extends Error {
-  constructor(
-    readonly code: "forbidden" | "not_found" | "limit_exceeded" | "conflict" | "unavailable" | "too_many_groups",
-    message: string,
-  ) {
-    super(message);
-  }
+const NO_GROUP: Refusal = refuse("not_found", "no such group");
+
+/** Why `user` may not act as a member of `group`; undefined when they may. */
+function notMember(group: GroupInfo, user: string): Refusal | undefined {
+  return group.members.includes(user) ? undefined : refuse("forbidden", "not a member of this group");
 }
 
-function requireGroup(state: ConversationState): GroupInfo {
-  if (!state.group) throw new GroupCommandError("not_found", "no such group");
-  return state.group;
+/** Why `user` may not act as an admin of `group`; undefined when they may. */
+function notAdmin(group: GroupInfo, user: string): Refusal | undefined {
+  return notMember(group, user) ?? (group.admins.includes(user) ? undefined : refuse("forbidden", "only admins may do this"));
 }
 
-function requireMember(group: GroupInfo, user: string): void {
-  if (!group.members.includes(user)) throw new GroupCommandError("forbidden", "not a member of this group");
-}
-
-function requireAdmin(group: GroupInfo, user: string): void {
-  requireMember(group, user);
-  if (!group.admins.includes(user)) throw new GroupCommandError("forbidden", "only admins may do this");
+function isRefusal(value: object | undefined): value is Refusal {
+  return value !== undefined && "ok" in value && value.ok === false;
 }
 
 /**
@@ -48,43 +42,36 @@ function requireAdmin(group: GroupInfo, user: string): void {
  * the chat's one order: each is stored, then written as a `system` message every member
  * (and the user it concerns) receives, so histories show who joined and left.
  */
-export async function handleGroupCommand(kit: ConversationKit, state: ConversationState, chat: string, message: GroupCommand): Promise<void> {
+export async function handleGroupCommand(kit: ConversationKit, state: ConversationState, chat: string, message: GroupCommand): Promise<CommandResult> {
   const { command, user, replyTo } = message;
-  try {
-    if (command.t === "group.info") {
-      const group = requireGroup(state);
-      requireMember(group, user);
-      kit.deps.link.send(replyTo.conn, groupFrame(replyTo.r, group));
-      return;
-    }
-    if (!kit.writable(chat)) throw new GroupCommandError("unavailable", "storage is not taking writes for this chat; retry");
-    const facts = await gatherFacts(kit, state, chat, user, command);
-    const change = plan(kit, state, chat, user, command, facts);
-    // Invitations first: should the membership write then fail, an invitation the admin did
-    // ask for is all that is left.
-    const invited = await invite(kit, chat, user, command.t === "group.create" ? command.name : state.group?.name ?? "", change?.invite ?? []);
-    if (!change?.group) {
-      // Nothing to change (adding members already there, or only invitations): the group as it is.
-      if (command.t === "group.join") await kit.deps.stores.invites.deleteInvite(user, chat);
-      kit.deps.link.send(replyTo.conn, groupFrame(replyTo.r, requireGroup(state), invited));
-      return;
-    }
-    const previous = state.group?.members ?? [];
-    await kit.deps.stores.groups.put(change.group, previous);
-    state.group = change.group;
-    state.members = change.group.members;
-    kit.accept(
-      state,
-      chat,
-      { from: user, body: JSON.stringify(change.notice), kind: "system", cid: "" },
-      { device: "", waiters: [], alsoTo: change.concerns },
-    );
-    if (command.t === "group.join") await kit.deps.stores.invites.deleteInvite(user, chat);
-    kit.deps.link.send(replyTo.conn, groupFrame(replyTo.r, change.group, invited));
-  } catch (error) {
-    if (!(error instanceof GroupCommandError)) throw error;
-    replyError(kit.deps.link, replyTo, error.code, error.message);
+  if (command.t === "group.info") {
+    if (!state.group) return NO_GROUP;
+    return notMember(state.group, user) ?? replied(groupFrame(replyTo.r, state.group));
   }
+  if (!kit.writable(chat)) return refuse("unavailable", "storage is not taking writes for this chat; retry");
+  const facts = await gatherFacts(kit, state, chat, user, command);
+  const change = plan(kit, state, chat, user, command, facts);
+  if (isRefusal(change)) return change;
+  // Invitations first: should the membership write then fail, an invitation the admin did
+  // ask for is all that is left.
+  const invited = await invite(kit, chat, user, command.t === "group.create" ? command.name : state.group?.name ?? "", change?.invite ?? []);
+  if (!change?.group) {
+    // Nothing to change (adding members already there, or only invitations): the group as it is.
+    if (command.t === "group.join") await kit.deps.stores.invites.deleteInvite(user, chat);
+    return state.group ? replied(groupFrame(replyTo.r, state.group, invited)) : NO_GROUP;
+  }
+  const previous = state.group?.members ?? [];
+  await kit.deps.stores.groups.put(change.group, previous);
+  state.group = change.group;
+  state.members = change.group.members;
+  kit.accept(
+    state,
+    chat,
+    { from: user, body: JSON.stringify(change.notice), kind: "system", cid: "" },
+    { device: "", waiters: [], alsoTo: change.concerns },
+  );
+  if (command.t === "group.join") await kit.deps.stores.invites.deleteInvite(user, chat);
+  return replied(groupFrame(replyTo.r, change.group, invited));
 }
 
 type Change =
@@ -139,7 +126,7 @@ async function gatherFacts(
     others = command.users.filter((candidate) => !group.members.includes(candidate) && candidate !== user);
   } else if (command.t === "group.join") {
     if (!state.group || state.group.members.includes(user)) return none;
-    const invitation = await kit.deps.stores.invites.invite(user, chat, Date.now());
+    const invitation = await kit.deps.stores.invites.invite(user, chat, kit.deps.clock.now());
     return { inviteOnly: new Set(), groupCounts: await countGroups(kit, [user]), invitation };
   } else {
     return none;
@@ -151,12 +138,12 @@ async function gatherFacts(
   return { inviteOnly, groupCounts: await countGroups(kit, joining) };
 }
 
-/** Refuses when any of `users` is already in the most groups a user may be in. */
-function requireRoomForGroups(kit: ConversationKit, facts: PlanFacts, users: readonly string[], self: string): void {
+/** A refusal when any of `users` is already in the most groups a user may be in. */
+function noRoomForGroups(kit: ConversationKit, facts: PlanFacts, users: readonly string[], self: string): Refusal | undefined {
   const max = kit.deps.limits.maxGroupsPerUser;
   const full = users.filter((member) => (facts.groupCounts.get(member) ?? 0) >= max);
-  if (full.length === 0) return;
-  throw new GroupCommandError(
+  if (full.length === 0) return undefined;
+  return refuse(
     "too_many_groups",
     full.length === 1 && full[0] === self ? `you are in ${max} groups, the most a user may be in` : `in ${max} groups already, the most a user may be in: ${full.join(", ")}`,
   );
@@ -169,7 +156,7 @@ function requireRoomForGroups(kit: ConversationKit, facts: PlanFacts, users: rea
 async function invite(kit: ConversationKit, chat: string, by: string, name: string, users: readonly string[]): Promise<string[]> {
   const { inviteTtlMs, maxPendingInvites } = kit.deps.limits;
   for (const invitee of users) {
-    const createdAt = Date.now();
+    const createdAt = kit.deps.clock.now();
     const invitation: GroupInvite = { chat, by, name, invite: randomBytes(24).toString("base64url"), createdAt, expiresAt: createdAt + inviteTtlMs };
     await kit.deps.stores.invites.putInvite(invitee, invitation, maxPendingInvites);
     kit.deps.users.tellIfActive(invitee, { type: "group.invite", chat, by, name, invite: invitation.invite, expires: invitation.expiresAt });
@@ -184,37 +171,41 @@ function plan(
   user: string,
   command: Exclude<GroupRequestFrame, { t: "group.info" }>,
   facts: PlanFacts,
-): Change | undefined {
+): Change | Refusal | undefined {
   const maxMembers = kit.deps.limits.maxGroupMembers;
   // The system message about this change gets the next seq: new members see from it on.
   const noticeSeq = state.nextSeq;
   switch (command.t) {
     case "group.create": {
-      if (state.group || state.lastSeq > 0) throw new GroupCommandError("conflict", "this group already exists");
+      if (state.group || state.lastSeq > 0) return refuse("conflict", "this group already exists");
       const members = [...new Set([user, ...command.members])].filter((member) => !facts.inviteOnly.has(member));
-      requireRoomForGroups(kit, facts, members, user);
-      if (members.length > maxMembers) throw new GroupCommandError("limit_exceeded", `a group has at most ${maxMembers} members`);
+      const full = noRoomForGroups(kit, facts, members, user);
+      if (full) return full;
+      if (members.length > maxMembers) return refuse("limit_exceeded", `a group has at most ${maxMembers} members`);
       const group: GroupInfo = {
         chat,
         name: command.name,
         members,
         admins: [user],
         createdBy: user,
-        createdAt: Date.now(),
+        createdAt: kit.deps.clock.now(),
         joined: Object.fromEntries(members.map((member) => [member, noticeSeq])),
       };
       return { group, notice: { op: "create", by: user, users: members, name: command.name }, concerns: [], invite: [...facts.inviteOnly] };
     }
     case "group.add": {
-      const group = requireGroup(state);
-      requireAdmin(group, user);
+      const group = state.group;
+      if (!group) return NO_GROUP;
+      const refused = notAdmin(group, user);
+      if (refused) return refused;
       const invited = command.users.filter((candidate) => facts.inviteOnly.has(candidate));
       const added = command.users.filter((candidate) => !group.members.includes(candidate) && !facts.inviteOnly.has(candidate));
       if (added.length === 0) return invited.length > 0 ? { invite: invited } : undefined;
       if (group.members.length + added.length > maxMembers) {
-        throw new GroupCommandError("limit_exceeded", `a group has at most ${maxMembers} members; it has ${group.members.length}`);
+        return refuse("limit_exceeded", `a group has at most ${maxMembers} members; it has ${group.members.length}`);
       }
-      requireRoomForGroups(kit, facts, added, user);
+      const full = noRoomForGroups(kit, facts, added, user);
+      if (full) return full;
       const joined = { ...group.joined };
       for (const member of added) joined[member] = noticeSeq;
       return {
@@ -225,17 +216,19 @@ function plan(
       };
     }
     case "group.join": {
-      const group = requireGroup(state);
+      const group = state.group;
+      if (!group) return NO_GROUP;
       if (group.members.includes(user)) return undefined;
       const invitation = facts.invitation;
       if (!invitation || invitation.invite !== command.invite) {
-        throw new GroupCommandError("forbidden", "no such invitation to this group (or it expired)");
+        return refuse("forbidden", "no such invitation to this group (or it expired)");
       }
-      if (!group.admins.includes(invitation.by)) throw new GroupCommandError("forbidden", `${invitation.by}, who invited you, is no longer an admin of this group`);
+      if (!group.admins.includes(invitation.by)) return refuse("forbidden", `${invitation.by}, who invited you, is no longer an admin of this group`);
       if (group.members.length + 1 > maxMembers) {
-        throw new GroupCommandError("limit_exceeded", `a group has at most ${maxMembers} members; it has ${group.members.length}`);
+        return refuse("limit_exceeded", `a group has at most ${maxMembers} members; it has ${group.members.length}`);
       }
-      requireRoomForGroups(kit, facts, [user], user);
+      const full = noRoomForGroups(kit, facts, [user], user);
+      if (full) return full;
       return {
         group: { ...group, members: [...group.members, user], joined: { ...group.joined, [user]: noticeSeq } },
         notice: { op: "join", by: user, users: [user] },
@@ -243,24 +236,30 @@ function plan(
       };
     }
     case "group.remove": {
-      const group = requireGroup(state);
-      requireAdmin(group, user);
-      if (command.user === user) throw new GroupCommandError("conflict", "use group.leave to leave a group");
-      if (!group.members.includes(command.user)) throw new GroupCommandError("not_found", `${command.user} is not a member`);
+      const group = state.group;
+      if (!group) return NO_GROUP;
+      const refused = notAdmin(group, user);
+      if (refused) return refused;
+      if (command.user === user) return refuse("conflict", "use group.leave to leave a group");
+      if (!group.members.includes(command.user)) return refuse("not_found", `${command.user} is not a member`);
       return { group: without(group, command.user), notice: { op: "remove", by: user, users: [command.user] }, concerns: [command.user] };
     }
     case "group.leave": {
-      const group = requireGroup(state);
-      requireMember(group, user);
+      const group = state.group;
+      if (!group) return NO_GROUP;
+      const refused = notMember(group, user);
+      if (refused) return refused;
       return { group: without(group, user), notice: { op: "leave", by: user, users: [user] }, concerns: [user] };
     }
     case "group.admin": {
-      const group = requireGroup(state);
-      requireAdmin(group, user);
-      if (!group.members.includes(command.user)) throw new GroupCommandError("not_found", `${command.user} is not a member`);
+      const group = state.group;
+      if (!group) return NO_GROUP;
+      const refused = notAdmin(group, user);
+      if (refused) return refused;
+      if (!group.members.includes(command.user)) return refuse("not_found", `${command.user} is not a member`);
       const isAdmin = group.admins.includes(command.user);
       if (isAdmin === command.admin) return undefined;
-      if (!command.admin && group.admins.length === 1) throw new GroupCommandError("conflict", "a group keeps at least one admin");
+      if (!command.admin && group.admins.length === 1) return refuse("conflict", "a group keeps at least one admin");
       const admins = command.admin ? [...group.admins, command.user] : group.admins.filter((admin) => admin !== command.user);
       return { group: { ...group, admins }, notice: { op: "admin", by: user, users: [command.user], admin: command.admin }, concerns: [] };
     }

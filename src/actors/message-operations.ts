@@ -1,6 +1,7 @@
 import type { ConversationKit, ConversationState, NewEntry } from "./conversation-kit.ts";
-import type { MessagePatch } from "../storage/types.ts";
-import { replyError, type MessageOperation } from "./messages.ts";
+import type { MessagePatch } from "../storage/messages.ts";
+import { ACCEPTED, refuse, type CommandResult } from "./command-result.ts";
+import type { MessageOperation } from "./messages.ts";
 
 /**
  * Edit, delete for everyone, and react. Each is an entry in the chat's order (so members,
@@ -13,18 +14,17 @@ export async function handleMessageOperation(
   state: ConversationState,
   chat: string,
   request: MessageOperation,
-): Promise<void> {
+): Promise<CommandResult> {
   const { operation, user, replyTo } = request;
-  const fail = (code: Parameters<typeof replyError>[2], msg: string) => replyError(kit.deps.link, replyTo, code, msg);
-  if (!state.members.includes(user)) return fail("forbidden", "not a member of this chat");
+  if (!state.members.includes(user)) return refuse("forbidden", "not a member of this chat");
   // Checked before the target is looked up: whether it exists or was deleted is history
   // from before the member joined, which they are promised not to see.
-  if (operation.seq < (state.group?.joined[user] ?? 1)) return fail("forbidden", "that message is from before you joined");
-  if (!kit.writable(chat)) return fail("unavailable", "storage is not taking writes for this chat; retry");
+  if (operation.seq < (state.group?.joined[user] ?? 1)) return refuse("forbidden", "that message is from before you joined");
+  if (!kit.writable(chat)) return refuse("unavailable", "storage is not taking writes for this chat; retry");
   const target = await kit.message(state, chat, operation.seq);
-  if (!target || target.kind === "system") return fail("not_found", `no message ${operation.seq} in this chat`);
-  if (target.deleted) return fail("conflict", "that message was deleted");
-  const now = Date.now();
+  if (!target || target.kind === "system") return refuse("not_found", `no message ${operation.seq} in this chat`);
+  if (target.deleted) return refuse("conflict", "that message was deleted");
+  const now = kit.deps.clock.now();
   const limits = kit.deps.limits;
 
   let entry: NewEntry;
@@ -32,15 +32,15 @@ export async function handleMessageOperation(
   let liveBody: NewEntry["body"] | undefined;
   switch (operation.t) {
     case "edit":
-      if (target.from !== user) return fail("forbidden", "only the sender may edit a message");
-      if (now - target.ts > limits.editWindowMs) return fail("too_late", "the edit window of this message has passed");
+      if (target.from !== user) return refuse("forbidden", "only the sender may edit a message");
+      if (now - target.ts > limits.editWindowMs) return refuse("too_late", "the edit window of this message has passed");
       entry = { from: user, body: "", kind: "edit", cid: "", target: target.seq };
       patch = { seq: target.seq, body: operation.body, edited: now };
       liveBody = operation.body;
       break;
     case "delete":
-      if (target.from !== user) return fail("forbidden", "only the sender may delete a message for everyone");
-      if (now - target.ts > limits.deleteWindowMs) return fail("too_late", "the delete window of this message has passed");
+      if (target.from !== user) return refuse("forbidden", "only the sender may delete a message for everyone");
+      if (now - target.ts > limits.deleteWindowMs) return refuse("too_late", "the delete window of this message has passed");
       entry = { from: user, body: "", kind: "delete", cid: "", target: target.seq };
       patch = { seq: target.seq, body: "", deleted: true };
       break;
@@ -55,4 +55,5 @@ export async function handleMessageOperation(
   }
   // Answered `sent` once durable, like a send; its `seq` is the event's own position.
   kit.accept(state, chat, entry, { device: request.device, waiters: [replyTo], patches: [patch], liveBody });
+  return ACCEPTED;
 }

@@ -6,7 +6,7 @@ import type {
   MessageOperationFrame,
 } from "../protocol/frames.ts";
 import type { ClientLink, ConnectionRef, ReplyTo } from "../seams.ts";
-import type { StoredMessage } from "../storage/types.ts";
+import type { StoredMessage } from "../storage/messages.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { UserCallMessage } from "../calls/messages.ts";
 import type { StatusNotice } from "../status/messages.ts";

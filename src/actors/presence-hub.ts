@@ -1,6 +1,6 @@
 import type { PresenceFrame } from "../protocol/frames.ts";
 import type { PrivacySettings, PrivacyStore } from "../storage/privacy.ts";
-import type { OnlinePresence, PresenceStore } from "../storage/types.ts";
+import type { OnlinePresence, PresenceStore } from "../storage/presence.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientLink, ConnectionRef } from "../seams.ts";
 

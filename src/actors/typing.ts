@@ -1,4 +1,5 @@
 import type { Tell } from "../seams.ts";
+import type { Clock, Timer } from "../util/clock.ts";
 import type { TypingExpired, TypingNotice, TypingUpdate } from "./messages.ts";
 
 interface TypingState {
@@ -6,7 +7,7 @@ interface TypingState {
   forwardedAt: number;
   token: number;
   /** Pending expiry; it holds the chat's actor active (one hold per timer). */
-  expiry: NodeJS.Timeout | undefined;
+  expiry: Timer | undefined;
 }
 
 // Shared by every relay: a restarted actor's fresh relay must never take an expiry of its
@@ -15,6 +16,8 @@ let nextToken = 1;
 
 export interface TypingContext {
   limits: { typingThrottleMs: number; typingExpiryMs: number };
+  /** Reads the throttle window and runs the expiry timers. */
+  clock: Clock;
   forward(member: string, notice: TypingNotice): void;
   self: Tell<TypingExpired> & { hold(chat: string): void; release(chat: string): void };
 }
@@ -40,7 +43,7 @@ export class TypingRelay {
     // The hold its timer took passes to the expiry message: released whatever it finds.
     if (message.type === "typing-expired") context.self.release(chat);
     if (!members.includes(message.user)) return;
-    const now = Date.now();
+    const now = context.clock.now();
     const current = this.byUser.get(message.user);
     if (message.type === "typing-expired") {
       if (!current || current.token !== message.token) return;
@@ -55,15 +58,14 @@ export class TypingRelay {
       return;
     }
     const state = current ?? { on: false, forwardedAt: 0, token: 0, expiry: undefined };
-    if (state.expiry) clearTimeout(state.expiry);
+    if (state.expiry) state.expiry.cancel();
     else context.self.hold(chat);
     state.token = nextToken++;
     const token = state.token;
-    state.expiry = setTimeout(() => {
+    state.expiry = context.clock.setTimeout(() => {
       state.expiry = undefined;
       context.self.tell(chat, { type: "typing-expired", user: message.user, token });
     }, context.limits.typingExpiryMs);
-    state.expiry.unref();
     this.byUser.set(message.user, state);
     if (state.on && now - state.forwardedAt < context.limits.typingThrottleMs) return;
     state.on = true;
@@ -73,7 +75,7 @@ export class TypingRelay {
 
   private stop(chat: string, user: string, state: TypingState, context: TypingContext): void {
     if (state.expiry) {
-      clearTimeout(state.expiry);
+      state.expiry.cancel();
       context.self.release(chat);
     }
     this.byUser.delete(user);
@@ -104,6 +106,7 @@ export class UnattendedTyping {
     private readonly limits: TypingContext["limits"],
     /** False when the member is known not to be around (their UserActor is not live on this node). */
     private readonly forward: (member: string, notice: TypingNotice) => boolean,
+    private readonly clock: Clock,
   ) {}
 
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired): void {
@@ -122,6 +125,7 @@ export class UnattendedTyping {
     let reached = false;
     const context: TypingContext = {
       limits: this.limits,
+      clock: this.clock,
       forward: (member, notice) => void (this.forward(member, notice) && (reached = true)),
       self: { tell: (_chat, expired) => this.handle(chat, members, expired), hold: () => undefined, release: () => undefined },
     };

@@ -1,7 +1,11 @@
 import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type Stores, type StoredMessage } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { StoredMessage } from "../storage/messages.ts";
+import type { Stores } from "../storage/stores.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
+import { answer, refuse, replied, type CommandResult } from "./command-result.ts";
 import type { ActorBehaviour } from "./directory.ts";
 import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
@@ -53,6 +57,8 @@ export interface UserDeps {
   frameBudget: FrameShare;
   /** Live devices per user; a further one is refused, not an older one dropped. */
   maxDevices: number;
+  /** Invitation expiry, the welcome's time and last seen read it. */
+  clock: Clock;
   /** Call signalling; without it calls never ring this user. */
   calls?: UserCallDeps;
 }
@@ -168,7 +174,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     // Before `welcome`, so the client's next frames already count against the real share.
     shareBudget(state);
     if (wasOffline) deps.presence.userOnline(user, await shownBy(state, user));
-    deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: Date.now() });
+    deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: deps.clock.now() });
 
     const chats = await chatsToSync(user);
     let recovered = true;
@@ -198,11 +204,11 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
     }
     // Invitations wait in the store until accepted or expired: each hello lists them again.
-    for (const invite of await deps.stores.invites.invites(user, Date.now())) {
+    for (const invite of await deps.stores.invites.invites(user, deps.clock.now())) {
       deps.link.send(attach.conn, { t: "group.invite", chat: invite.chat, by: invite.by, name: invite.name, invite: invite.invite, expires: invite.expiresAt });
     }
     deps.link.send(attach.conn, { t: "synced", recovered });
-    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn);
+    if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn, deps.clock.now());
   }
 
   /** What the user's settings show watchers; undefined when they cannot be read now (the hub keeps what it knew). */
@@ -216,7 +222,8 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     return presenceShown(state.privacy);
   }
 
-  async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<void> {
+  /** The answer to a privacy request, and what watchers are to be shown when it changed that. */
+  async function onPrivacy(state: UserState, user: string, request: PrivacyRequest): Promise<{ result: CommandResult; shown?: PresenceShown }> {
     const { replyTo } = request;
     try {
       const current = state.privacy ?? (await deps.stores.privacy.settings(user));
@@ -225,13 +232,14 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       // Saved before it is answered or acted on: what the user was told holds after a restart.
       if (changed) await deps.stores.privacy.setSettings(user, next);
       state.privacy = next;
-      deps.link.send(replyTo.conn, { t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
-      if (next.lastSeen !== current.lastSeen || next.online !== current.online) deps.presence.privacyChanged(user, presenceShown(next));
+      const result = replied({ t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
+      if (next.lastSeen !== current.lastSeen || next.online !== current.online) return { result, shown: presenceShown(next) };
+      return { result };
     } catch (error) {
       // Not a crash: restarting the actor would close every device of the user for one setting.
       const unavailable = error instanceof StorageUnavailableError;
       deps.log[unavailable ? "warn" : "error"]({ err: error, user }, "privacy settings failed");
-      deps.link.send(replyTo.conn, { t: "err", r: replyTo.r, code: unavailable ? "unavailable" : "internal", msg: "privacy settings failed; retry" });
+      return { result: refuse(unavailable ? "unavailable" : "internal", "privacy settings failed; retry") };
     }
   }
 
@@ -307,7 +315,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           const session = state.sessions.get(message.device);
           if (session && sameConnection(session.conn, message.conn)) {
             state.sessions.delete(message.device);
-            if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+            if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy));
             shareBudget(state);
           }
           break;
@@ -322,7 +330,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
             deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
           }
           if (state.sessions.size === before) break;
-          if (state.sessions.size === 0) deps.presence.userOffline(user, Date.now(), state.privacy && presenceShown(state.privacy));
+          if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy));
           shareBudget(state);
           break;
         }
@@ -341,9 +349,13 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "typing":
           onTyping(state, message);
           break;
-        case "privacy":
-          await onPrivacy(state, user, message);
+        case "privacy": {
+          const { result, shown } = await onPrivacy(state, user, message);
+          answer(deps.link, message.replyTo, result);
+          // The user hears their settings are saved before their watchers see the change.
+          if (shown) deps.presence.privacyChanged(user, shown);
           break;
+        }
         case "group.invite":
           onInvite(state, message);
           break;
@@ -364,7 +376,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       }
       return state;
     },
-    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(),
+    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(deps.clock.now()),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {
         deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });
@@ -372,7 +384,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       // The restarted actor starts without its device sessions: have every device reconnect
       // and resume from its cursors rather than wait for messages that would not come.
       deps.link.closeUser(user, CLOSE_CODES.going_away, "user actor restarted; reconnect");
-      deps.presence.userOffline(user, Date.now());
+      deps.presence.userOffline(user, deps.clock.now());
     },
   };
 }

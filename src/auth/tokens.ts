@@ -87,10 +87,15 @@ export function loadOrCreateSecret(dataDir: string): string {
   return secret;
 }
 
+/** The data directory holds no token secret: the operator must name one (exit status 2 from the CLI). */
+export class NoSecretError extends Error {
+  override readonly name = "NoSecretError";
+}
+
 export function readSecret(dataDir: string): string {
   const path = join(dataDir, SECRET_FILE);
   if (!existsSync(path)) {
-    throw new Error(`no secret in ${dataDir}: start a node there once, or pass --secret / ROUTER_SECRET`);
+    throw new NoSecretError(`no secret in ${dataDir}: start a node there once, or pass --secret / ROUTER_SECRET`);
   }
   return readFileSync(path, "utf8").trim();
 }

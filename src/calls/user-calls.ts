@@ -23,7 +23,7 @@ export class UserCalls {
   readonly ringing = new Map<string, { offer: CallIncomingOfferFrame; expiresAt: number }>();
 
   /** An offer is held for a device to connect: the actor must not be passivated meanwhile. */
-  ringingNow(now = Date.now()): boolean {
+  ringingNow(now: number): boolean {
     for (const { expiresAt } of this.ringing.values()) if (expiresAt > now) return true;
     return false;
   }
@@ -73,8 +73,7 @@ export async function onUserCallMessage(
 }
 
 /** A device connected: it rings for every call still ringing this user (a push may have woken it). */
-export function onCallDeviceAttached(deps: UserCallDeps, calls: UserCalls, user: string, device: string, conn: ConnectionRef): void {
-  const now = Date.now();
+export function onCallDeviceAttached(deps: UserCallDeps, calls: UserCalls, user: string, device: string, conn: ConnectionRef, now: number): void {
   for (const [call, { offer, expiresAt }] of calls.ringing) {
     // Expired, or its node died (and with it whoever would have said the call is over).
     if (expiresAt <= now || !deps.alive(callOwner(call))) {

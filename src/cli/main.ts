@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { readSecretFile } from "../auth/secret-file.ts";
-import { signToken, readSecret } from "../auth/tokens.ts";
+import { NoSecretError, signToken, readSecret } from "../auth/tokens.ts";
 import { ConfigError, configFromEnvironment, setConfigValue, validateConfig, type ConfigKey } from "../config.ts";
 import { NoSuchNodeError } from "../cluster/admin.ts";
 import { NatsConnectError } from "../cluster/nats-connection.ts";
@@ -13,7 +13,7 @@ import { openRevocationStore } from "../storage/open-revocations.ts";
 import { RedisConfigError } from "../storage/redis/connection.ts";
 import { DEVICE_ID_PATTERN, isUserId } from "../protocol/frames.ts";
 import { ListenError } from "../transport/server.ts";
-import { StorageUnavailableError } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import { createLogger } from "../util/logger.ts";
 import { clusterRingCommand, clusterStatusCommand, clusterWhereCommand, nodeDrainCommand } from "./cluster-commands.ts";
 
@@ -232,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`router: ${error.message}\n`);
       return 1;
     }
-    if (error instanceof Error && error.message.startsWith("no secret in")) {
+    if (error instanceof NoSecretError) {
       process.stderr.write(`router: ${error.message}\n`);
       return 2;
     }

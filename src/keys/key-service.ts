@@ -1,7 +1,9 @@
 import type { UserMessage } from "../actors/messages.ts";
-import type { ClientLink, ConnectionRef, TellIfActive } from "../seams.ts";
-import type { ErrorCode, KeyBundle, KeysGetFrame, KeysPutFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type ClaimedBundle, type KeyStore, type RateLimits } from "../storage/types.ts";
+import type { TellIfActive } from "../seams.ts";
+import type { ErrorCode, KeyBundle, KeysGetFrame, KeysPutFrame, ServerFrame } from "../protocol/frames.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { ClaimedBundle, KeyStore } from "../storage/keys.ts";
+import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Logger } from "../util/logger.ts";
 import { KEY_LIMITS } from "../protocol/validate-keys.ts";
 
@@ -11,7 +13,6 @@ export const DEFAULT_PREKEY_LOW_WATER = 10;
 export interface KeyServiceDeps {
   /** Absent when the backend has no KeyStore yet. */
   store: KeyStore | undefined;
-  link: ClientLink;
   /** Only live user actors: a `keys.low` for a user with no device online has nobody to reach. */
   users: TellIfActive<UserMessage>;
   log: Logger;
@@ -37,6 +38,7 @@ function toBundle(claimed: ClaimedBundle): KeyBundle {
 /**
  * The prekey service. It needs no actor: the store makes each claim atomic on its own, and
  * keeping claims off the user's actor lets many callers fetch one popular user's bundles at once.
+ * Each request resolves with the frame that answers it (`keys.ok`, `keys` or `err`): the session sends it.
  */
 export class KeyService {
   private readonly lowWater: number;
@@ -45,9 +47,9 @@ export class KeyService {
     this.lowWater = deps.lowWater ?? DEFAULT_PREKEY_LOW_WATER;
   }
 
-  async put(conn: ConnectionRef, user: string, device: string, frame: KeysPutFrame): Promise<void> {
-    const store = this.store(conn, frame.r);
-    if (!store) return;
+  async put(user: string, device: string, frame: KeysPutFrame): Promise<ServerFrame> {
+    const store = this.deps.store;
+    if (!store) return noStore(frame.r);
     try {
       const result = await store.put(
         user,
@@ -57,21 +59,21 @@ export class KeyService {
         { maxPrekeys: KEY_LIMITS.maxPrekeysStored, lowWater: this.lowWater },
       );
       if (result.refused) {
-        this.fail(conn, frame.r, "limit_exceeded", `a device holds at most ${KEY_LIMITS.maxPrekeysStored} one-time prekeys (it holds ${result.count})`);
-        return;
+        return fail(frame.r, "limit_exceeded", `a device holds at most ${KEY_LIMITS.maxPrekeysStored} one-time prekeys (it holds ${result.count})`);
       }
-      this.deps.link.send(conn, { t: "keys.ok", r: frame.r, count: result.count });
+      return { t: "keys.ok", r: frame.r, count: result.count };
     } catch (error) {
-      this.failed(conn, frame.r, "keys.put", error);
+      return this.failed(frame.r, "keys.put", error);
     }
   }
 
-  async get(conn: ConnectionRef, requester: string, frame: KeysGetFrame): Promise<void> {
-    const store = this.store(conn, frame.r);
-    if (!store) return;
+  async get(requester: string, frame: KeysGetFrame): Promise<ServerFrame> {
+    const store = this.deps.store;
+    if (!store) return noStore(frame.r);
     // Every fetch consumes one of the target's one-time prekeys: unchecked, anyone could drain
     // a user's supply and push their sessions onto the weaker signed-prekey-only handshake.
-    if (!(await this.withinClaimLimit(conn, requester, frame.r))) return;
+    const overLimit = await this.overClaimLimit(requester, frame.r);
+    if (overLimit) return overLimit;
     // The requester limit alone lets many accounts together drain one user. Past the
     // target's own budget the fetch still succeeds, but without a one-time prekey (as when a
     // device runs out): sessions start from the signed prekey, and the supply left is kept
@@ -81,20 +83,19 @@ export class KeyService {
     try {
       claimed = await store.claim(frame.user, frame.device, { lowWater: this.lowWater, oneTime });
     } catch (error) {
-      this.failed(conn, frame.r, "keys.get", error);
-      return;
+      return this.failed(frame.r, "keys.get", error);
     }
     if (claimed.length === 0) {
-      this.fail(conn, frame.r, "not_found", frame.device === undefined ? `${frame.user} has published no keys` : `${frame.user}/${frame.device} has published no keys`);
-      return;
+      return fail(frame.r, "not_found", frame.device === undefined ? `${frame.user} has published no keys` : `${frame.user}/${frame.device} has published no keys`);
     }
-    this.deps.link.send(conn, { t: "keys", r: frame.r, user: frame.user, bundles: claimed.map(toBundle) });
     for (const bundle of claimed) {
       if (bundle.low) this.deps.users.tellIfActive(frame.user, { type: "keys.low", device: bundle.device, count: bundle.remaining });
     }
+    return { t: "keys", r: frame.r, user: frame.user, bundles: claimed.map(toBundle) };
   }
 
-  private async withinClaimLimit(conn: ConnectionRef, requester: string, r: number): Promise<boolean> {
+  /** The `rate_limited` answer when `requester` is past their fetches for this window. */
+  private async overClaimLimit(requester: string, r: number): Promise<ServerFrame | undefined> {
     const { perWindow, windowMs } = this.deps.claims;
     let decision;
     try {
@@ -102,11 +103,10 @@ export class KeyService {
     } catch (error) {
       // Fail open: a Redis outage must not stop people from starting encrypted chats.
       this.deps.log.warn({ err: error }, "prekey claim limit not checked: rate-limit store unavailable");
-      return true;
+      return undefined;
     }
-    if (decision.allowed) return true;
-    this.fail(conn, r, "rate_limited", `at most ${perWindow} key bundle fetches per ${windowMs / 1000} s; retry in ${Math.ceil(decision.resetInMs / 1000)} s`);
-    return false;
+    if (decision.allowed) return undefined;
+    return fail(r, "rate_limited", `at most ${perWindow} key bundle fetches per ${windowMs / 1000} s; retry in ${Math.ceil(decision.resetInMs / 1000)} s`);
   }
 
   private async withinTargetLimit(target: string): Promise<boolean> {
@@ -119,22 +119,20 @@ export class KeyService {
     }
   }
 
-  private store(conn: ConnectionRef, r: number): KeyStore | undefined {
-    if (!this.deps.store) this.fail(conn, r, "unavailable", "this node's storage backend has no prekey service");
-    return this.deps.store;
-  }
-
-  private failed(conn: ConnectionRef, r: number, what: string, error: unknown): void {
+  private failed(r: number, what: string, error: unknown): ServerFrame {
     if (error instanceof StorageUnavailableError) {
       this.deps.log.warn({ err: error }, `${what} failed: storage unavailable`);
-      this.fail(conn, r, "unavailable", "key storage is unavailable; retry");
-    } else {
-      this.deps.log.error({ err: error }, `${what} failed`);
-      this.fail(conn, r, "internal", `${what} failed`);
+      return fail(r, "unavailable", "key storage is unavailable; retry");
     }
+    this.deps.log.error({ err: error }, `${what} failed`);
+    return fail(r, "internal", `${what} failed`);
   }
+}
 
-  private fail(conn: ConnectionRef, r: number, code: ErrorCode, msg: string): void {
-    this.deps.link.send(conn, { t: "err", r, code, msg });
-  }
+function fail(r: number, code: ErrorCode, msg: string): ServerFrame {
+  return { t: "err", r, code, msg };
+}
+
+function noStore(r: number): ServerFrame {
+  return fail(r, "unavailable", "this node's storage backend has no prekey service");
 }

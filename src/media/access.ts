@@ -1,5 +1,6 @@
 import { directChatMembers, isGroupChat, type ErrorCode, type MediaRef } from "../protocol/frames.ts";
-import type { GroupStore, MediaInfo, MediaStore } from "../storage/types.ts";
+import type { GroupStore } from "../storage/groups.ts";
+import type { MediaInfo, MediaStore } from "../storage/media.ts";
 
 export type MediaDecision = { ok: true; info: MediaInfo } | { ok: false; code: Extract<ErrorCode, "not_found" | "forbidden" | "invalid_field">; msg: string };
 

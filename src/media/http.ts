@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import { InvalidTokenError, verifyToken } from "../auth/tokens.ts";
 import { MEDIA_ID_PATTERN } from "../protocol/frames.ts";
-import type { ByteRange, MediaInfo } from "../storage/types.ts";
+import type { ByteRange, MediaInfo } from "../storage/media.ts";
 import type { Logger } from "../util/logger.ts";
 import type { MediaAccess } from "./access.ts";
 import { parseRange } from "./range.ts";

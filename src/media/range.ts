@@ -1,4 +1,4 @@
-import type { ByteRange } from "../storage/types.ts";
+import type { ByteRange } from "../storage/media.ts";
 
 /**
  * One `Range: bytes=...` against an object of `size` bytes (RFC 9110 14.1.2): null serves

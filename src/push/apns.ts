@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { connect, constants, type ClientHttp2Session } from "node:http2";
 import { importPKCS8, SignJWT, type CryptoKey } from "jose";
-import type { PushRegistration } from "../storage/types.ts";
+import type { PushRegistration } from "../storage/push.ts";
 import { fitPayload, type CallPush, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
 
 export interface ApnsOptions {

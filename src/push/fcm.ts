@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { importPKCS8, SignJWT } from "jose";
-import type { PushRegistration } from "../storage/types.ts";
+import type { PushRegistration } from "../storage/push.ts";
 import { fitPayload, type CallPush, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
 
 export interface FcmOptions {

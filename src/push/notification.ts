@@ -1,4 +1,4 @@
-import type { PushRegistration } from "../storage/types.ts";
+import type { PushRegistration } from "../storage/push.ts";
 
 /** A message a device may still be pushed about. Holds at most a short preview, never a body. */
 export interface PendingMessage {

@@ -1,5 +1,8 @@
 import { isEventEntry } from "../actors/client-frames.ts";
-import type { CursorStore, PushDnd, PushPlatform, PushRegistration, PushRegistrationStore, PushSettings, StoredMessage } from "../storage/types.ts";
+import type { CursorStore } from "../storage/cursors.ts";
+import type { StoredMessage } from "../storage/messages.ts";
+import type { PushDnd, PushPlatform, PushRegistration, PushRegistrationStore, PushSettings } from "../storage/push.ts";
+import type { Clock, Timer } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { previewOf, summarise, type PendingMessage, type PushProvider } from "./notification.ts";
 
@@ -32,7 +35,8 @@ export interface PushSchedulerDeps {
   log: Logger;
   options: PushSchedulerOptions;
   observe?: (event: PushEvent) => void;
-  now?: () => number;
+  /** The delay, the coalescing window, mutes and quiet hours read it. */
+  clock: Clock;
 }
 
 interface Pending extends PendingMessage {
@@ -43,7 +47,7 @@ interface Pending extends PendingMessage {
 
 interface UserPending {
   entries: Pending[];
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   lastPushAt: number;
   checking: boolean;
 }
@@ -92,10 +96,11 @@ function muted(settings: PushSettings, chat: string, now: number): boolean {
 export class PushScheduler {
   private readonly users = new Map<string, UserPending>();
   private stopped = false;
-  private readonly now: () => number;
 
-  constructor(private readonly deps: PushSchedulerDeps) {
-    this.now = deps.now ?? Date.now;
+  constructor(private readonly deps: PushSchedulerDeps) {}
+
+  private now(): number {
+    return this.deps.clock.now();
   }
 
   /** Called by a chat's writer once a batch is durable. Cheap: no I/O until a delay passes. */
@@ -123,16 +128,15 @@ export class PushScheduler {
   private arm(user: string, pending: UserPending): void {
     if (this.stopped || pending.checking) return;
     if (pending.entries.length === 0) {
-      if (pending.timer) clearTimeout(pending.timer);
+      pending.timer?.cancel();
       pending.timer = undefined;
       // Keep the record while its coalescing window runs, so the window survives an empty moment.
       if (this.now() >= pending.lastPushAt + this.deps.options.coalesceMs) this.users.delete(user);
       else {
-        pending.timer = setTimeout(() => {
+        pending.timer = this.deps.clock.setTimeout(() => {
           pending.timer = undefined;
           this.arm(user, pending);
         }, pending.lastPushAt + this.deps.options.coalesceMs - this.now());
-        pending.timer.unref();
       }
       return;
     }
@@ -140,8 +144,7 @@ export class PushScheduler {
     let at = Infinity;
     for (const entry of pending.entries) at = Math.min(at, entry.dueAt);
     at = Math.max(at, pending.lastPushAt + this.deps.options.coalesceMs);
-    pending.timer = setTimeout(() => void this.fire(user, pending), Math.max(0, at - this.now()));
-    pending.timer.unref();
+    pending.timer = this.deps.clock.setTimeout(() => void this.fire(user, pending), Math.max(0, at - this.now()));
   }
 
   private async fire(user: string, pending: UserPending): Promise<void> {
@@ -246,7 +249,7 @@ export class PushScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const pending of this.users.values()) if (pending.timer) clearTimeout(pending.timer);
+    for (const pending of this.users.values()) pending.timer?.cancel();
     this.users.clear();
     await Promise.all([...this.deps.providers.values()].map((p) => p.close()));
   }

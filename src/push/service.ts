@@ -1,6 +1,8 @@
 import { directChatMembers, isGroupChat, type ErrorCode, type PushRequestFrame, type ServerFrame } from "../protocol/frames.ts";
-import type { CursorStore, PushPlatform, PushRegistrationStore } from "../storage/types.ts";
-import { StorageUnavailableError } from "../storage/types.ts";
+import type { CursorStore } from "../storage/cursors.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { PushPlatform, PushRegistrationStore } from "../storage/push.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { ApnsProvider } from "./apns.ts";
 import type { PushConfig } from "../config/push.ts";
@@ -37,6 +39,7 @@ export interface PushServiceDeps {
   cursors: CursorStore;
   log: Logger;
   observe?: (event: PushEvent) => void;
+  clock: Clock;
   /** Tests hand in providers pointed at local servers. */
   providers?: Map<PushPlatform, PushProvider>;
 }
@@ -56,6 +59,7 @@ export class PushService {
           log: deps.log,
           options: deps.config,
           observe: deps.observe,
+          clock: deps.clock,
         })
       : undefined;
   }
@@ -73,7 +77,7 @@ export class PushService {
       switch (frame.t) {
         case "push.register":
           if (!this.providers.has(frame.platform)) return fail("invalid_field", `platform ${frame.platform} is not enabled on this server`);
-          await store.register({ user, device, platform: frame.platform, token: frame.token, updatedAt: Date.now() });
+          await store.register({ user, device, platform: frame.platform, token: frame.token, updatedAt: this.deps.clock.now() });
           break;
         case "push.unregister":
           await store.unregister(user, device);

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import type { PushRegistration } from "../storage/types.ts";
+import type { PushRegistration } from "../storage/push.ts";
 import { fitPayload, type CallPush, type PushNotification, type PushOutcome, type PushProvider } from "./notification.ts";
 
 export const SIGNATURE_HEADER = "x-router-signature";

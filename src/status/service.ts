@@ -1,8 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { MediaAccess } from "../media/access.ts";
-import type { ClientLink, ConnectionRef, TellIfActive } from "../seams.ts";
+import type { TellIfActive } from "../seams.ts";
 import { directChatMembers, type ErrorCode, type ServerFrame, type StatusItem, type StatusRequestFrame } from "../protocol/frames.ts";
-import { StorageUnavailableError, type GroupStore, type MessageStore, type OnlinePresence, type RateLimits } from "../storage/types.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import type { GroupStore } from "../storage/groups.ts";
+import type { MessageStore } from "../storage/messages.ts";
+import type { OnlinePresence } from "../storage/presence.ts";
+import type { RateLimits } from "../storage/rate-limits.ts";
+import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { STATUS_VIEWERS_DEFAULT_LIMIT } from "../protocol/validate-status.ts";
 import { inAudience, type StatusStore, type StoredStatus } from "../storage/status.ts";
@@ -29,7 +34,6 @@ export const NO_STATUS_HIDING: StatusHooks = { hiddenFrom: () => new Set() };
 
 export interface StatusServiceDeps {
   store: StatusStore;
-  link: ClientLink;
   users: TellIfActive<StatusNotice>;
   /** Who is online: `status.new` goes to those only, and only through their live actors. */
   online: OnlinePresence;
@@ -41,6 +45,8 @@ export interface StatusServiceDeps {
   settings: StatusSettings;
   hooks: StatusHooks;
   log: Logger;
+  /** A status's lifetime and the post budget's day read it. */
+  clock: Clock;
 }
 
 /** Most posters one `status.list` reads (chat peers, group co-members, the client's own list). */
@@ -63,13 +69,8 @@ export function newStatusId(ts: number): string {
   return id;
 }
 
-class Refusal extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+function refusal(r: number | undefined, code: ErrorCode, msg: string): ServerFrame {
+  return { t: "err", r, code, msg };
 }
 
 /**
@@ -81,69 +82,66 @@ class Refusal extends Error {
 export class StatusService {
   constructor(private readonly deps: StatusServiceDeps) {}
 
-  /** Answers one validated `status.*` frame of a local connection. */
-  handle(conn: ConnectionRef, user: string, frame: StatusRequestFrame): Promise<void> {
-    return this.answer(conn, user, frame).catch((error: unknown) => {
+  /**
+   * Answers one validated `status.*` frame of a local connection: resolves with the frame to
+   * send (none for a `status.view` without `r`), refusals and failures as `err` frames.
+   */
+  handle(user: string, frame: StatusRequestFrame): Promise<ServerFrame | undefined> {
+    return this.answer(user, frame).catch((error: unknown) => {
       const r = frame.r;
-      if (error instanceof Refusal) return this.deps.link.send(conn, { t: "err", r, code: error.code, msg: error.message });
       if (error instanceof StorageUnavailableError) {
         this.deps.log.warn({ err: error, frame: frame.t }, "status request failed: storage unavailable");
-        return this.deps.link.send(conn, { t: "err", r, code: "unavailable", msg: "storage is unavailable; retry" });
+        return refusal(r, "unavailable", "storage is unavailable; retry");
       }
       this.deps.log.error({ err: error, frame: frame.t }, "status request failed");
-      this.deps.link.send(conn, { t: "err", r, code: "internal", msg: `${frame.t} failed` });
+      return refusal(r, "internal", `${frame.t} failed`);
     });
   }
 
-  private async answer(conn: ConnectionRef, user: string, frame: StatusRequestFrame): Promise<void> {
-    let answer: ServerFrame | undefined;
+  private async answer(user: string, frame: StatusRequestFrame): Promise<ServerFrame | undefined> {
     switch (frame.t) {
       case "status.post":
-        answer = await this.post(user, frame);
-        break;
+        return this.post(user, frame);
       case "status.list": {
         const budget = await this.deps.rateLimits.hit(`status.list:${user}`, STATUS_LISTS_PER_MINUTE, 60_000);
-        if (!budget.allowed) throw new Refusal("rate_limited", `at most ${STATUS_LISTS_PER_MINUTE} status lists a minute`);
-        answer = await this.list(user, frame.r, frame.posters ?? []);
-        break;
+        if (!budget.allowed) return refusal(frame.r, "rate_limited", `at most ${STATUS_LISTS_PER_MINUTE} status lists a minute`);
+        return this.list(user, frame.r, frame.posters ?? []);
       }
-      case "status.view":
-        await this.view(user, frame.poster, frame.id);
-        if (frame.r !== undefined) answer = { t: "status.ok", r: frame.r };
-        break;
+      case "status.view": {
+        const refused = await this.view(user, frame.poster, frame.id, frame.r);
+        if (refused) return refused;
+        return frame.r === undefined ? undefined : { t: "status.ok", r: frame.r };
+      }
       case "status.viewers": {
-        const now = Date.now();
-        if (!(await this.deps.store.get(user, frame.id, now))) throw new Refusal("not_found", "no such status of yours (or it expired)");
+        const now = this.deps.clock.now();
+        if (!(await this.deps.store.get(user, frame.id, now))) return refusal(frame.r, "not_found", "no such status of yours (or it expired)");
         const limit = frame.limit ?? STATUS_VIEWERS_DEFAULT_LIMIT;
         const { views, count } = await this.deps.store.viewers(user, frame.id, frame.after, limit + 1);
-        answer = { t: "status.viewers", r: frame.r, id: frame.id, count, viewers: views.slice(0, limit), more: views.length > limit };
-        break;
+        return { t: "status.viewers", r: frame.r, id: frame.id, count, viewers: views.slice(0, limit), more: views.length > limit };
       }
       case "status.delete": {
         // Expired but not yet swept counts as gone, like everywhere else.
-        const status = await this.deps.store.get(user, frame.id, Date.now());
-        if (!status) throw new Refusal("not_found", "no such status of yours (or it expired)");
+        const status = await this.deps.store.get(user, frame.id, this.deps.clock.now());
+        if (!status) return refusal(frame.r, "not_found", "no such status of yours (or it expired)");
         await this.removeStatus(user, frame.id, status.media?.id);
-        answer = { t: "status.ok", r: frame.r };
-        break;
+        return { t: "status.ok", r: frame.r };
       }
     }
-    if (answer) this.deps.link.send(conn, answer);
   }
 
   private async post(user: string, frame: Extract<StatusRequestFrame, { t: "status.post" }>): Promise<ServerFrame> {
     const { settings, store } = this.deps;
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const live = await store.live(user, now);
-    if (live.length >= settings.maxActive) throw new Refusal("limit_exceeded", `at most ${settings.maxActive} live statuses at once; delete one or wait`);
+    if (live.length >= settings.maxActive) return refusal(frame.r, "limit_exceeded", `at most ${settings.maxActive} live statuses at once; delete one or wait`);
     const budget = await this.deps.rateLimits.hit(`status.post:${user}`, settings.postsPerDay, DAY_MS);
-    if (!budget.allowed) throw new Refusal("rate_limited", `at most ${settings.postsPerDay} statuses a day`);
+    if (!budget.allowed) return refusal(frame.r, "rate_limited", `at most ${settings.postsPerDay} statuses a day`);
     const id = newStatusId(now);
     if (frame.media) {
       // Linked before the status exists, as a chat links before its message: no stored status
       // ever names media its audience cannot fetch. Only what the poster may read can be posted.
       const decision = await this.deps.media.attach(statusMediaChat(user, id), user, frame.media);
-      if (!decision.ok) throw new Refusal(decision.code, decision.msg);
+      if (!decision.ok) return refusal(frame.r, decision.code, decision.msg);
     }
     const allow = (frame.audience?.allow ?? []).filter((member) => member !== user);
     const deny = frame.audience?.deny ?? [];
@@ -179,7 +177,7 @@ export class StatusService {
   }
 
   private async list(user: string, r: number, named: readonly string[]): Promise<ServerFrame> {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const { store } = this.deps;
     const found = await this.candidates(user, named);
     const hidden = found.length > 0 ? await this.deps.hooks.hiddenFrom(found, user) : new Set<string>();
@@ -222,14 +220,16 @@ export class StatusService {
     return [...found].slice(0, MAX_STATUS_CANDIDATES);
   }
 
-  private async view(user: string, poster: string, id: string): Promise<void> {
-    const now = Date.now();
+  /** Records the view; resolves with the refusal to answer instead, if any. */
+  private async view(user: string, poster: string, id: string, r: number | undefined): Promise<ServerFrame | undefined> {
+    const now = this.deps.clock.now();
     const status = poster === user ? undefined : await this.deps.store.get(poster, id, now);
     // Outside the audience reads as absent: a viewer learns nothing about statuses not for them.
-    if (!status || !inAudience(status, user) || (await this.hidden(poster, user))) throw new Refusal("not_found", "no such status (or it expired)");
+    if (!status || !inAudience(status, user) || (await this.hidden(poster, user))) return refusal(r, "not_found", "no such status (or it expired)");
     if (await this.deps.store.view(poster, id, user, now, status.expiresAt)) {
       this.deps.users.tellIfActive(poster, { type: "status.notice", frame: { t: "status.viewed", id, by: user, ts: now } });
     }
+    return undefined;
   }
 
   private async removeStatus(poster: string, id: string, mediaId: string | undefined): Promise<void> {
@@ -238,7 +238,7 @@ export class StatusService {
   }
 
   /** Removes statuses expired at `now` (and unlinks their media); idempotent, so nodes may race. */
-  async sweep(now = Date.now(), batch = 500): Promise<number> {
+  async sweep(now = this.deps.clock.now(), batch = 500): Promise<number> {
     let removed = 0;
     for (;;) {
       const expired = await this.deps.store.expired(now, batch);
@@ -252,7 +252,7 @@ export class StatusService {
   async mayReadMedia(user: string, chat: string): Promise<boolean> {
     const parts = chat.split(":");
     if (parts.length !== 3 || parts[0] !== "s") return false;
-    const status = await this.deps.store.get(parts[1]!, parts[2]!, Date.now());
+    const status = await this.deps.store.get(parts[1]!, parts[2]!, this.deps.clock.now());
     return status !== undefined && inAudience(status, user) && !(await this.hidden(status.poster, user));
   }
 

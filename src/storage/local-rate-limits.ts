@@ -1,4 +1,4 @@
-import type { RateLimitDecision, RateLimits } from "./types.ts";
+import type { RateLimitDecision, RateLimits } from "./rate-limits.ts";
 
 /**
  * Fixed-window counters in this process, for a node alone (the cluster counts in Redis, so a

@@ -4,7 +4,9 @@ import type { Logger } from "../util/logger.ts";
 import type { Replication } from "./cql/cql-stores.ts";
 import { openLmdbStores } from "./lmdb/lmdb-stores.ts";
 import type { RevocationStore } from "./revocations.ts";
-import type { OnlinePresence, RateLimits, Stores } from "./types.ts";
+import type { OnlinePresence } from "./presence.ts";
+import type { RateLimits } from "./rate-limits.ts";
+import type { Stores } from "./stores.ts";
 
 export interface BackendHealth {
   status: "ok" | "degraded";

@@ -35,8 +35,8 @@ export interface SessionDeps {
   presence: { watch(conn: ConnectionRef, users: string[], r?: number): Promise<void> };
   /** The prekey service; without it `keys.*` are answered `unavailable`. */
   keys?: {
-    put(conn: ConnectionRef, user: string, device: string, frame: KeysPutFrame): Promise<void>;
-    get(conn: ConnectionRef, requester: string, frame: KeysGetFrame): Promise<void>;
+    put(user: string, device: string, frame: KeysPutFrame): Promise<ServerFrame>;
+    get(requester: string, frame: KeysGetFrame): Promise<ServerFrame>;
   };
   /** Push registrations and preferences; without it `push.*` are answered `unavailable`. */
   push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
@@ -44,8 +44,8 @@ export interface SessionDeps {
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
-  /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It answers (and logs) its own failures. */
-  status?: { handle(conn: ConnectionRef, user: string, frame: StatusRequestFrame): Promise<void> };
+  /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It turns (and logs) its own failures into `err` frames. */
+  status?: { handle(user: string, frame: StatusRequestFrame): Promise<ServerFrame | undefined> };
   log: Logger;
   events: {
     frameIn(): void;
@@ -283,11 +283,14 @@ export class SessionProtocol {
           this.reject(connection, "unavailable", "this node has no prekey service", frame.r);
           return;
         }
-        const done = frame.t === "keys.put" ? keys.put(connection.ref, user, connection.device, frame) : keys.get(connection.ref, user, frame);
-        done.catch((error: unknown) => {
-          this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
-          this.reject(connection, "internal", `${frame.t} failed`, frame.r);
-        });
+        const answer = frame.t === "keys.put" ? keys.put(user, connection.device, frame) : keys.get(user, frame);
+        answer.then(
+          (reply) => connection.send(reply),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, "internal", `${frame.t} failed`, frame.r);
+          },
+        );
         return;
       }
       case "privacy.set":
@@ -349,7 +352,13 @@ export class SessionProtocol {
           this.reject(connection, "unavailable", "this node has no status service", frame.r);
           return;
         }
-        void this.deps.status.handle(connection.ref, user, frame);
+        this.deps.status.handle(user, frame).then(
+          (answer) => answer && connection.send(answer),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, "internal", `${frame.t} failed`, frame.r);
+          },
+        );
         return;
     }
   }

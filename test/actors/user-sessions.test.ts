@@ -7,7 +7,8 @@ import type { ClientLink, ConnectionRef, FrameShare } from "../../src/seams.ts";
 import { userBehaviour, type UserState } from "../../src/actors/user-actor.ts";
 import { CLOSE_CODES, type ServerFrame } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
+import { systemClock } from "../../src/util/clock.ts";
 import { tempDir } from "../support/node.ts";
 
 const BUDGET: FrameShare = { framesPerSecond: 120, burst: 60 };
@@ -48,6 +49,7 @@ describe("a user's device sessions", () => {
     const behaviour = userBehaviour({
       nodeId: "owner",
       stores,
+      clock: systemClock,
       link: recorded.link,
       conversations: { tell: () => {} },
       log: pino({ level: "silent" }),

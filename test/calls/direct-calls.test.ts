@@ -13,6 +13,7 @@ import {
 } from "../../src/protocol/frames.ts";
 import { RequestError, type RouterClient } from "../../sdk/client.ts";
 import { MAX_CALLS_PER_CONNECTION } from "../../src/calls/service.ts";
+import { ManualClock } from "../../src/util/clock.ts";
 import { TestNode } from "../support/node.ts";
 
 const isOffer = (call?: string) => (f: ServerFrame): f is CallIncomingOfferFrame => f.t === "call.offer" && (call === undefined || f.call === call);
@@ -208,12 +209,11 @@ describe("1:1 calls", () => {
 describe("calls that ring out, and blocked callers", () => {
   let node: TestNode;
   const blocked = new Set(["call-stalker"]);
+  // The ring timeout runs on the node's clock, which the tests move on.
+  const clock = new ManualClock();
   before(async () => {
     node = await TestNode.start({
-      config: (config) => {
-        config.calls.ringTimeoutMs = 1500;
-      },
-      overrides: { callHooks: { callerBlocked: (callee, caller) => callee === "call-quinn" && blocked.has(caller) } },
+      overrides: { clock, callHooks: { callerBlocked: (callee, caller) => callee === "call-quinn" && blocked.has(caller) } },
     });
   });
   after(async () => {
@@ -225,6 +225,7 @@ describe("calls that ring out, and blocked callers", () => {
     const quinn = await node.connect("call-quinn");
     const call = await pete.call({ to: "call-quinn" }, "sdp");
     await quinn.waitFor(isOffer(call));
+    clock.advance(node.config.calls.ringTimeoutMs);
     const [forCaller, forCallee] = await Promise.all([pete.waitFor(isEnd(call)), quinn.waitFor(isEnd(call))]);
     assert.equal(forCaller.reason, "missed");
     assert.equal(forCallee.reason, "missed");
@@ -235,6 +236,7 @@ describe("calls that ring out, and blocked callers", () => {
   it("an offer held for an offline callee is gone once the call rang out", async () => {
     const rita = await node.connect("call-rita");
     const call = await rita.call({ to: "call-sam" }, "sdp");
+    clock.advance(node.config.calls.ringTimeoutMs);
     assert.equal((await rita.waitFor(isEnd(call))).reason, "missed");
     const sam = await node.connect("call-sam");
     // What it gets instead: the record of the missed call, replayed like any message.

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import { SeqConflictError, type Stores } from "../../src/storage/types.ts";
+import { SeqConflictError } from "../../src/storage/errors.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { ClusterBackend } from "../support/cluster.ts";
 import { TestNode, tempDir } from "../support/node.ts";
 

@@ -37,7 +37,7 @@ import {
 } from "@signalapp/libsignal-client";
 import { directChatId, type KeyBundle, type MessageFrame } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import type { RouterClient } from "../../sdk/client.ts";
 import { TestNode, tempDir } from "../support/node.ts";
 

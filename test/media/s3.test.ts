@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { PresignedRequest } from "../../src/storage/types.ts";
+import type { PresignedRequest } from "../../src/storage/media.ts";
 import { S3MediaStore } from "../../src/storage/media/s3-media-store.ts";
+import { ManualClock } from "../../src/util/clock.ts";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { startS3, type TestS3 } from "../support/s3.ts";
 import { TestNode, tempDir } from "../support/node.ts";
@@ -68,11 +69,20 @@ describe("S3 media store against s3rver", () => {
     assert.equal(part.status, 206);
     assert.ok(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(10, 20)));
 
-    // URLs die: a client that once had access cannot keep fetching forever. (s3rver does
-    // not verify SigV4 signatures themselves, so a forged-signature check needs real S3.)
-    const brief = await store.presignDownload(info.id, 1);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    assert.equal((await fetch(brief.url)).status, 403);
+    // URLs die: a client that once had access cannot keep fetching forever. The S3 server
+    // checks expiry on its own clock, so the URLs are signed two minutes ago instead of
+    // waiting for one to expire. (s3rver does not verify SigV4 signatures themselves, so a
+    // forged-signature check needs real S3.)
+    const signedEarlier = await S3MediaStore.open({ ...s3, bucket: "media-store", clock: new ManualClock(Date.now() - 120_000) });
+    try {
+      const expired = await signedEarlier.presignDownload(info.id, 60);
+      assert.ok(expired.expiresAt < Date.now());
+      assert.equal((await fetch(expired.url)).status, 403);
+      const running = await signedEarlier.presignDownload(info.id, 600);
+      assert.equal((await fetch(running.url)).status, 200, "signed in the past, not yet expired: still good");
+    } finally {
+      await signedEarlier.close();
+    }
   });
 
   describe("behind a router node", () => {

@@ -124,4 +124,17 @@ describe("operator mistakes the node refuses", () => {
     });
     assert.equal((await verifyToken(secret, fromEnv.stdout.trim())).user, "filed");
   });
+
+  it("router token on a data directory without a secret exits 2, saying where it looked", async () => {
+    const empty = dir();
+    const refused = await run(process.execPath, ["bin/router.mjs", "token", "--user", "nobody", "--data", empty], {
+      encoding: "utf8",
+      env: { ...process.env, ROUTER_SECRET: "", ROUTER_SECRET_FILE: "" },
+    }).then(
+      () => assert.fail("router token signed without a secret"),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, new RegExp(`^router: no secret in ${empty}: `));
+  });
 });

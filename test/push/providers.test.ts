@@ -5,7 +5,7 @@ import { ApnsProvider } from "../../src/push/apns.ts";
 import { FcmProvider } from "../../src/push/fcm.ts";
 import { previewOf, summarise, type PendingMessage } from "../../src/push/notification.ts";
 import { WebhookProvider } from "../../src/push/webhook.ts";
-import type { PushRegistration } from "../../src/storage/types.ts";
+import type { PushRegistration } from "../../src/storage/push.ts";
 import { apnsToken, FakeApns, FakeFcm, FakeWebhook } from "./fake-services.ts";
 
 function registration(platform: PushRegistration["platform"], token: string): PushRegistration {

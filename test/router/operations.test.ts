@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { directChatId, type DeleteFrame, type EditFrame, type ReactFrame } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { RequestError } from "../../sdk/client.ts";
+import { ManualClock } from "../../src/util/clock.ts";
 import { TestNode, tempDir } from "../support/node.ts";
 
 const isCode = (code: string) => (error: RequestError) => error.code === code;
@@ -74,20 +75,34 @@ describe("edit, delete and react", () => {
     await Promise.all([writer.close(), back.close()]);
   });
 
-  it("works in groups and within the edit window only", async () => {
-    const node2 = await TestNode.start({ config: (c) => void (c.messages.editWindowMs = 1) });
+  it("works in groups and within the edit and delete windows only", async () => {
+    // The windows are read on the node's clock, which this test moves on.
+    const clock = new ManualClock();
+    const node2 = await TestNode.start({
+      config: (c) => {
+        c.messages.editWindowMs = 60_000;
+        c.messages.deleteWindowMs = 120_000;
+      },
+      overrides: { clock },
+    });
     try {
       const [a, b] = await Promise.all([node2.connect("ea"), node2.connect("eb")]);
       const group = await a!.group("create", { name: "ops", members: ["eb"] });
       const sent = await a!.sendToGroup(group.chat, "hello");
-      // Let the 1 ms edit window pass on the server's clock.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // At the edit window's last moment an edit is on time; a moment later it is late.
+      clock.advance(60_000);
+      await a!.operate("edit", group.chat, sent.seq, { body: "just in time" });
+      clock.advance(1);
       await assert.rejects(a!.operate("edit", group.chat, sent.seq, { body: "late" }), isCode("too_late"));
       await b!.operate("react", group.chat, sent.seq, { emoji: "❤️" });
       const reaction = await a!.waitFor<ReactFrame>((f) => f.t === "react");
       assert.equal(reaction.chat, group.chat);
+      // Past the edit window, still within the delete window.
       await a!.operate("delete", group.chat, sent.seq);
       await b!.waitFor((f) => f.t === "delete");
+      const kept = await a!.sendToGroup(group.chat, "kept");
+      clock.advance(120_001);
+      await assert.rejects(a!.operate("delete", group.chat, kept.seq), isCode("too_late"));
       await Promise.all([a!.close(), b!.close()]);
     } finally {
       await node2.stop();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { directChatId, type PresenceFrame, type TypingFrame } from "../../src/protocol/frames.ts";
+import { ManualClock } from "../../src/util/clock.ts";
 import { TestNode, tempDir } from "../support/node.ts";
 
 const presenceOf = (user: string, online: boolean) => (f: { t: string }) =>
@@ -57,7 +58,9 @@ describe("typing", () => {
   });
 
   it("reaches the other online member, throttled, expiring, and never replayed", async () => {
-    node = await TestNode.start({ config: (c) => void (c.typing.expiryMs = 300) });
+    // Throttle and expiry are read on the node's clock, which only the test moves.
+    const clock = new ManualClock();
+    node = await TestNode.start({ overrides: { clock } });
     const chat = directChatId("typist", "reader");
     const typist = await node.connect("typist");
     const reader = await node.connect("reader");
@@ -72,10 +75,12 @@ describe("typing", () => {
     assert.deepEqual(typingFrames().map((f) => [f.user, f.on]), [["typist", true], ["typist", false]]);
     assert.equal(typist.frames.filter((f) => f.t === "typing").length, 0);
 
-    // An `on` never switched off is switched off by the server.
+    // An `on` never switched off is switched off by the server once the expiry has passed.
     typist.typing(chat, true);
     await reader.nextFrame((f) => f.t === "typing" && (f as TypingFrame).on);
-    const expired = await reader.nextFrame<TypingFrame>((f) => f.t === "typing");
+    const expiring = reader.nextFrame<TypingFrame>((f) => f.t === "typing");
+    clock.advance(node.config.typing.expiryMs);
+    const expired = await expiring;
     assert.equal(expired.on, false);
 
     // Typing to nobody online is dropped, and never queued for later.

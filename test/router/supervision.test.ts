@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { RequestError } from "../../sdk/client.ts";
 import { TestNode, tempDir } from "../support/node.ts";
 

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { randomBytes } from "node:crypto";
 import { DEFAULT_PRIVACY } from "../../src/storage/privacy.ts";
-import type { ClaimedBundle, DeviceKeys, KeyStore, OneTimeKey, StoredMessage, Stores } from "../../src/storage/types.ts";
+import type { ClaimedBundle, DeviceKeys, KeyStore, OneTimeKey } from "../../src/storage/keys.ts";
+import type { StoredMessage } from "../../src/storage/messages.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 
 let counter = 0;
 /** A chat id no other test in this run uses, so implementations can share one database. */

@@ -14,7 +14,9 @@ import {
   verifySchema,
 } from "../../src/storage/cql/migrate.ts";
 import { packPending } from "../../src/storage/cql/pending-batch.ts";
-import { SeqConflictError, StorageUnavailableError, type StoredMessage, type Stores } from "../../src/storage/types.ts";
+import { SeqConflictError, StorageUnavailableError } from "../../src/storage/errors.ts";
+import type { StoredMessage } from "../../src/storage/messages.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { SCHEMA_CHANGE_TIMEOUT_MS, TEST_CQL_REQUEST_TIMEOUT_MS } from "../support/backend.ts";
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";

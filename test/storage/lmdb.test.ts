@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
 import { LmdbRevocationStore } from "../../src/storage/lmdb/revocation-store.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { accountStoreContract } from "./accounts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 import { revocationContract } from "./revocation-contract.ts";

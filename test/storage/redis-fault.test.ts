@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisKeys } from "../../src/storage/redis/keys.ts";
 import { openRedisServices, type RedisServices } from "../../src/storage/redis/redis-services.ts";
-import { StorageUnavailableError } from "../../src/storage/types.ts";
+import { StorageUnavailableError } from "../../src/storage/errors.ts";
 import { captureLogs, MemoryLastSeen, type CapturedLogs } from "../support/backend.ts";
 import { startRedisServer, type RedisServer } from "../support/redis.ts";
 

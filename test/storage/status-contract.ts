@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { StoredStatus } from "../../src/storage/status.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 
 let counter = 0;
 function freshPoster(): string {

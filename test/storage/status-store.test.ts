@@ -4,7 +4,7 @@ import { join } from "node:path";
 import cassandra from "cassandra-driver";
 import { openCqlStores } from "../../src/storage/cql/cql-stores.ts";
 import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { SCHEMA_CHANGE_TIMEOUT_MS, TEST_CQL_REQUEST_TIMEOUT_MS } from "../support/backend.ts";
 import { testCqlContactPoint } from "../support/cassandra.ts";
 import { statusStoreContract } from "./status-contract.ts";

@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import cassandra from "cassandra-driver";
 import type { NodeConfig } from "../../src/config.ts";
-import type { PresenceStore } from "../../src/storage/types.ts";
+import type { PresenceStore } from "../../src/storage/presence.ts";
 import type { Logger } from "../../src/util/logger.ts";
 import { testCqlContactPoint } from "./cassandra.ts";
 

@@ -3,7 +3,7 @@ import { connect } from "nats";
 import { clusterStatus } from "../../src/cluster/admin.ts";
 import type { NodeConfig } from "../../src/config.ts";
 import { openCqlStores } from "../../src/storage/cql/cql-stores.ts";
-import type { Stores } from "../../src/storage/types.ts";
+import type { Stores } from "../../src/storage/stores.ts";
 import { clusterStorage, dropKeyspace, TEST_CQL_REQUEST_TIMEOUT_MS } from "./backend.ts";
 import { testCqlContactPoint } from "./cassandra.ts";
 import { startNatsServer, type NatsServer } from "./nats.ts";

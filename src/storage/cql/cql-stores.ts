@@ -1,5 +1,5 @@
 import cassandra, { type Client } from "cassandra-driver";
-import type { Stores } from "../types.ts";
+import type { Stores } from "../stores.ts";
 import type { Logger } from "../../util/logger.ts";
 import { createCqlClient } from "./client.ts";
 import { CqlCursorStore } from "./cursor-store.ts";

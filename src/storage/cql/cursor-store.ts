@@ -1,4 +1,4 @@
-import type { CursorStore } from "../types.ts";
+import type { CursorStore } from "../cursors.ts";
 import { numberColumn, textColumn } from "./columns.ts";
 import type { CqlSession } from "./session.ts";
 

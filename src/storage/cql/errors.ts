@@ -1,5 +1,5 @@
 import cassandra from "cassandra-driver";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 
 const { errors, types } = cassandra;
 const codes = types.responseErrorCodes;

@@ -1,4 +1,4 @@
-import type { GroupInfo, GroupStore } from "../types.ts";
+import type { GroupInfo, GroupStore } from "../groups.ts";
 import { numberColumn, numberMapColumn, textColumn, textListColumn } from "./columns.ts";
 import type { CqlSession, Statement } from "./session.ts";
 

@@ -1,13 +1,6 @@
 import cassandra from "cassandra-driver";
-import {
-  StorageUnavailableError,
-  type ClaimedBundle,
-  type DeviceKeys,
-  type KeyPutResult,
-  type KeyStore,
-  type OneTimeKey,
-  type SignedKey,
-} from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
+import type { ClaimedBundle, DeviceKeys, KeyPutResult, KeyStore, OneTimeKey, SignedKey } from "../keys.ts";
 import {
   blobParam,
   bytesColumn,

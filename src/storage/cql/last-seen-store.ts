@@ -1,4 +1,4 @@
-import type { PresenceStore } from "../types.ts";
+import type { PresenceStore } from "../presence.ts";
 import { numberColumn, textColumn } from "./columns.ts";
 import type { CqlSession } from "./session.ts";
 

@@ -1,6 +1,6 @@
 import cassandra from "cassandra-driver";
 import type { MediaRef } from "../../protocol/frames.ts";
-import type { MessagePatch, StoredMessage } from "../types.ts";
+import type { MessagePatch, StoredMessage } from "../messages.ts";
 import { bucketOf } from "./buckets.ts";
 import {
   blobParam,

@@ -1,13 +1,5 @@
-import {
-  SeqConflictError,
-  StorageUnavailableError,
-  type AppendBatch,
-  type InboxEntry,
-  type MessagePatch,
-  type MessageStore,
-  type SendRecord,
-  type StoredMessage,
-} from "../types.ts";
+import { SeqConflictError, StorageUnavailableError } from "../errors.ts";
+import type { AppendBatch, InboxEntry, MessagePatch, MessageStore, SendRecord, StoredMessage } from "../messages.ts";
 import { bucketOf, firstSeqOf, lastSeqOf } from "./buckets.ts";
 import { numberColumn, optionalNumberColumn, textColumn } from "./columns.ts";
 import { claimOf, packPending, unpackPending, type PendingBatch } from "./pending-batch.ts";

@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { MessagePatch, StoredMessage } from "../types.ts";
+import type { MessagePatch, StoredMessage } from "../messages.ts";
 
 /** A batch as the chat head keeps it between claiming its seqs and writing its rows. */
 export interface PendingBatch {

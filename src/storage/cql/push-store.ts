@@ -1,4 +1,5 @@
-import { StorageUnavailableError, type PushDnd, type PushPlatform, type PushRegistration, type PushRegistrationStore, type PushSettings } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
+import type { PushDnd, PushPlatform, PushRegistration, PushRegistrationStore, PushSettings } from "../push.ts";
 import { numberColumn, optionalNumberColumn, optionalTextColumn, textColumn } from "./columns.ts";
 import type { CqlSession } from "./session.ts";
 

@@ -1,4 +1,4 @@
-import type { MemberMarks, ReceiptStore } from "../types.ts";
+import type { MemberMarks, ReceiptStore } from "../receipts.ts";
 import { numberColumn, textColumn } from "./columns.ts";
 import type { CqlSession } from "./session.ts";
 

@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from "lmdb";
 import type { AccountStore, CodeAttempt, PendingCode, RefreshIssue, RefreshRotation } from "../accounts.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 
 interface FamilyValue {
   user: string;

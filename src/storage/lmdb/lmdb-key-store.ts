@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from "lmdb";
-import type { ClaimedBundle, DeviceKeys, KeyPutResult, KeyStore, OneTimeKey } from "../types.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
+import type { ClaimedBundle, DeviceKeys, KeyPutResult, KeyStore, OneTimeKey } from "../keys.ts";
 
 const ID_MAX = Number.MAX_SAFE_INTEGER;
 /** Sorts after every device id (they are ASCII). */

@@ -1,21 +1,13 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
-import type {
-  AppendBatch,
-  CursorStore,
-  GroupInfo,
-  GroupStore,
-  PresenceStore,
-  InboxEntry,
-  MemberMarks,
-  MessageStore,
-  ReceiptStore,
-  SendRecord,
-  StoredMessage,
-  Stores,
-} from "../types.ts";
-import { SeqConflictError, StorageUnavailableError } from "../types.ts";
+import type { CursorStore } from "../cursors.ts";
+import { SeqConflictError, StorageUnavailableError } from "../errors.ts";
+import type { GroupInfo, GroupStore } from "../groups.ts";
+import type { AppendBatch, InboxEntry, MessageStore, SendRecord, StoredMessage } from "../messages.ts";
+import type { PresenceStore } from "../presence.ts";
+import type { MemberMarks, ReceiptStore } from "../receipts.ts";
+import type { Stores } from "../stores.ts";
 import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
 import { LmdbAccountStore } from "./account-store.ts";

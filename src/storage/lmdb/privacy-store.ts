@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from "lmdb";
 import { DEFAULT_PRIVACY, type GroupInvite, type GroupInviteStore, type PrivacySettings, type PrivacyStore } from "../privacy.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 
 const STRING_MAX = "\uffff";
 

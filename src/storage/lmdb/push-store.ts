@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from "lmdb";
-import type { PushDnd, PushRegistration, PushRegistrationStore, PushSettings } from "../types.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
+import type { PushDnd, PushRegistration, PushRegistrationStore, PushSettings } from "../push.ts";
 
 const STRING_MAX = "\uffff";
 

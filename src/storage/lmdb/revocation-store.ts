@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { Revocation, RevocationStore } from "../revocations.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 
 /** Device part of the key for a revocation of every device (device ids are never empty). */
 const EVERY_DEVICE = "";

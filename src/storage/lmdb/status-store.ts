@@ -1,5 +1,5 @@
 import type { Database, RootDatabase } from "lmdb";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 import type { ExpiredStatus, StatusStore, StatusView, StoredStatus } from "../status.ts";
 
 const STRING_MAX = "\uffff";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { open, type RootDatabase } from "lmdb";
 import { LMDB_PRIVATE, preparePrivateLmdbDir } from "../lmdb/lmdb-stores.ts";
-import type { ByteRange, MediaInfo, MediaStore } from "../types.ts";
+import type { ByteRange, MediaInfo, MediaStore } from "../media.ts";
 
 type IndexKey = ["info", string] | ["link", string, string];
 

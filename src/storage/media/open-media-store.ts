@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { NodeConfig } from "../../config.ts";
-import type { MediaStore } from "../types.ts";
+import type { MediaStore } from "../media.ts";
 import { FileMediaStore } from "./file-media-store.ts";
 
 /** The configured media store. Independent of the message backend on purpose. */

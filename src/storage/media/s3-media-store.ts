@@ -15,7 +15,8 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { ByteRange, MediaInfo, MediaStore, PresignedRequest } from "../types.ts";
+import { systemClock, type Clock } from "../../util/clock.ts";
+import type { ByteRange, MediaInfo, MediaStore, PresignedRequest } from "../media.ts";
 
 export interface S3MediaOptions {
   bucket: string;
@@ -26,6 +27,11 @@ export interface S3MediaOptions {
   secretAccessKey?: string;
   /** Create the bucket when it is missing (tests and first starts). */
   createBucket?: boolean;
+  /**
+   * When presigned URLs are signed (the system clock unless given). The S3 server checks
+   * their expiry on its own clock, so a test signs in the past instead of waiting.
+   */
+  clock?: Clock;
 }
 
 /** Object metadata keys; S3 lowercases them and sends them as x-amz-meta-*. */
@@ -48,6 +54,7 @@ export class S3MediaStore implements MediaStore {
   private constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
+    private readonly clock: Clock,
   ) {}
 
   static async open(options: S3MediaOptions): Promise<S3MediaStore> {
@@ -74,7 +81,7 @@ export class S3MediaStore implements MediaStore {
         await client.send(new CreateBucketCommand({ Bucket: options.bucket }));
       }
     }
-    return new S3MediaStore(client, options.bucket);
+    return new S3MediaStore(client, options.bucket, options.clock ?? systemClock);
   }
 
   private objectKey(id: string): string {
@@ -161,13 +168,15 @@ export class S3MediaStore implements MediaStore {
     });
     // Content type, length and metadata are signed: the client cannot swap the uploader
     // or the size; it must send exactly these headers.
+    const signingDate = new Date(this.clock.now());
     const url = await getSignedUrl(this.client, command, {
       expiresIn: ttlSeconds,
+      signingDate,
       signableHeaders: new Set(["content-type", "content-length"]),
     });
     const headers: Record<string, string> = { "content-type": info.mime, "content-length": String(info.size) };
     for (const [key, value] of Object.entries(this.metadata(info))) headers[`x-amz-meta-${key}`] = value;
-    return { method: "PUT", url, headers, expiresAt: Date.now() + ttlSeconds * 1000 };
+    return { method: "PUT", url, headers, expiresAt: signingDate.getTime() + ttlSeconds * 1000 };
   }
 
   async confirmUpload(id: string): Promise<MediaInfo | undefined> {
@@ -175,12 +184,13 @@ export class S3MediaStore implements MediaStore {
   }
 
   async presignDownload(id: string, ttlSeconds: number): Promise<PresignedRequest> {
+    const signingDate = new Date(this.clock.now());
     // The bucket serves the uploader's content type; forcing a download keeps a browser that
     // is handed the URL from rendering it (text/html, SVG) on the bucket's origin. Clients
     // fetching the bytes are not affected.
     const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(id), ResponseContentDisposition: "attachment" });
-    const url = await getSignedUrl(this.client, command, { expiresIn: ttlSeconds });
-    return { method: "GET", url, headers: {}, expiresAt: Date.now() + ttlSeconds * 1000 };
+    const url = await getSignedUrl(this.client, command, { expiresIn: ttlSeconds, signingDate });
+    return { method: "GET", url, headers: {}, expiresAt: signingDate.getTime() + ttlSeconds * 1000 };
   }
 
   async close(): Promise<void> {

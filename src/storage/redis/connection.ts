@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger } from "../../util/logger.ts";
-import { StorageUnavailableError } from "../types.ts";
+import { StorageUnavailableError } from "../errors.ts";
 import { defineScripts } from "./scripts.ts";
 
 export interface RedisConnectionOptions {

@@ -1,5 +1,5 @@
 import type { Logger } from "../../util/logger.ts";
-import type { OnlinePresence, PresenceStore } from "../types.ts";
+import type { OnlinePresence, PresenceStore } from "../presence.ts";
 import type { RedisConnection } from "./connection.ts";
 import type { RedisKeys } from "./keys.ts";
 

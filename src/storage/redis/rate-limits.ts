@@ -1,4 +1,4 @@
-import type { RateLimitDecision, RateLimits } from "../types.ts";
+import type { RateLimitDecision, RateLimits } from "../rate-limits.ts";
 import type { RedisConnection } from "./connection.ts";
 import type { RedisKeys } from "./keys.ts";
 

@@ -1,5 +1,5 @@
 import type { Logger } from "../../util/logger.ts";
-import type { PresenceStore } from "../types.ts";
+import type { PresenceStore } from "../presence.ts";
 import { RedisConnection, type RedisHealth } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
 import { RedisPresence, type RedisPresenceOptions } from "./presence.ts";

@@ -1,0 +1,11 @@
+/**
+ * What each device has received. One writer per user: that user's UserActor, so
+ * implementations may apply "advance to max" without compare-and-set.
+ */
+
+/** What one device has received: the highest contiguous seq it acked, per chat. */
+export interface CursorStore {
+  cursors(user: string, device: string): Promise<Map<string, number>>;
+  /** Single writer per user: the caller only ever passes a higher seq than the stored one. */
+  setCursor(user: string, device: string, chat: string, seq: number): Promise<void>;
+}
