@@ -5,9 +5,12 @@
 import WebSocket from "ws";
 import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
 import type {
+  BlocksFrame,
   CallOkFrame,
   CallTurnFrame,
   ChatEventFrame,
+  ContactsFoundFrame,
+  ContactsFrame,
   ErrorFrame,
   GroupFrame,
   HistoryFrame,
@@ -186,6 +189,42 @@ export class RouterClient {
 
   getPrivacy(): Promise<PrivacyFrame> {
     return this.request({ t: "privacy.get" }) as Promise<PrivacyFrame>;
+  }
+
+  /**
+   * Which of the address book's numbers (E.164, as the book holds them; at most 5,000 per
+   * call) are users. Each number counts against the user's daily lookup budget (`left`).
+   */
+  syncContacts(phones: string[]): Promise<ContactsFoundFrame> {
+    return this.request({ t: "contacts.sync", phones }) as Promise<ContactsFoundFrame>;
+  }
+
+  /** Adds users to the server-side contact list (which `contacts` privacy settings refer to). */
+  addContacts(users: string[]): Promise<ContactsFrame> {
+    return this.request({ t: "contacts.add", users }) as Promise<ContactsFrame>;
+  }
+
+  removeContacts(users: string[]): Promise<ContactsFrame> {
+    return this.request({ t: "contacts.remove", users }) as Promise<ContactsFrame>;
+  }
+
+  /** The whole contact list, sorted. */
+  async contacts(): Promise<string[]> {
+    return ((await this.request({ t: "contacts.list" })) as ContactsFrame).users ?? [];
+  }
+
+  /** Their direct messages are then answered `sent` but never reach this user; typing and presence hide. */
+  block(user: string): Promise<BlocksFrame> {
+    return this.request({ t: "block", user }) as Promise<BlocksFrame>;
+  }
+
+  unblock(user: string): Promise<BlocksFrame> {
+    return this.request({ t: "unblock", user }) as Promise<BlocksFrame>;
+  }
+
+  /** The whole block list, sorted. */
+  async blocks(): Promise<string[]> {
+    return ((await this.request({ t: "blocks" })) as BlocksFrame).users ?? [];
   }
 
   /** edit / delete / react of message `seq`; answered with `sent` naming the event's position. */

@@ -65,6 +65,14 @@ export interface NodeConfig {
     /** Pending invitations kept per user; a new one beyond it drops the oldest. */
     maxPendingInvites: number;
   };
+  contacts: {
+    /** Phone numbers one user may look up with `contacts.sync` per day, cluster-wide (counted by number). */
+    syncPerDay: number;
+    /** Users one contact list may hold; `contacts.add` beyond it is `limit_exceeded`. */
+    maxContacts: number;
+    /** Users one block list may hold; `block` beyond it is `limit_exceeded`. */
+    maxBlocks: number;
+  };
   keys: {
     /** Key bundle fetches (`keys.get`) one user may make per window, cluster-wide. */
     claimsPerWindow: number;
@@ -202,6 +210,9 @@ export function defaultConfig(): NodeConfig {
     // together cannot empty a freshly stocked device within one window (the owner, told at 10
     // left, refills in between). Legitimate bursts above it (a 500-member group all opening
     // sessions with one user) still succeed, on the signed prekey alone.
+    // A new user's address book in a day or two (a few thousand numbers), far below a
+    // directory scrape; the contact and block lists are bounded like everything a user writes.
+    contacts: { syncPerDay: 10_000, maxContacts: 10_000, maxBlocks: 10_000 },
     keys: { claimsPerWindow: 1000, claimWindowMs: 10 * 60_000, claimsPerTargetWindow: 50 },
     messages: { editWindowMs: 15 * 60_000, deleteWindowMs: 48 * 3600_000 },
     typing: { throttleMs: 2000, expiryMs: 6000 },
@@ -272,6 +283,9 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_MAX_PENDING_INVITES: "groups.maxPendingInvites",
   ROUTER_EDIT_WINDOW_MS: "messages.editWindowMs",
   ROUTER_DELETE_WINDOW_MS: "messages.deleteWindowMs",
+  ROUTER_CONTACTS_SYNC_PER_DAY: "contacts.syncPerDay",
+  ROUTER_MAX_CONTACTS: "contacts.maxContacts",
+  ROUTER_MAX_BLOCKS: "contacts.maxBlocks",
   ROUTER_KEYS_CLAIMS_PER_WINDOW: "keys.claimsPerWindow",
   ROUTER_KEYS_CLAIM_WINDOW_MS: "keys.claimWindowMs",
   ROUTER_KEYS_CLAIMS_PER_TARGET_WINDOW: "keys.claimsPerTargetWindow",
@@ -396,6 +410,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   }
   if (!(config.keys.claimsPerWindow >= 1 && config.keys.claimWindowMs >= 1000)) {
     throw new ConfigError("keys.claimsPerWindow must be at least 1 and keys.claimWindowMs at least 1000");
+  }
+  if (!(config.contacts.syncPerDay >= 1 && config.contacts.maxContacts >= 1 && config.contacts.maxBlocks >= 1)) {
+    throw new ConfigError("contacts.syncPerDay, contacts.maxContacts and contacts.maxBlocks must be at least 1");
   }
   if (!Number.isInteger(config.keys.claimsPerTargetWindow)) throw new ConfigError("keys.claimsPerTargetWindow must be a whole number");
   if (!(config.groups.maxPerUser >= 1 && config.groups.maxPendingInvites >= 1 && config.groups.inviteTtlMs >= 1000)) {

@@ -50,7 +50,8 @@ export interface CallDeps {
   users: Tell<UserMessage> & TellIfActive<UserMessage>;
   conversations: Tell<ConversationMessage>;
   groups: Pick<GroupStore, "get">;
-  self: () => Tell<CallMessage>;
+  /** This node's directory of calls (the actor's own timeouts). */
+  self: Tell<CallMessage>;
   ringTimeoutMs: number;
   maxParticipants: number;
   /** The ring timeout and a call's times read it. */
@@ -87,7 +88,7 @@ export function callBehaviour(deps: CallDeps): ActorBehaviour<CallMessage, CallS
       state.ringing.set(user, []);
       deps.users.tell(user, { type: "call.ring", call, caller: state.caller!.user, offer, expiresAt });
     }
-    state.timer = deps.clock.setTimeout(() => deps.self().tell(call, { type: "timeout" }), deps.ringTimeoutMs);
+    state.timer = deps.clock.setTimeout(() => deps.self.tell(call, { type: "timeout" }), deps.ringTimeoutMs);
   }
 
   async function onStart(state: CallState, call: string, start: CallStart): Promise<void> {

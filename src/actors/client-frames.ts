@@ -1,5 +1,6 @@
 import type { ChatEventFrame, MessageFrame, SkipFrame } from "../protocol/frames.ts";
 import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
+import { WITHHELD_KIND } from "./blocking.ts";
 
 /** Kinds whose entries change an earlier message instead of being one. */
 export const EVENT_KINDS = new Set(["edit", "delete", "react"]);
@@ -50,7 +51,8 @@ export function toMessageFrame(message: StoredMessage): MessageFrame {
  * (a later delete must leave no copy of it behind); `editedBody` supplies it.
  */
 export function toClientFrame(entry: StoredMessage, editedBody?: StoredMessage["body"]): MessageFrame | ChatEventFrame | SkipFrame {
-  if (entry.kind === HIDDEN_KIND) return { t: "skip", chat: entry.chat, pos: entry.seq };
+  // A withheld entry (src/actors/blocking.ts) holds only a position, like a hidden one.
+  if (entry.kind === HIDDEN_KIND || entry.kind === WITHHELD_KIND) return { t: "skip", chat: entry.chat, pos: entry.seq };
   if (!isEventEntry(entry)) return toMessageFrame(entry);
   const common = { chat: entry.chat, seq: entry.target!, ts: entry.ts, pos: entry.seq };
   switch (entry.kind) {

@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type SentFrame } from "../protocol/frames.ts";
 import type { ReplyTo } from "../seams.ts";
 import { SeqConflictError, StorageUnavailableError } from "../storage/errors.ts";
 import type { StoredMessage } from "../storage/messages.ts";
 import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
+import { isWithheld, withheldEntry } from "./blocking.ts";
 import { answer } from "./command-result.ts";
 import {
   ConversationState,
@@ -73,6 +75,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       const members = directChatMembers(chat);
       if (!members) throw new Error(`not a chat id: ${chat}`);
       state.members = members[0] === members[1] ? [members[0]] : members;
+      await state.blocks.load(deps.stores, state.members);
     }
     state.lastSeq = await deps.stores.messages.lastSeq(chat);
     state.nextSeq = state.lastSeq + 1;
@@ -110,12 +113,17 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
     // Monotonic per chat even if the wall clock steps back, so ts order matches seq order.
     const ts = Math.max(deps.clock.now(), state.lastTs);
     state.lastTs = ts;
-    const message: StoredMessage = { chat, seq: state.nextSeq++, ts, ...entry };
-    const audience = options.alsoTo?.length ? [...new Set([...state.members, ...options.alsoTo])] : state.members;
+    const full: StoredMessage = { chat, seq: state.nextSeq++, ts, ...entry };
+    // Withheld (the other member blocked the sender): stored as a placeholder, handed live
+    // to the sender's other devices only, answered `sent` like any other (src/actors/blocking.ts).
+    const withheld = state.blocks.beforeAccept(entry.from) === "withhold";
+    const message = withheld ? withheldEntry(full) : full;
+    if (withheld) options = { device: options.device, waiters: options.waiters, liveBody: options.liveBody };
+    const audience = withheld ? [entry.from] : options.alsoTo?.length ? [...new Set([...state.members, ...options.alsoTo])] : state.members;
     const fanOutOnWrite = audience.length <= deps.limits.fanoutThreshold;
     const accepted: Accepted = {
       message,
-      live: options.liveBody === undefined ? message : { ...message, body: options.liveBody },
+      live: options.liveBody === undefined ? full : { ...full, body: options.liveBody },
       device: options.device,
       waiters: options.waiters,
       audience,
@@ -156,22 +164,23 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
 
   function startWrite(chat: string, batch: Batch): void {
     writing.set(chat, batch);
-    const self = deps.self();
-    self.hold(chat);
     const notify = new Set<string>();
     for (const item of batch.items) for (const user of item.notify) notify.add(user);
-    deps.stores.messages
-      .append({
-        chat,
-        messages: batch.items.map((item) => item.message),
-        notify: [...notify],
-        patches: batch.items.flatMap((item) => item.patches),
-      })
-      .then(
-        () => self.tell(chat, { type: "written", batchId: batch.id }),
-        (error: unknown) => self.tell(chat, { type: "written", batchId: batch.id, error }),
-      )
-      .finally(() => self.release(chat));
+    // Held until its outcome is in the actor's mailbox (which holds it from there).
+    deps.self.track(
+      chat,
+      deps.stores.messages
+        .append({
+          chat,
+          messages: batch.items.map((item) => item.message),
+          notify: [...notify],
+          patches: batch.items.flatMap((item) => item.patches),
+        })
+        .then(
+          () => deps.self.tell(chat, { type: "written", batchId: batch.id }),
+          (error: unknown) => deps.self.tell(chat, { type: "written", batchId: batch.id, error }),
+        ),
+    );
   }
 
   function writeQueued(state: ConversationState, chat: string): void {
@@ -199,7 +208,8 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       replyError(deps.link, request.replyTo, "unavailable", "storage is not taking writes for this chat; retry with the same cid");
       return;
     }
-    if (request.media) {
+    // A withheld message's media is never linked to the chat: the blocker could fetch it.
+    if (request.media && state.blocks.beforeAccept(request.from) === "accept") {
       if (!deps.media) {
         replyError(deps.link, request.replyTo, "forbidden", "this node does not store media");
         return;
@@ -251,12 +261,8 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
       state.nextSeq = (batch.items.at(-1)?.message.seq ?? state.lastSeq) + 1;
     }
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(batch.attempts, 10));
-    const self = deps.self();
-    self.hold(chat);
-    setTimeout(() => {
-      self.release(chat);
-      startWrite(chat, batch);
-    }, delay).unref();
+    // Held until the retry has started (and holds the actor itself).
+    deps.self.track(chat, sleep(delay, undefined, { ref: false }).then(() => startWrite(chat, batch)));
   }
 
   /**
@@ -338,7 +344,7 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
     const page = (await deps.stores.messages.readBefore(chat, before, limit + 1)).filter((m) => m.seq >= floor);
     const more = page.length > limit;
     const msgs = (more ? page.slice(1) : page)
-      .filter((m) => !isEventEntry(m))
+      .filter((m) => !isEventEntry(m) && !isWithheld(m))
       .map((m) => toMessageFrame(state.recent.get(m.seq) ?? m));
     deps.link.send(request.replyTo.conn, { t: "history", r: request.replyTo.r, chat, msgs, more });
   }
@@ -438,13 +444,16 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
         case "operation":
           answer(deps.link, msg.replyTo, await handleMessageOperation(kit, state, chat, msg));
           break;
+        case "block":
+          state.blocks.apply(msg, state.members);
+          break;
         case "typing":
         case "typing-expired":
           state.typing.handle(chat, state.members, msg, {
             limits: deps.limits,
             clock: deps.clock,
             forward: (member, notice) => deps.users.tellIfActive(member, notice),
-            self: deps.self(),
+            self: deps.self,
           });
           break;
       }

@@ -9,6 +9,7 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ActorDirectory } from "./directory.ts";
 import type { ConversationMessage, UserMessage } from "./messages.ts";
+import { DirectChatBlocks } from "./blocking.ts";
 import { TypingRelay } from "./typing.ts";
 
 // A chat's writer state and what its helpers (group commands, message operations) use of the
@@ -53,6 +54,8 @@ export class ConversationState {
   /** Current state of recently touched messages, including changes still being written. */
   readonly recent = new Map<number, StoredMessage>();
   readonly typing = new TypingRelay();
+  /** Whose entries a direct chat withholds from the other member (blocking). */
+  readonly blocks = new DirectChatBlocks();
 }
 
 export interface ConversationLimits extends GroupMembershipLimits {
@@ -68,7 +71,8 @@ export interface ConversationDeps {
   stores: Stores;
   link: ClientLink;
   users: Tell<UserMessage> & TellIfActive<UserMessage>;
-  self: () => Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "hold" | "release">;
+  /** This node's directory of chats: the actor's own mail, and `track` to stay alive while work is in flight. */
+  self: Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "track">;
   log: Logger;
   limits: ConversationLimits;
   /** Message timestamps, the edit and delete windows, typing and invitation expiry read it. */

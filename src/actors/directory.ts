@@ -40,7 +40,7 @@ interface Entry<Msg, State> {
   ref: Ref<Msg>;
   /** The actor's state as of its last handled message, for passivation decisions. */
   state: State | undefined;
-  /** Messages dispatched and not yet handled, plus holds taken by async work in flight. */
+  /** Messages dispatched and not yet handled, plus work in flight it tracks (`track`). */
   pending: number;
   lastUsed: number;
   crashes: number[];
@@ -67,15 +67,24 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
   private readonly sweeper: NodeJS.Timeout;
   private nextName = 0;
   private stopped = false;
+  /** Callers of `whenIdle`, settled when nothing is queued or in flight any more. */
+  private idleWaiters: Array<() => void> = [];
 
+  private readonly behaviour: ActorBehaviour<Msg, State>;
+
+  /**
+   * `behaviour` may be built from the directory itself, for actors that tell themselves
+   * (a write's outcome) or `track` work in flight.
+   */
   constructor(
     system: ActorSystemRef,
     private readonly kind: string,
-    private readonly behaviour: ActorBehaviour<Msg, State>,
+    behaviour: ActorBehaviour<Msg, State> | ((self: ActorDirectory<Msg, State>) => ActorBehaviour<Msg, State>),
     private readonly policy: SupervisionPolicy,
     private readonly log: Logger,
     private readonly events: DirectoryEvents,
   ) {
+    this.behaviour = typeof behaviour === "function" ? behaviour(this) : behaviour;
     // The supervisor only receives escalations; stopping the child is its whole job.
     this.supervisor = spawn(system, (state: undefined) => state, kind, {
       onCrash: (_message, _error, ctx) => ctx.stopChild,
@@ -92,6 +101,15 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
   busy(): boolean {
     for (const entry of this.entries.values()) if (entry.pending > 0) return true;
     return false;
+  }
+
+  /**
+   * Resolves once no actor has mail queued or work in flight (at once when none has), or
+   * once the directory has stopped. Work may start again afterwards: check `busy()`.
+   */
+  whenIdle(): Promise<void> {
+    if (!this.busy()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   has(key: string): boolean {
@@ -126,19 +144,32 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
     return true;
   }
 
-  /** Keeps the actor of `key` alive while work it started (a store write) is in flight. */
-  hold(key: string): void {
+  /**
+   * Keeps the actor of `key` alive while `work` it started (a store write, a timer) is
+   * pending, and lets it go once `work` settles, however it settles: each call holds once
+   * and releases once. The hold is on the actor's current incarnation; a key with no live
+   * actor is not held (nothing to keep alive).
+   */
+  track(key: string, work: Promise<unknown>): void {
     const entry = this.entries.get(key);
-    if (entry) entry.pending += 1;
+    if (!entry) return;
+    entry.pending += 1;
+    const release = () => this.release(key, entry);
+    work.then(release, release);
   }
 
-  release(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry) {
-      entry.pending -= 1;
-      entry.lastUsed = Date.now();
-      if (entry.evicting || (entry.state !== undefined && this.behaviour.disposable?.(entry.state))) this.stopIfIdle(key, entry);
-    }
+  private release(key: string, entry: Entry<Msg, State>): void {
+    entry.pending -= 1;
+    entry.lastUsed = Date.now();
+    if (entry.evicting || (entry.state !== undefined && this.behaviour.disposable?.(entry.state))) this.stopIfIdle(key, entry);
+    this.settleIdle();
+  }
+
+  private settleIdle(): void {
+    if (this.idleWaiters.length === 0 || this.busy()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** The keys of the live actors, for hand-off when the ring changes. */
@@ -169,6 +200,7 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
     for (const entry of this.entries.values()) stop(entry.ref);
     this.entries.clear();
     stop(this.supervisor);
+    this.settleIdle();
   }
 
   private activate(key: string): Entry<Msg, State> {
@@ -186,6 +218,7 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
         } finally {
           entry.pending -= 1;
           if (entry.evicting || dispose) this.stopIfIdle(key, entry);
+          this.settleIdle();
         }
       },
       `a${this.nextName}`,
@@ -218,6 +251,8 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
     if (this.entries.get(key) === entry) this.entries.delete(key);
     const queued = (ctx.mailbox as unknown as QueuedMail<Msg>[]).map((mail) => mail.message);
     for (const mail of queued) this.tell(key, mail);
+    // The stopped incarnation's count no longer counts: it may have been all that was busy.
+    this.settleIdle();
     return ctx.stop as symbol;
   }
 

@@ -54,7 +54,7 @@ export async function handleGroupCommand(kit: ConversationKit, state: Conversati
   if (isRefusal(change)) return change;
   // Invitations first: should the membership write then fail, an invitation the admin did
   // ask for is all that is left.
-  const invited = await invite(kit, chat, user, command.t === "group.create" ? command.name : state.group?.name ?? "", change?.invite ?? []);
+  const invited = await invite(kit, chat, user, command.t === "group.create" ? command.name : state.group?.name ?? "", change?.invite ?? [], facts.unseen);
   if (!change?.group) {
     // Nothing to change (adding members already there, or only invitations): the group as it is.
     if (command.t === "group.join") await kit.deps.stores.invites.deleteInvite(user, chat);
@@ -87,8 +87,13 @@ type Change =
 
 /** What plan() needs to know beyond the group's state, read from the stores beforehand. */
 interface PlanFacts {
-  /** Users being added whose settings turn an add by this user into an invitation. */
+  /** Users being added whose settings (or blocks) turn an add by this user into an invitation. */
   inviteOnly: ReadonlySet<string>;
+  /**
+   * Those of inviteOnly who blocked this user: the adder is told they were invited, as for a
+   * privacy setting (so the block is not revealed), but no invitation is stored or sent.
+   */
+  unseen: ReadonlySet<string>;
   /** How many groups each user who would become a member is in now. */
   groupCounts: ReadonlyMap<string, number>;
   /** group.join: the user's pending invitation to this group. */
@@ -115,7 +120,7 @@ async function gatherFacts(
   user: string,
   command: Exclude<GroupRequestFrame, { t: "group.info" }>,
 ): Promise<PlanFacts> {
-  const none: PlanFacts = { inviteOnly: new Set(), groupCounts: new Map() };
+  const none: PlanFacts = { inviteOnly: new Set(), unseen: new Set(), groupCounts: new Map() };
   let others: string[];
   if (command.t === "group.create") {
     if (state.group || state.lastSeq > 0) return none;
@@ -127,15 +132,23 @@ async function gatherFacts(
   } else if (command.t === "group.join") {
     if (!state.group || state.group.members.includes(user)) return none;
     const invitation = await kit.deps.stores.invites.invite(user, chat, kit.deps.clock.now());
-    return { inviteOnly: new Set(), groupCounts: await countGroups(kit, [user]), invitation };
+    return { inviteOnly: new Set(), unseen: new Set(), groupCounts: await countGroups(kit, [user]), invitation };
   } else {
     return none;
   }
-  const settings = await kit.deps.stores.privacy.settingsOf(others);
-  const inviteOnly = new Set(others.filter((other) => settings.get(other)?.groups === "nobody"));
+  const [settings, contactOf, blockedBy] = await Promise.all([
+    kit.deps.stores.privacy.settingsOf(others),
+    kit.deps.stores.contacts.holders(others, user),
+    kit.deps.stores.blocks.holders(others, user),
+  ]);
+  const mayAdd = (other: string) => {
+    const audience = settings.get(other)?.groups ?? "nobody";
+    return audience === "everyone" || (audience === "contacts" && contactOf.has(other));
+  };
+  const inviteOnly = new Set(others.filter((other) => blockedBy.has(other) || !mayAdd(other)));
   const joining = others.filter((other) => !inviteOnly.has(other));
   if (command.t === "group.create") joining.push(user);
-  return { inviteOnly, groupCounts: await countGroups(kit, joining) };
+  return { inviteOnly, unseen: blockedBy, groupCounts: await countGroups(kit, joining) };
 }
 
 /** A refusal when any of `users` is already in the most groups a user may be in. */
@@ -151,11 +164,13 @@ function noRoomForGroups(kit: ConversationKit, facts: PlanFacts, users: readonly
 
 /**
  * Stores an invitation for each of `users` and tells their live devices (the others hear of
- * it on their next hello). Resolves with those invited.
+ * it on their next hello). Resolves with those invited, `unseen` ones included, whom nothing
+ * reaches (they blocked the adder).
  */
-async function invite(kit: ConversationKit, chat: string, by: string, name: string, users: readonly string[]): Promise<string[]> {
+async function invite(kit: ConversationKit, chat: string, by: string, name: string, users: readonly string[], unseen: ReadonlySet<string>): Promise<string[]> {
   const { inviteTtlMs, maxPendingInvites } = kit.deps.limits;
   for (const invitee of users) {
+    if (unseen.has(invitee)) continue;
     const createdAt = kit.deps.clock.now();
     const invitation: GroupInvite = { chat, by, name, invite: randomBytes(24).toString("base64url"), createdAt, expiresAt: createdAt + inviteTtlMs };
     await kit.deps.stores.invites.putInvite(invitee, invitation, maxPendingInvites);

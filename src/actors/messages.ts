@@ -1,5 +1,6 @@
 import type {
   Body,
+  ContactListRequestFrame,
   ErrorCode,
   GroupRequestFrame,
   MediaRef,
@@ -90,6 +91,17 @@ export interface BatchWritten {
 }
 
 /**
+ * A member of a direct chat blocked (`on`) or unblocked the other: from the blocker's actor,
+ * after the store has it, so the chat's actor withholds (or again delivers) what `user` sends.
+ */
+export interface BlockNotice {
+  type: "block";
+  by: string;
+  user: string;
+  on: boolean;
+}
+
+/**
  * A record the server writes into the chat (kind `call`: a call's outcome), from `from`.
  * `cid` makes it idempotent.
  */
@@ -102,6 +114,7 @@ export interface ServerRecord {
 }
 
 export type ConversationMessage =
+  | BlockNotice
   | ServerRecord
   | SendRequest
   | HistoryRequest
@@ -198,7 +211,15 @@ export interface GroupInviteNotice {
   expires: number;
 }
 
+/** contacts.add / remove / list and block / unblock / blocks: the user's actor owns both lists. */
+export interface ContactsRequest {
+  type: "contacts";
+  request: ContactListRequestFrame;
+  replyTo: ReplyTo;
+}
+
 export type UserMessage =
+  | ContactsRequest
   | Attach
   | Detach
   | Deliver

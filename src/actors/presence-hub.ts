@@ -1,35 +1,80 @@
 import type { PresenceFrame } from "../protocol/frames.ts";
-import type { PrivacySettings, PrivacyStore } from "../storage/privacy.ts";
+import type { BlockStore, ContactStore } from "../storage/contacts.ts";
+import type { Audience, PrivacySettings, PrivacyStore } from "../storage/privacy.ts";
 import type { OnlinePresence, PresenceStore } from "../storage/presence.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientLink, ConnectionRef } from "../seams.ts";
+
+/** One connection watching one user. */
+interface Watcher {
+  conn: ConnectionRef;
+  /** The watching connection's user. */
+  viewer: string;
+  relation: Relation | undefined;
+}
 
 function connectionKey(conn: ConnectionRef): string {
   return `${conn.node}/${conn.id}`;
 }
 
+/** Watchers' relations read at once when a user's contacts or blocks change. */
+const RELATION_READS = 16;
+
 /** A node that dies takes its users offline in the shared online set within this long. */
 export const ONLINE_TTL_MS = 30_000;
 
-/** What a user's privacy settings let watchers see. Plain data: it travels with presence changes between nodes. */
+/**
+ * Whom a user's privacy settings let see what. Plain data: it travels with presence changes
+ * between nodes.
+ */
 export interface PresenceShown {
+  online: Audience;
+  lastSeen: Audience;
+  /**
+   * Changes whenever the user's contacts or blocks change: a hub that sees a new value reads
+   * its watchers' relations to the user again. Absent until the first change.
+   */
+  relations?: number;
+}
+
+export function presenceShown(settings: PrivacySettings, relations?: number): PresenceShown {
+  return { online: settings.online, lastSeen: settings.lastSeen, ...(relations !== undefined ? { relations } : {}) };
+}
+
+/**
+ * How a watcher stands with the watched user: in their contacts, blocked by them, or
+ * neither. Undefined until read: such a watcher sees nothing (fail closed).
+ */
+export type Relation = "contact" | "other" | "blocked";
+
+function sameAudiences(a: PresenceShown, b: PresenceShown): boolean {
+  return a.online === b.online && a.lastSeen === b.lastSeen;
+}
+
+/** What one watcher may see of one user. */
+export interface Visibility {
   online: boolean;
   lastSeen: boolean;
 }
 
-export function presenceShown(settings: PrivacySettings): PresenceShown {
-  return { online: settings.online === "everyone", lastSeen: settings.lastSeen === "everyone" };
-}
+const SEES_NOTHING: Visibility = { online: false, lastSeen: false };
 
 /** A watched user whose settings could not be read shows nothing: fail closed. */
-const SHOW_NOTHING: PresenceShown = { online: false, lastSeen: false };
+const SHOW_NOTHING: PresenceShown = { online: "nobody", lastSeen: "nobody" };
+
+/** What `shown` lets a watcher with `relation` see. A blocked watcher sees nothing, as with `nobody`. */
+export function visibleTo(shown: PresenceShown, relation: Relation | undefined): Visibility {
+  if (relation === undefined || relation === "blocked") return SEES_NOTHING;
+  const sees = (audience: Audience) => audience === "everyone" || (audience === "contacts" && relation === "contact");
+  return { online: sees(shown.online), lastSeen: sees(shown.lastSeen) };
+}
 
 /**
- * The presence frame a watcher gets about `user`, given what the user shows. `online` only
- * when shown; `last_seen` when shown and known, and (as without settings) not while the
- * user is visibly online; `hidden` whenever the settings withhold anything.
+ * The presence frame a watcher gets about `user`, given what the watcher may see. `online`
+ * only when shown; `last_seen` when shown and known, and (as without settings) not while the
+ * user is visibly online; `hidden` whenever anything is withheld from this watcher.
  */
-export function presenceView(user: string, online: boolean, lastSeen: number | undefined, shown: PresenceShown): PresenceFrame {
+export function presenceView(user: string, online: boolean, lastSeen: number | undefined, shown: Visibility): PresenceFrame {
   const frame: PresenceFrame = { t: "presence", user };
   if (shown.online) frame.online = online;
   if (shown.lastSeen && lastSeen !== undefined && !(online && shown.online)) frame.last_seen = lastSeen;
@@ -43,6 +88,9 @@ export interface PresenceHubDeps {
   store: PresenceStore;
   /** Who may see each user's presence (the shared store on a cluster). */
   privacy: PrivacyStore;
+  /** Whose contact a watcher is, and who blocked them: `contacts` audiences and blocks. */
+  contacts: Pick<ContactStore, "holders">;
+  blocks: Pick<BlockStore, "holders">;
   /** Who is online cluster-wide (Redis on a cluster), for watchers of users this node has not heard of. */
   onlineSet: OnlinePresence;
   nodeId: string;
@@ -65,7 +113,7 @@ export class PresenceHub {
    * does the news.
    */
   private readonly onlineBy = new Map<string, string>();
-  private readonly watchersOf = new Map<string, Map<string, ConnectionRef>>();
+  private readonly watchersOf = new Map<string, Map<string, Watcher>>();
   private readonly watchedBy = new Map<string, { conn: ConnectionRef; users: string[] }>();
   /**
    * What each watched user shows, from the store when watched and from every change their
@@ -82,8 +130,15 @@ export class PresenceHub {
 
   /** A change another node's UserActor reported; that node already stored last seen. */
   applyRemote(user: string, online: boolean, at: number | undefined, from: string, shown?: PresenceShown): void {
+    const wasOnline = this.onlineBy.has(user);
     if (online) this.onlineBy.set(user, from);
     else this.onlineBy.delete(user);
+    // Still online with the same settings: only the user's relations changed, which
+    // noteShown reads again; watchers hear only from those whose view changes.
+    if (online && wasOnline && shown && sameAudiences(this.shown(user), shown)) {
+      this.noteShown(user, shown);
+      return;
+    }
     this.report(user, online, at, shown);
   }
 
@@ -98,7 +153,9 @@ export class PresenceHub {
       this.noteShown(user, shown);
       return;
     }
-    this.report(user, true, undefined, shown);
+    // Only the relations changed: watchers hear from the read that follows, if their view changes.
+    if (sameAudiences(this.shown(user), shown)) this.noteShown(user, shown);
+    else this.report(user, true, undefined, shown);
     // To the other nodes this is the same online state, with the new settings.
     this.announce?.(user, true, undefined, shown);
   }
@@ -120,32 +177,47 @@ export class PresenceHub {
     return this.onlineBy.has(user);
   }
 
-  /** Replaces what `conn` watches with `users`, and tells it their presence now. */
-  async watch(conn: ConnectionRef, users: string[], r?: number): Promise<void> {
+  /**
+   * Replaces what `conn` (a connection of `viewer`) watches with `users`, and tells it their
+   * presence now, as each user's settings, contacts and blocks let `viewer` see it.
+   */
+  async watch(conn: ConnectionRef, viewer: string, users: string[], r?: number): Promise<void> {
     this.unwatch(conn);
     const key = connectionKey(conn);
     this.watchedBy.set(key, { conn, users });
+    const mine = new Map<string, Watcher>();
     for (const user of users) {
       let watchers = this.watchersOf.get(user);
       if (!watchers) this.watchersOf.set(user, (watchers = new Map()));
-      watchers.set(key, conn);
+      // Sees nothing until its relation is read.
+      const watcher: Watcher = { conn, viewer, relation: undefined };
+      watchers.set(key, watcher);
+      mine.set(user, watcher);
     }
     if (r !== undefined) this.deps.link.send(conn, { t: "watching", r, users: users.length });
     const readStarted = this.stamp;
-    const settings = await this.deps.privacy.settingsOf(users);
+    const [settings, contactOf, blockedBy] = await Promise.all([
+      this.deps.privacy.settingsOf(users),
+      this.deps.contacts.holders(users, viewer),
+      this.deps.blocks.holders(users, viewer),
+    ]);
     for (const [user, chosen] of settings) {
       const known = this.shownOf.get(user);
-      if (this.watchersOf.has(user) && (!known || known.stamp <= readStarted)) this.shownOf.set(user, { shown: presenceShown(chosen), stamp: readStarted });
+      // The relations version stays: the other watchers' relations were read for it.
+      if (this.watchersOf.has(user) && (!known || known.stamp <= readStarted)) {
+        this.shownOf.set(user, { shown: presenceShown(chosen, known?.shown.relations), stamp: readStarted });
+      }
     }
+    for (const [user, watcher] of mine) watcher.relation = blockedBy.has(user) ? "blocked" : contactOf.has(user) ? "contact" : "other";
     // Last seen for those offline, and for those whose online status is hidden (they are shown
     // their last seen from before they came online).
-    const unknown = users.filter((user) => !this.onlineBy.has(user) || !this.shown(user).online);
+    const unknown = users.filter((user) => !this.onlineBy.has(user) || !this.visibility(user, mine.get(user)!).online);
     const [elsewhere, lastSeen] = await Promise.all([this.onlineElsewhere(unknown), this.deps.store.lastSeen(unknown)]);
     // Remembered like a broadcast: the owner's next change (offline) arrives as one.
     for (const [user, node] of elsewhere) this.onlineBy.set(user, node);
     // Re-read online state: a change while the store answered already sent its own frame.
     for (const user of users) {
-      this.deps.link.send(conn, presenceView(user, this.onlineBy.has(user), lastSeen.get(user), this.shown(user)), true);
+      this.deps.link.send(conn, presenceView(user, this.onlineBy.has(user), lastSeen.get(user), this.visibility(user, mine.get(user)!)), true);
     }
   }
 
@@ -153,10 +225,53 @@ export class PresenceHub {
     return this.shownOf.get(user)?.shown ?? SHOW_NOTHING;
   }
 
+  private visibility(user: string, watcher: Watcher): Visibility {
+    return visibleTo(this.shown(user), watcher.relation);
+  }
+
   /** Keeps what `user` shows, when someone here watches them (nobody else needs it). */
   private noteShown(user: string, shown: PresenceShown | undefined): void {
     this.stamp += 1;
-    if (shown && this.watchersOf.has(user)) this.shownOf.set(user, { shown, stamp: this.stamp });
+    if (!shown || !this.watchersOf.has(user)) return;
+    const before = this.shownOf.get(user)?.shown.relations;
+    this.shownOf.set(user, { shown, stamp: this.stamp });
+    if (shown.relations !== undefined && shown.relations !== before) {
+      this.refreshRelations(user, shown.relations).catch((error: unknown) => {
+        this.deps.log.warn({ err: error, user }, "presence relations read failed");
+      });
+    }
+  }
+
+  /**
+   * The user's contacts or blocks changed (or this hub never knew which version it read):
+   * reads each watcher's relation again and sends a new view to those whose relation changed.
+   */
+  private async refreshRelations(user: string, version: number): Promise<void> {
+    const watchers = this.watchersOf.get(user);
+    if (!watchers) return;
+    const viewers = [...new Set([...watchers.values()].map((watcher) => watcher.viewer))];
+    const relations = new Map<string, Relation>();
+    for (let start = 0; start < viewers.length; start += RELATION_READS) {
+      await Promise.all(
+        viewers.slice(start, start + RELATION_READS).map(async (viewer) => {
+          const [contact, blocked] = await Promise.all([this.deps.contacts.holders([user], viewer), this.deps.blocks.holders([user], viewer)]);
+          relations.set(viewer, blocked.size > 0 ? "blocked" : contact.size > 0 ? "contact" : "other");
+        }),
+      );
+    }
+    // A newer change started its own read, which decides.
+    const current = this.shownOf.get(user)?.shown.relations;
+    if (current !== undefined && current !== version) return;
+    const changed = [...(this.watchersOf.get(user)?.values() ?? [])].filter((watcher) => {
+      const relation = relations.get(watcher.viewer);
+      if (relation === undefined || relation === watcher.relation) return false;
+      watcher.relation = relation;
+      return true;
+    });
+    if (changed.length === 0) return;
+    const lastSeen = (await this.deps.store.lastSeen([user])).get(user);
+    const online = this.onlineBy.has(user);
+    for (const watcher of changed) this.deps.link.send(watcher.conn, presenceView(user, online, lastSeen, this.visibility(user, watcher)), true);
   }
 
   /** Those of `users` online on some node, with the node. */
@@ -221,10 +336,11 @@ export class PresenceHub {
   private broadcast(user: string, online: boolean, lastSeen?: number, settingsChanged = false): void {
     const watchers = this.watchersOf.get(user);
     if (!watchers) return;
-    const shown = this.shown(user);
-    // With online status hidden, coming online shows nothing; going offline shows only a new last seen.
-    if (!settingsChanged && !shown.online && (online || !shown.lastSeen)) return;
-    const view = presenceView(user, online, lastSeen, shown);
-    for (const conn of watchers.values()) this.deps.link.send(conn, view, true);
+    for (const watcher of watchers.values()) {
+      const visible = this.visibility(user, watcher);
+      // With online status hidden, coming online shows nothing; going offline shows only a new last seen.
+      if (!settingsChanged && !visible.online && (online || !visible.lastSeen)) continue;
+      this.deps.link.send(watcher.conn, presenceView(user, online, lastSeen, visible), true);
+    }
   }
 }

@@ -6,8 +6,35 @@ interface TypingState {
   on: boolean;
   forwardedAt: number;
   token: number;
-  /** Pending expiry; it holds the chat's actor active (one hold per timer). */
-  expiry: Timer | undefined;
+  /** Pending expiry; it holds the chat's actor active until it fires or is cancelled. */
+  expiry: Expiry | undefined;
+}
+
+/**
+ * A timer that a repeated `on` pushes back. `done` settles once: when the timer fires (after
+ * `fire` ran) or when it is cancelled, whichever comes first.
+ */
+class Expiry {
+  readonly done: Promise<void>;
+  private settle: () => void = () => undefined;
+  private timer: Timer | undefined;
+
+  constructor(private readonly clock: Clock) {
+    this.done = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  arm(ms: number, fire: () => void): void {
+    this.timer?.cancel();
+    this.timer = this.clock.setTimeout(() => {
+      fire();
+      this.settle();
+    }, ms);
+  }
+
+  cancel(): void {
+    this.timer?.cancel();
+    this.settle();
+  }
 }
 
 // Shared by every relay: a restarted actor's fresh relay must never take an expiry of its
@@ -19,7 +46,8 @@ export interface TypingContext {
   /** Reads the throttle window and runs the expiry timers. */
   clock: Clock;
   forward(member: string, notice: TypingNotice): void;
-  self: Tell<TypingExpired> & { hold(chat: string): void; release(chat: string): void };
+  /** The chat's own actor: `track` keeps it alive while an expiry is pending. */
+  self: Tell<TypingExpired> & { track(chat: string, work: Promise<unknown>): void };
 }
 
 /**
@@ -27,9 +55,10 @@ export interface TypingContext {
  * stored or queued. A user's repeated `on` is forwarded at most once per throttle window;
  * an `on` never followed by `off` is switched off by the server after the expiry.
  *
- * Each expiry timer holds the actor active so the expiry is not lost to passivation; when
- * it fires, the hold passes to the `typing-expired` message, which releases it whatever it
- * finds, even in an actor restarted meanwhile (whose state no longer knows the timer).
+ * Each expiry timer holds the actor active so the expiry is not lost to passivation. When it
+ * fires, it tells the actor `typing-expired` before letting go, so the queued message holds
+ * the actor from there (as any queued mail does) until it is handled, whatever it finds, even
+ * in an actor restarted meanwhile (whose state no longer knows the timer).
  */
 export class TypingRelay {
   private readonly byUser = new Map<string, TypingState>();
@@ -40,8 +69,6 @@ export class TypingRelay {
   }
 
   handle(chat: string, members: readonly string[], message: TypingUpdate | TypingExpired, context: TypingContext): void {
-    // The hold its timer took passes to the expiry message: released whatever it finds.
-    if (message.type === "typing-expired") context.self.release(chat);
     if (!members.includes(message.user)) return;
     const now = context.clock.now();
     const current = this.byUser.get(message.user);
@@ -58,14 +85,16 @@ export class TypingRelay {
       return;
     }
     const state = current ?? { on: false, forwardedAt: 0, token: 0, expiry: undefined };
-    if (state.expiry) state.expiry.cancel();
-    else context.self.hold(chat);
+    if (!state.expiry) {
+      state.expiry = new Expiry(context.clock);
+      context.self.track(chat, state.expiry.done);
+    }
     state.token = nextToken++;
     const token = state.token;
-    state.expiry = context.clock.setTimeout(() => {
+    state.expiry.arm(context.limits.typingExpiryMs, () => {
       state.expiry = undefined;
       context.self.tell(chat, { type: "typing-expired", user: message.user, token });
-    }, context.limits.typingExpiryMs);
+    });
     this.byUser.set(message.user, state);
     if (state.on && now - state.forwardedAt < context.limits.typingThrottleMs) return;
     state.on = true;
@@ -74,10 +103,8 @@ export class TypingRelay {
   }
 
   private stop(chat: string, user: string, state: TypingState, context: TypingContext): void {
-    if (state.expiry) {
-      state.expiry.cancel();
-      context.self.release(chat);
-    }
+    state.expiry?.cancel();
+    state.expiry = undefined;
     this.byUser.delete(user);
   }
 
@@ -127,7 +154,7 @@ export class UnattendedTyping {
       limits: this.limits,
       clock: this.clock,
       forward: (member, notice) => void (this.forward(member, notice) && (reached = true)),
-      self: { tell: (_chat, expired) => this.handle(chat, members, expired), hold: () => undefined, release: () => undefined },
+      self: { tell: (_chat, expired) => this.handle(chat, members, expired), track: () => undefined },
     };
     relay.handle(chat, members, message, context);
     // Nobody there to see it: keep no throttle or expiry for it (it is switched off unsaid).

@@ -1,4 +1,4 @@
-import { CLOSE_CODES, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
+import { CLOSE_CODES, directChatMembers, isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { StoredMessage } from "../storage/messages.ts";
 import type { Stores } from "../storage/stores.ts";
@@ -9,6 +9,7 @@ import { answer, refuse, replied, type CommandResult } from "./command-result.ts
 import type { ActorBehaviour } from "./directory.ts";
 import { presenceShown, type PresenceShown } from "./presence-hub.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
+import { blocksOf, handleContactsRequest, type ContactListLimits } from "./contact-lists.ts";
 import { onCallDeviceAttached, onUserCallMessage, UserCalls, type UserCallDeps } from "../calls/user-calls.ts";
 import type {
   Attach,
@@ -22,7 +23,7 @@ import type {
   UserMessage,
   UserRead,
 } from "./messages.ts";
-import { shareOf, type ClientLink, type ConnectionRef, type FrameShare, type Tell } from "../seams.ts";
+import { shareOf, type ClientLink, type ConnectionRef, type FrameShare, type Tell, type TellIfActive } from "../seams.ts";
 
 /** One live device of the user. */
 interface DeviceSession {
@@ -37,6 +38,14 @@ export class UserState {
   readonly sessions = new Map<string, DeviceSession>();
   /** The user's privacy settings once read (the actor is their only writer). */
   privacy: PrivacySettings | undefined;
+  /** Whom the user blocked, once read (the actor is the only writer; src/actors/contact-lists.ts). */
+  blocks: Set<string> | undefined;
+  /**
+   * Set (to a time, so it never repeats across the actor's lives) on every change of the
+   * user's contacts or blocks: presence hubs that see a new value read their watchers'
+   * relations to the user again. Undefined until the first change of this life.
+   */
+  relations: number | undefined;
   /** Calls ringing this user or joined by them (src/calls/user-calls.ts). */
   readonly calls = new UserCalls();
 }
@@ -45,7 +54,7 @@ export interface UserDeps {
   nodeId: string;
   stores: Stores;
   link: ClientLink;
-  conversations: Tell<ConversationMessage>;
+  conversations: Tell<ConversationMessage> & TellIfActive<ConversationMessage>;
   log: Logger;
   syncLimitPerChat: number;
   presence: {
@@ -57,6 +66,8 @@ export interface UserDeps {
   frameBudget: FrameShare;
   /** Live devices per user; a further one is refused, not an older one dropped. */
   maxDevices: number;
+  /** Contact and block list sizes. */
+  contactLimits: ContactListLimits;
   /** Invitation expiry, the welcome's time and last seen read it. */
   clock: Clock;
   /** Call signalling; without it calls never ring this user. */
@@ -219,7 +230,38 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       deps.log.warn({ err: error, user }, "privacy settings read failed");
       return undefined;
     }
-    return presenceShown(state.privacy);
+    return presenceShown(state.privacy, state.relations);
+  }
+
+  const lists = { stores: deps.stores, link: deps.link, conversations: deps.conversations, limits: deps.contactLimits, log: deps.log };
+
+  /**
+   * The calls hook answered from the user's own block list (this actor keeps it): a blocked
+   * caller hears `busy`, as when the user is in another call. Any hook the node was given
+   * (tests) is asked too. A list that cannot be read lets the call ring: a missed call is
+   * worse than a ring from someone blocked, and the next ring asks again.
+   */
+  function withBlocks(calls: UserCallDeps, state: UserState, user: string): UserCallDeps {
+    return {
+      ...calls,
+      hooks: {
+        callerBlocked: async (callee, caller) => {
+          try {
+            if ((await blocksOf(lists, state, user)).has(caller)) return true;
+          } catch (error) {
+            deps.log.warn({ err: error, user }, "block list read failed; the call rings");
+          }
+          return calls.hooks.callerBlocked(callee, caller);
+        },
+      },
+    };
+  }
+
+  /** After a contacts or blocks change: watchers everywhere read their relation to the user again. */
+  async function relationsChanged(state: UserState, user: string): Promise<void> {
+    state.relations = Math.max(Date.now(), (state.relations ?? 0) + 1);
+    const shown = await shownBy(state, user);
+    if (shown) deps.presence.privacyChanged(user, shown);
   }
 
   /** The answer to a privacy request, and what watchers are to be shown when it changed that. */
@@ -233,7 +275,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
       if (changed) await deps.stores.privacy.setSettings(user, next);
       state.privacy = next;
       const result = replied({ t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
-      if (next.lastSeen !== current.lastSeen || next.online !== current.online) return { result, shown: presenceShown(next) };
+      if (next.lastSeen !== current.lastSeen || next.online !== current.online) return { result, shown: presenceShown(next, state.relations) };
       return { result };
     } catch (error) {
       // Not a crash: restarting the actor would close every device of the user for one setting.
@@ -292,7 +334,17 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     deps.conversations.tell(read.chat, { type: "mark", user, read: read.seq });
   }
 
-  function onTyping(state: UserState, notice: TypingNotice): void {
+  async function onTyping(state: UserState, user: string, notice: TypingNotice): Promise<void> {
+    // A blocked user's typing in a direct chat with the blocker shows nothing (their messages
+    // there are withheld too); in a group, where their messages are seen, so is their typing.
+    if (directChatMembers(notice.chat)) {
+      try {
+        if ((await blocksOf(lists, state, user)).has(notice.user)) return;
+      } catch (error) {
+        deps.log.warn({ err: error, user }, "block list read failed; typing dropped");
+        return;
+      }
+    }
     for (const session of state.sessions.values()) {
       deps.link.send(session.conn, { t: "typing", chat: notice.chat, user: notice.user, on: notice.on }, true);
     }
@@ -315,7 +367,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           const session = state.sessions.get(message.device);
           if (session && sameConnection(session.conn, message.conn)) {
             state.sessions.delete(message.device);
-            if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy));
+            if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy, state.relations));
             shareBudget(state);
           }
           break;
@@ -330,7 +382,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
             deps.link.close(session.conn, CLOSE_CODES.going_away, "your node left the cluster; reconnect");
           }
           if (state.sessions.size === before) break;
-          if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy));
+          if (state.sessions.size === 0) deps.presence.userOffline(user, deps.clock.now(), state.privacy && presenceShown(state.privacy, state.relations));
           shareBudget(state);
           break;
         }
@@ -347,7 +399,10 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           onReceipt(state, message);
           break;
         case "typing":
-          onTyping(state, message);
+          await onTyping(state, user, message);
+          break;
+        case "contacts":
+          if (await handleContactsRequest(lists, state, user, message)) await relationsChanged(state, user);
           break;
         case "privacy": {
           const { result, shown } = await onPrivacy(state, user, message);
@@ -363,7 +418,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
         case "call.joined":
         case "call.over":
         case "call.event":
-          if (deps.calls) await onUserCallMessage(deps.calls, state.calls, state.sessions, user, message);
+          if (deps.calls) await onUserCallMessage(withBlocks(deps.calls, state, user), state.calls, state.sessions, user, message);
           break;
         case "status.notice":
           // Pull-based status: a hint to list, for the devices live now; nothing is kept.

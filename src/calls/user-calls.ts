@@ -12,7 +12,7 @@ export interface CallHooks {
   callerBlocked(callee: string, caller: string): Promise<boolean> | boolean;
 }
 
-/** Until blocking lands, nobody is blocked. */
+/** No reason besides the callee's block list, which their UserActor asks itself (user-actor.ts). */
 export const NO_CALL_BLOCKING: CallHooks = { callerBlocked: () => false };
 
 /** The calls side of one user's actor state. */

@@ -80,15 +80,27 @@ export interface PushMuteFrame { t: "push.mute"; r: number; chat: string; until:
 export interface PushDndFrame { t: "push.dnd"; r: number; start?: number; end?: number; tz?: string }
 export type PushRequestFrame = PushRegisterFrame | PushUnregisterFrame | PushMuteFrame | PushDndFrame;
 
-/**
- * Who may see or do something. `contacts` is part of the protocol's vocabulary but refused
- * (`invalid_field`) until contacts exist.
- */
-export type PrivacyAudience = "everyone" | "nobody";
+/** Who may see or do something; `contacts`: the users in the setter's server-side contact list. */
+export type PrivacyAudience = "everyone" | "contacts" | "nobody";
 /** Changes the given settings; each answered with all of them (`privacy`). */
 export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }
 export interface PrivacyGetFrame { t: "privacy.get"; r: number }
 export type PrivacyRequestFrame = PrivacySetFrame | PrivacyGetFrame;
+
+/**
+ * Discovery and the server-side contact list (docs/protocol.md, "Contacts and blocking").
+ * `phones`: E.164 numbers as the address book holds them (normalised as sign-up does).
+ */
+export interface ContactsSyncFrame { t: "contacts.sync"; r: number; phones: string[] }
+export interface ContactsAddFrame { t: "contacts.add"; r: number; users: string[] }
+export interface ContactsRemoveFrame { t: "contacts.remove"; r: number; users: string[] }
+export interface ContactsListFrame { t: "contacts.list"; r: number }
+export interface BlockFrame { t: "block"; r: number; user: string }
+export interface UnblockFrame { t: "unblock"; r: number; user: string }
+export interface BlocksListFrame { t: "blocks"; r: number }
+/** What the user's actor answers (contacts.sync is answered by the node serving the connection). */
+export type ContactListRequestFrame = ContactsAddFrame | ContactsRemoveFrame | ContactsListFrame | BlockFrame | UnblockFrame | BlocksListFrame;
+export type ContactsRequestFrame = ContactsSyncFrame | ContactListRequestFrame;
 
 /** End-to-end encryption: the router keeps public prekeys and never sees a private key. */
 export interface SignedPreKey { id: number; key: Uint8Array; sig: Uint8Array }
@@ -122,6 +134,7 @@ export type ClientFrame =
   | PushRequestFrame
   | RefreshFrame
   | PrivacyRequestFrame
+  | ContactsRequestFrame
   | CallRequestFrame
   | StatusRequestFrame;
 
@@ -218,6 +231,9 @@ export type ServerFrame =
   | RefreshedFrame
   | PrivacyFrame
   | GroupInviteFrame
+  | ContactsFoundFrame
+  | ContactsFrame
+  | BlocksFrame
   | CallServerFrame
   | StatusServerFrame;
 
@@ -226,6 +242,14 @@ export interface PushOkFrame { t: "push.ok"; r: number }
 export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience }
 /** An add the user's settings turned into an invitation; `group.join` with `invite` accepts it before `expires` (ms). */
 export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string; name: string; invite: string; expires: number }
+/** The answer to `contacts.sync`: those of the phones that are users, each phone as it was sent. */
+export interface ContactsFoundFrame { t: "contacts.found"; r: number; users: Array<{ phone: string; user: string }>; left: number }
+/**
+ * The answer to `contacts.add` / `contacts.remove` (`count` only) and `contacts.list` (`users` too).
+ * Blocks are answered the same way as `blocks`.
+ */
+export interface ContactsFrame { t: "contacts"; r: number; count: number; users?: string[] }
+export interface BlocksFrame { t: "blocks"; r: number; count: number; users?: string[] }
 /** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
 export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 
@@ -361,6 +385,7 @@ export const ERROR_CODES = {
   limit_exceeded: { retriable: false, doc: "a group would go over its member limit, a list is too long, or a call its participant limit" },
   conflict: { retriable: false, doc: "the request contradicts the current state (the message is deleted, the group exists)" },
   too_many_groups: { retriable: false, doc: "the user (or one being added) is in the most groups a user may be in" },
+  quota_exceeded: { retriable: true, doc: "a daily budget is used up (`contacts.sync` numbers looked up); retry after it resets, as `msg` says" },
   rate_limited: { retriable: true, doc: "too many frames per second on this connection or by this user across all their devices, or too many requests of one kind (`keys.get`); slow down" },
   unavailable: { retriable: true, doc: "storage or a peer node is unreachable; retry with the same `cid`" },
   timeout: { retriable: true, doc: "the request was not answered in time; retry with the same `cid`" },

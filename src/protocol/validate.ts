@@ -15,6 +15,7 @@ import { parseKeysFrame } from "./validate-keys.ts";
 import { parsePushFrame } from "./validate-push.ts";
 import { parseCallFrame } from "./validate-calls.ts";
 import { parseStatusFrame } from "./validate-status.ts";
+import { parseContactsFrame } from "./validate-contacts.ts";
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {
@@ -164,9 +165,8 @@ function media(fields: Fields): MediaRef {
 function optionalAudience(fields: Fields, name: string): PrivacyAudience | undefined {
   const value = fields[name];
   if (value === undefined || value === null) return undefined;
-  if (value === "everyone" || value === "nobody") return value;
-  if (value === "contacts") throw new FieldError(`\`${name}\`: "contacts" is not available yet (there are no contacts); use "everyone" or "nobody"`);
-  throw new FieldError(`\`${name}\` must be "everyone" or "nobody"`);
+  if (value === "everyone" || value === "contacts" || value === "nobody") return value;
+  throw new FieldError(`\`${name}\` must be "everyone", "contacts" or "nobody"`);
 }
 
 function parse(fields: Fields): ClientFrame {
@@ -270,6 +270,14 @@ function parse(fields: Fields): ClientFrame {
     case "push.mute":
     case "push.dnd":
       return parsePushFrame(fields, (msg) => new FieldError(msg));
+    case "contacts.sync":
+    case "contacts.add":
+    case "contacts.remove":
+    case "contacts.list":
+    case "block":
+    case "unblock":
+    case "blocks":
+      return parseContactsFrame(fields, (msg) => new FieldError(msg));
     case "call.offer":
     case "call.answer":
     case "call.ice":

@@ -29,7 +29,7 @@ export interface StatusHooks {
   hiddenFrom(posters: readonly string[], viewer: string): Promise<Set<string>> | Set<string>;
 }
 
-/** Until blocking lands, the audience alone decides. */
+/** No reason besides blocks, which the node adds itself (src/actors/blocking.ts, hideFromBlocked). */
 export const NO_STATUS_HIDING: StatusHooks = { hiddenFrom: () => new Set() };
 
 export interface StatusServiceDeps {

@@ -11,12 +11,12 @@ export class LocalRateLimits implements RateLimits {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision> {
+  async hit(key: string, limit: number, windowMs: number, amount = 1): Promise<RateLimitDecision> {
     const now = this.now();
     this.sweep(now);
     const window = Math.floor(now / windowMs);
     const current = this.windows.get(key);
-    const count = current && current.window === window ? current.count + 1 : 1;
+    const count = current && current.window === window ? current.count + amount : amount;
     this.windows.set(key, { window, count, windowMs });
     return { allowed: count <= limit, count, resetInMs: (window + 1) * windowMs - now };
   }

@@ -7,10 +7,10 @@
 
 import type { PrivacyAudience } from "../protocol/frames.ts";
 
-/** Who may see or do something, as the protocol names it. `contacts` comes with contacts. */
+/** Who may see or do something, as the protocol names it. `contacts`: those in the user's contact list (src/storage/contacts.ts). */
 export type Audience = PrivacyAudience;
 
-export const AUDIENCES: readonly Audience[] = ["everyone", "nobody"];
+export const AUDIENCES: readonly Audience[] = ["everyone", "contacts", "nobody"];
 
 export interface PrivacySettings {
   /** Who sees when the user was last online. */

@@ -13,6 +13,6 @@ export interface RateLimitDecision {
 
 /** Fixed-window counters shared by every node, e.g. sends per user per minute. */
 export interface RateLimits {
-  /** Counts one event against `key` in the current window of `windowMs`. */
-  hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
+  /** Counts `amount` events (default 1) against `key` in the current window of `windowMs`. */
+  hit(key: string, limit: number, windowMs: number, amount?: number): Promise<RateLimitDecision>;
 }

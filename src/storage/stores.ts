@@ -18,6 +18,7 @@ import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
 import type { PushRegistrationStore } from "./push.ts";
 import type { ReceiptStore } from "./receipts.ts";
 import type { StatusStore } from "./status.ts";
+import type { BlockStore, ContactStore } from "./contacts.ts";
 
 export interface Stores {
   readonly backend: string;
@@ -31,6 +32,9 @@ export interface Stores {
   readonly invites: GroupInviteStore;
   /** Status updates (src/storage/status.ts). */
   readonly status: StatusStore;
+  /** Each user's contact list and block list (src/storage/contacts.ts). */
+  readonly contacts: ContactStore;
+  readonly blocks: BlockStore;
   /** Absent on backends without a prekey service yet: `keys.*` requests are answered `unavailable`. */
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */

@@ -11,6 +11,7 @@ import {
   HISTORY_DEFAULT_LIMIT,
   isGroupChat,
   type ClientFrame,
+  type ContactsSyncFrame,
   type ErrorCode,
   type HelloFrame,
   type KeysGetFrame,
@@ -32,7 +33,7 @@ export interface SessionDeps {
   registry: ConnectionRegistry;
   users: Tell<UserMessage>;
   conversations: Tell<ConversationMessage> & TellIfActive<ConversationMessage>;
-  presence: { watch(conn: ConnectionRef, users: string[], r?: number): Promise<void> };
+  presence: { watch(conn: ConnectionRef, viewer: string, users: string[], r?: number): Promise<void> };
   /** The prekey service; without it `keys.*` are answered `unavailable`. */
   keys?: {
     put(user: string, device: string, frame: KeysPutFrame): Promise<ServerFrame>;
@@ -40,6 +41,8 @@ export interface SessionDeps {
   };
   /** Push registrations and preferences; without it `push.*` are answered `unavailable`. */
   push?: { handle(user: string, device: string, frame: PushRequestFrame): Promise<ServerFrame> };
+  /** Contact discovery (`contacts.sync`); without it sync is answered `unavailable`. */
+  discovery?: { sync(user: string, frame: ContactsSyncFrame): Promise<ServerFrame> };
   /** Token revocations (`router token revoke`); without it no token is revoked. */
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
@@ -305,8 +308,32 @@ export class SessionProtocol {
         this.deps.users.tell(user, { type: "privacy", changes, replyTo: { conn: connection.ref, r: frame.r } });
         return;
       }
+      case "contacts.sync": {
+        const discovery = this.deps.discovery;
+        if (!discovery) {
+          this.reject(connection, "unavailable", "this node has no contact discovery", frame.r);
+          return;
+        }
+        discovery.sync(user, frame).then(
+          (answer) => connection.send(answer),
+          (error: unknown) => {
+            this.deps.log.error({ err: error, conn: connection.id }, "contacts.sync failed");
+            this.reject(connection, "internal", "contacts.sync failed", frame.r);
+          },
+        );
+        return;
+      }
+      case "contacts.add":
+      case "contacts.remove":
+      case "contacts.list":
+      case "block":
+      case "unblock":
+      case "blocks":
+        // The user's actor owns both lists: it saves them and tells the chats and presence.
+        this.deps.users.tell(user, { type: "contacts", request: frame, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
       case "watch":
-        this.deps.presence.watch(connection.ref, frame.users, frame.r).catch((error: unknown) => {
+        this.deps.presence.watch(connection.ref, user, frame.users, frame.r).catch((error: unknown) => {
           this.deps.log.warn({ err: error, conn: connection.id }, "watch failed");
           if (frame.r !== undefined) this.reject(connection, "unavailable", "presence is unavailable; retry", frame.r);
         });

@@ -8,8 +8,9 @@ const CHAT = "d:ann:ben";
 const MEMBERS = ["ann", "ben"];
 
 /**
- * The relay's side of a chat actor: holds counted, messages to itself queued as a mailbox
- * would, until the test hands them to whichever relay is current (a restarted actor's).
+ * The relay's side of a chat actor: holds counted as the directory counts them (tracked work
+ * until it settles, queued mail until handled), messages to itself queued as a mailbox would,
+ * until the test hands them to whichever relay is current (a restarted actor's).
  * Time is a manual clock: the test moves it on.
  */
 function actorContext() {
@@ -22,56 +23,65 @@ function actorContext() {
     clock,
     forward: (_member, notice) => void forwarded.push(notice),
     self: {
-      tell: (_chat, message) => void mailbox.push(message),
-      hold: () => void (holds += 1),
-      release: () => void (holds -= 1),
+      tell: (_chat, message) => {
+        holds += 1;
+        mailbox.push(message);
+      },
+      track: (_chat, work) => {
+        holds += 1;
+        void work.finally(() => (holds -= 1));
+      },
     },
   };
   /** Lets the expiry pass and takes the `count` expiry messages its timers told the actor. */
-  const expiries = (count: number) => {
+  const expiries = async (count: number) => {
     assert.equal(mailbox.length, 0, "nothing expired before its time");
     clock.advance(context.limits.typingExpiryMs);
     assert.equal(mailbox.length, count);
+    // Tracked work settled when its timer fired; its release runs once promises have run.
+    await new Promise((resolve) => setImmediate(resolve));
+    // Handed over now, and handled by the caller at once.
+    holds -= mailbox.length;
     return mailbox.splice(0);
   };
   return { context, clock, forwarded, expiries, holds: () => holds };
 }
 
 describe("typing expiry and the actor's holds", () => {
-  it("releases the hold of an expiry that fires into a restarted actor", () => {
+  it("releases the hold of an expiry that fires into a restarted actor", async () => {
     const actor = actorContext();
     const before = new TypingRelay();
     before.handle(CHAT, MEMBERS, { type: "typing", user: "ann", on: true }, actor.context);
     assert.equal(actor.holds(), 1);
     const restarted = new TypingRelay();
-    for (const expired of actor.expiries(1)) restarted.handle(CHAT, MEMBERS, expired, actor.context);
+    for (const expired of await actor.expiries(1)) restarted.handle(CHAT, MEMBERS, expired, actor.context);
     assert.equal(actor.holds(), 0, "nothing keeps the restarted actor from passivating");
     assert.deepEqual(actor.forwarded.map((n) => n.on), [true], "the fresh relay knows of no indicator to switch off");
   });
 
-  it("releases once when off arrives after the expiry fired but before it was handled", () => {
+  it("releases once when off arrives after the expiry fired but before it was handled", async () => {
     const actor = actorContext();
     const relay = new TypingRelay();
     relay.handle(CHAT, MEMBERS, { type: "typing", user: "ann", on: true }, actor.context);
-    const fired = actor.expiries(1);
+    const fired = await actor.expiries(1);
     relay.handle(CHAT, MEMBERS, { type: "typing", user: "ann", on: false }, actor.context);
     for (const expired of fired) relay.handle(CHAT, MEMBERS, expired, actor.context);
     assert.equal(actor.holds(), 0);
     assert.deepEqual(actor.forwarded.map((n) => n.on), [true, false], "switched off once");
   });
 
-  it("switches off by itself, holding the actor until it has", () => {
+  it("switches off by itself, holding the actor until it has", async () => {
     const actor = actorContext();
     const relay = new TypingRelay();
     relay.handle(CHAT, MEMBERS, { type: "typing", user: "ann", on: true }, actor.context);
     relay.handle(CHAT, MEMBERS, { type: "typing", user: "ann", on: true }, actor.context);
     assert.equal(actor.holds(), 1, "one hold per user, however often it types");
-    for (const expired of actor.expiries(1)) relay.handle(CHAT, MEMBERS, expired, actor.context);
+    for (const expired of await actor.expiries(1)) relay.handle(CHAT, MEMBERS, expired, actor.context);
     assert.equal(actor.holds(), 0);
     assert.deepEqual(actor.forwarded.map((n) => [n.user, n.on]), [["ann", true], ["ann", false]]);
   });
 
-  it("forwards a repeated on once per throttle window", () => {
+  it("forwards a repeated on once per throttle window", async () => {
     const actor = actorContext();
     const relay = new TypingRelay();
     const on = { type: "typing", user: "ann", on: true } as const;
@@ -85,7 +95,7 @@ describe("typing expiry and the actor's holds", () => {
     // Each `on` restarted the expiry: it is a full expiry after the last one.
     actor.clock.advance(actor.context.limits.typingExpiryMs - 1);
     assert.equal(actor.clock.pending, 1);
-    for (const expired of actor.expiries(1)) relay.handle(CHAT, MEMBERS, expired, actor.context);
+    for (const expired of await actor.expiries(1)) relay.handle(CHAT, MEMBERS, expired, actor.context);
     assert.deepEqual(actor.forwarded.map((n) => n.on), [true, true, false]);
   });
 });

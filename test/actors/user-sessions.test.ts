@@ -51,12 +51,13 @@ describe("a user's device sessions", () => {
       stores,
       clock: systemClock,
       link: recorded.link,
-      conversations: { tell: () => {} },
+      conversations: { tell: () => {}, tellIfActive: () => false },
       log: pino({ level: "silent" }),
       syncLimitPerChat: 1000,
       presence: { userOnline: () => {}, userOffline: () => {}, privacyChanged: () => {} },
       frameBudget: BUDGET,
       maxDevices: 3,
+      contactLimits: { maxContacts: 10, maxBlocks: 10 },
     });
     let state: UserState = behaviour.initialState("ursula");
     const handle = async (message: UserMessage) => (state = await behaviour.handle(state, message, "ursula"));

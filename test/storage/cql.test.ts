@@ -22,6 +22,7 @@ import { testCqlContactPoint } from "../support/cassandra.ts";
 import { freePort } from "../support/ports.ts";
 import { randomBytes } from "node:crypto";
 import { accountStoreContract } from "./accounts-contract.ts";
+import { contactsStoreContract } from "./contacts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 
 // One Cassandra serves the whole run (scripts/test.mjs); this file keeps to its own keyspaces.
@@ -87,6 +88,7 @@ extendedStoreContract("cql", () => openTestStores(freshKeyspace("extended")));
 keyAndPushStoreContract("cql", () => openTestStores(freshKeyspace("keys")));
 accountStoreContract("cql", () => openTestStores(freshKeyspace("accounts")));
 privacyStoreContract("cql", () => openTestStores(freshKeyspace("privacy")));
+contactsStoreContract("cql", () => openTestStores(freshKeyspace("contacts")));
 
 describe("cql stores", () => {
   let stores: Stores;
@@ -400,6 +402,8 @@ describe("cql migrations", () => {
         "status_expiry",
         "status_views",
         "statuses",
+        "user_blocks",
+        "user_contacts",
         "user_groups",
         "user_phones",
         "verification_codes",

@@ -5,6 +5,7 @@ import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
 import { LmdbRevocationStore } from "../../src/storage/lmdb/revocation-store.ts";
 import type { Stores } from "../../src/storage/stores.ts";
 import { accountStoreContract } from "./accounts-contract.ts";
+import { contactsStoreContract } from "./contacts-contract.ts";
 import { extendedStoreContract, keyAndPushStoreContract, privacyStoreContract, storeContract } from "./contract.ts";
 import { revocationContract } from "./revocation-contract.ts";
 
@@ -39,3 +40,4 @@ revocationContract("lmdb", async () => {
 });
 accountStoreContract("lmdb", openTemporary);
 privacyStoreContract("lmdb", openTemporary);
+contactsStoreContract("lmdb", openTemporary);

@@ -14,6 +14,7 @@ import { CqlAccountStore } from "./account-store.ts";
 import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
 import { CqlStatusStore } from "./status-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
+import { CqlUserSetStore } from "./user-set-store.ts";
 import { CqlSession } from "./session.ts";
 
 export { migrate, verifySchema, SchemaNotReadyError, MigrationChecksumError, type Replication } from "./migrate.ts";
@@ -88,6 +89,8 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     accounts: new CqlAccountStore(session),
     privacy: new CqlPrivacyStore(session),
     invites: new CqlGroupInviteStore(session),
+    contacts: new CqlUserSetStore(session, "user_contacts"),
+    blocks: new CqlUserSetStore(session, "user_blocks"),
     status: new CqlStatusStore(session),
     close: () => client.shutdown(),
   };

@@ -12,6 +12,7 @@ import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
 import { LmdbAccountStore } from "./account-store.ts";
 import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
+import { LmdbUserSetStore } from "./user-set-store.ts";
 import { LmdbStatusStore } from "./status-store.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
@@ -269,6 +270,8 @@ export function openLmdbStores(options: LmdbOptions): Stores {
     accounts: new LmdbAccountStore(root),
     privacy: new LmdbPrivacyStore(root),
     invites: new LmdbGroupInviteStore(root),
+    contacts: new LmdbUserSetStore(root, "user-contacts"),
+    blocks: new LmdbUserSetStore(root, "user-blocks"),
     status: new LmdbStatusStore(root),
     close: async () => {
       await soft.close();

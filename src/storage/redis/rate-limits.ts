@@ -15,14 +15,14 @@ export class RedisRateLimits implements RateLimits {
     private readonly keys: RedisKeys,
   ) {}
 
-  async hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision> {
+  async hit(key: string, limit: number, windowMs: number, amount = 1): Promise<RateLimitDecision> {
     const now = Date.now();
     const window = Math.floor(now / windowMs);
     const windowEnd = (window + 1) * windowMs;
     const redisKey = this.keys.rate(key, window);
     const results = await this.redis.run("rateLimit", (client) =>
       // A second past the window's end, so a clock slightly behind ours still finds the count.
-      client.multi().incr(redisKey).pexpireat(redisKey, windowEnd + 1_000).exec(),
+      client.multi().incrby(redisKey, amount).pexpireat(redisKey, windowEnd + 1_000).exec(),
     );
     const [incr] = results ?? [];
     if (!incr || incr[0]) throw incr?.[0] ?? new Error("redis rate limit transaction discarded");

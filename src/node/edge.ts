@@ -1,0 +1,137 @@
+import type { TemplatedApp } from "uWebSockets.js";
+import { registerAccountRoutes } from "../accounts/http.ts";
+import type { AccountService } from "../accounts/service.ts";
+import type { Revocations } from "../auth/revocations.ts";
+import type { NodeConfig } from "../config.ts";
+import { ContactDiscovery } from "../contacts/discovery.ts";
+import { KeyService } from "../keys/key-service.ts";
+import type { MediaAccess } from "../media/access.ts";
+import { registerMediaRoutes } from "../media/http.ts";
+import type { PushService } from "../push/service.ts";
+import type { StatusService } from "../status/service.ts";
+import { LocalRateLimits } from "../storage/local-rate-limits.ts";
+import { mediaStagingDir } from "../storage/media/open-media-store.ts";
+import type { Backend, BackendHealth } from "../storage/open-stores.ts";
+import type { ConnectionRegistry } from "../transport/registry.ts";
+import { startTransport, type RunningTransport } from "../transport/server.ts";
+import { SessionProtocol } from "../transport/session-protocol.ts";
+import type { Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
+import type { NodeActors } from "./actors.ts";
+import type { NodeCounters } from "./metrics.ts";
+
+export interface EdgeParts {
+  config: NodeConfig;
+  log: Logger;
+  secret: string;
+  backend: Backend;
+  registry: ConnectionRegistry;
+  actors: NodeActors;
+  push: PushService;
+  revocations: Revocations;
+  media: MediaAccess;
+  accounts: AccountService | undefined;
+  status: StatusService;
+  metrics: Metrics;
+  counters: NodeCounters;
+  startedAt: number;
+}
+
+/** What clients reach: the WebSocket sessions and the HTTP routes, listening on the node's port. */
+export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
+  const { config, log, registry, counters, backend } = parts;
+  const { routes, presence } = parts.actors;
+  return startTransport(
+    { nodeId: config.nodeId, host: config.host, port: config.port, ...config.limits },
+    {
+      registry,
+      protocol: sessionProtocol(parts),
+      log: log.child({ component: "transport" }),
+      outbound: {
+        framesOut: (count) => counters.framesOut(count),
+        droppedEphemeral: () => counters.droppedEphemeral(),
+        slowConsumer: () => counters.slowConsumers(),
+      },
+      onOpen: () => counters.opened(),
+      onClose: (connection) => {
+        presence.unwatch(connection.ref);
+        parts.actors.callService.connectionClosed(connection.ref);
+        if (connection.user) routes.users.tell(connection.user, { type: "detach", device: connection.device, conn: connection.ref });
+      },
+      health: () => ({
+        ...storageHealth(backend.health()),
+        node: config.nodeId,
+        backend: backend.stores.backend,
+        uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000),
+        connections: registry.size,
+      }),
+      metrics: () => parts.metrics.render(),
+      routes: httpRoutes(parts),
+    },
+  );
+}
+
+function sessionProtocol(parts: EdgeParts): SessionProtocol {
+  const { config, log, backend, counters } = parts;
+  const { routes, presence } = parts.actors;
+  return new SessionProtocol({
+    secret: parts.secret,
+    registry: parts.registry,
+    users: routes.users,
+    conversations: routes.conversations,
+    presence,
+    keys: new KeyService({
+      store: backend.stores.keys,
+      users: routes.users,
+      log: log.child({ component: "keys" }),
+      rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+      claims: { perWindow: config.keys.claimsPerWindow, windowMs: config.keys.claimWindowMs, perTarget: config.keys.claimsPerTargetWindow },
+    }),
+    push: parts.push,
+    discovery: new ContactDiscovery({
+      ...(backend.stores.accounts ? { accounts: backend.stores.accounts } : {}),
+      rateLimits: backend.rateLimits ?? new LocalRateLimits(),
+      dailyBudget: config.contacts.syncPerDay,
+      log: log.child({ component: "contacts" }),
+    }),
+    revocations: parts.revocations,
+    calls: parts.actors.callService,
+    status: parts.status,
+    log: log.child({ component: "session" }),
+    events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
+  });
+}
+
+function httpRoutes(parts: EdgeParts): Array<(app: TemplatedApp) => void> {
+  const { config, log, accounts, counters } = parts;
+  const accountRoutes = accounts
+    ? [
+        (app: TemplatedApp) =>
+          registerAccountRoutes(app, accounts, log.child({ component: "accounts" }), (route, status, error) =>
+            counters.accounts(1, { route, status: String(status), ...(error ? { error } : {}) }),
+          ),
+      ]
+    : [];
+  return [
+    ...accountRoutes,
+    (app) =>
+      registerMediaRoutes(app, {
+        secret: parts.secret,
+        access: parts.media,
+        maxUploadBytes: config.media.maxUploadBytes,
+        stagingDir: mediaStagingDir(config),
+        presignTtlSeconds: config.media.presignTtlSeconds,
+        revocations: parts.revocations,
+        log: log.child({ component: "media" }),
+      }),
+  ];
+}
+
+/** `/healthz` fields for the backend: `degraded` with the reasons while Redis is unreachable. */
+function storageHealth(health: BackendHealth): { status: "ok" | "degraded"; reasons?: string[]; redis?: "up" | "down" } {
+  return {
+    status: health.status,
+    ...(health.reasons.length > 0 ? { reasons: health.reasons } : {}),
+    ...(health.redis ? { redis: health.redis } : {}),
+  };
+}
