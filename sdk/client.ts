@@ -21,6 +21,9 @@ import type {
   MessageFrame,
   PrivacyAudience,
   PrivacyFrame,
+  ChatsFrame,
+  ProfileFrame,
+  AccountDeletedFrame,
   SentFrame,
   ServerFrame,
   StatusKind,
@@ -182,9 +185,29 @@ export class RouterClient {
     return this.request({ t: "group.join", chat, invite }) as Promise<GroupFrame>;
   }
 
-  /** Changes the given privacy settings ("contacts" is refused until contacts exist); resolves with all of them. */
-  setPrivacy(settings: { last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }): Promise<PrivacyFrame> {
+  /** Changes the given privacy settings; resolves with all of them. */
+  setPrivacy(settings: { last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience; profile?: PrivacyAudience }): Promise<PrivacyFrame> {
     return this.request({ t: "privacy.set", ...settings }) as Promise<PrivacyFrame>;
+  }
+
+  /** One page of the user's chats, newest first; pass the answer's `next` as `after` for the following page. */
+  chats(options: { after?: string; limit?: number } = {}): Promise<ChatsFrame> {
+    return this.request({ t: "chats", ...options }) as Promise<ChatsFrame>;
+  }
+
+  /** Changes the given profile fields ("" clears one); resolves with the whole profile. */
+  setProfile(fields: { name?: string; about?: string; photo?: string }): Promise<ProfileFrame> {
+    return this.request({ t: "profile.set", ...fields }) as Promise<ProfileFrame>;
+  }
+
+  /** `user`'s profile as their `profile` privacy setting lets this user see it. */
+  getProfile(user: string): Promise<ProfileFrame> {
+    return this.request({ t: "profile.get", user }) as Promise<ProfileFrame>;
+  }
+
+  /** Deletes the account for good; the server then closes every device with 4001. */
+  deleteAccount(): Promise<AccountDeletedFrame> {
+    return this.request({ t: "account.delete" }) as Promise<AccountDeletedFrame>;
   }
 
   getPrivacy(): Promise<PrivacyFrame> {

@@ -4,10 +4,12 @@ import { loadOrCreateSecret } from "./auth/tokens.ts";
 import { handOff, resyncAfterOutage } from "./cluster/hand-off.ts";
 import { storageBackend, type NodeConfig } from "./config.ts";
 import { MediaAccess } from "./media/access.ts";
+import { ProfileService } from "./accounts/profiles.ts";
 import { drainActors, startActors, type NodeActors } from "./node/actors.ts";
 import { startEdge } from "./node/edge.ts";
 import { nodeMetrics, watchGauges } from "./node/metrics.ts";
 import { accountService, startPush, startRevocations } from "./node/services.ts";
+import { Readiness } from "./node/readiness.ts";
 import { Shutdown } from "./node/shutdown.ts";
 import { startStatus } from "./node/status.ts";
 import { CLOSE_CODES } from "./protocol/frames.ts";
@@ -85,7 +87,10 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   shutdown.add({ name: "close stores", run: () => backend.stores.close() });
   const mediaStore = overrides.media ?? (await openMediaStore(config));
   shutdown.add({ name: "close media store", run: () => mediaStore.close() });
-  const media = new MediaAccess(mediaStore, backend.stores.groups);
+  const stores = backend.stores;
+  // Profile photos are readable by whoever may see the profile: media access asks the profiles.
+  const profiles = stores.profiles ? new ProfileService({ profiles: stores.profiles, privacy: stores.privacy, contacts: stores.contacts, blocks: stores.blocks, media: mediaStore }) : undefined;
+  const media = new MediaAccess(mediaStore, stores.groups, profiles);
   const { metrics, counters } = nodeMetrics();
   const registry = new ConnectionRegistry(config.nodeId);
   const { revocations, store: revocationStore } = await startRevocations(config, backend, registry, log, shutdown);
@@ -100,10 +105,16 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
     redisUp: () => backend.redisUp(),
   });
   const accounts = accountService(config, { backend, clock, secret, smsSender, registry, revocationStore, log });
-  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, media, accounts, status, metrics, counters, startedAt });
+  // Any chat id will do: the probe asks the message store one cheap question.
+  const readiness = new Readiness(() => backend.stores.messages.lastSeq("d:readyz:readyz"), log.child({ component: "readiness" }));
+  readiness.start();
+  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, revocationStore, media, profiles, accounts, status, metrics, counters, startedAt, readiness });
   stopTakingWork(actors, registry, transport, shutdown);
+  // Added last, so it runs first: load balancers stop sending clients before anything closes.
+  shutdown.add({ name: "report not ready", run: () => readiness.markStopping() });
   const stop = () => shutdown.run("stop");
   await announceToCluster(actors, registry, transport, config, log, stop);
+  readiness.markAnnounced();
   log.info({ host: config.host, port: transport.port, backend: backend.stores.backend, dataDir: config.dataDir, cluster: actors.cluster !== undefined }, "node listening");
   return { nodeId: config.nodeId, port: transport.port, metrics, cluster: actors.cluster, stop, stopped: shutdown.finished };
 }

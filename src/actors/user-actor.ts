@@ -270,11 +270,11 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     try {
       const current = state.privacy ?? (await deps.stores.privacy.settings(user));
       const next: PrivacySettings = { ...current, ...request.changes };
-      const changed = next.lastSeen !== current.lastSeen || next.online !== current.online || next.groups !== current.groups;
+      const changed = next.lastSeen !== current.lastSeen || next.online !== current.online || next.groups !== current.groups || next.profile !== current.profile;
       // Saved before it is answered or acted on: what the user was told holds after a restart.
       if (changed) await deps.stores.privacy.setSettings(user, next);
       state.privacy = next;
-      const result = replied({ t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups });
+      const result = replied({ t: "privacy", r: replyTo.r, last_seen: next.lastSeen, online: next.online, groups: next.groups, profile: next.profile });
       if (next.lastSeen !== current.lastSeen || next.online !== current.online) return { result, shown: presenceShown(next, state.relations) };
       return { result };
     } catch (error) {

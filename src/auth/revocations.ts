@@ -51,6 +51,15 @@ export class Revocations {
     return issuedAt <= at;
   }
 
+  /**
+   * A revocation this node has just written (account deletion): in force here at once rather
+   * than after the next poll reads it back. The poll then finds it already known.
+   */
+  noteLocal(revocation: Revocation): void {
+    const key = keyOf(revocation.user, revocation.device);
+    if ((this.byKey.get(key) ?? -Infinity) < revocation.at) this.byKey.set(key, revocation.at);
+  }
+
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;

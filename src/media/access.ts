@@ -15,6 +15,8 @@ export class MediaAccess {
   constructor(
     readonly store: MediaStore,
     private readonly groups: GroupStore,
+    /** Profile photos: readable by whoever may see the uploader's profile (src/accounts/profiles.ts). */
+    private readonly profilePhotos?: { photoVisible(viewer: string, owner: string, id: string): Promise<boolean> },
   ) {}
 
   async canRead(user: string, id: string): Promise<MediaDecision> {
@@ -24,6 +26,7 @@ export class MediaAccess {
     for (const chat of await this.store.chatsOf(id)) {
       if (await this.isMember(user, chat)) return { ok: true, info };
     }
+    if (await this.profilePhotos?.photoVisible(user, info.uploader, id)) return { ok: true, info };
     return { ok: false, code: "forbidden", msg: "not a member of a chat that carries this media" };
   }
 

@@ -1,5 +1,8 @@
 import type { TemplatedApp } from "uWebSockets.js";
+import { ChatList } from "../accounts/chat-list.ts";
+import { AccountDeletion } from "../accounts/delete-account.ts";
 import { registerAccountRoutes } from "../accounts/http.ts";
+import type { ProfileService } from "../accounts/profiles.ts";
 import type { AccountService } from "../accounts/service.ts";
 import type { Revocations } from "../auth/revocations.ts";
 import type { NodeConfig } from "../config.ts";
@@ -12,12 +15,14 @@ import type { StatusService } from "../status/service.ts";
 import { LocalRateLimits } from "../storage/local-rate-limits.ts";
 import { mediaStagingDir } from "../storage/media/open-media-store.ts";
 import type { Backend, BackendHealth } from "../storage/open-stores.ts";
+import type { RevocationStore } from "../storage/revocations.ts";
 import type { ConnectionRegistry } from "../transport/registry.ts";
 import { startTransport, type RunningTransport } from "../transport/server.ts";
 import { SessionProtocol } from "../transport/session-protocol.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import type { NodeActors } from "./actors.ts";
+import type { Readiness } from "./readiness.ts";
 import type { NodeCounters } from "./metrics.ts";
 
 export interface EdgeParts {
@@ -29,12 +34,16 @@ export interface EdgeParts {
   actors: NodeActors;
   push: PushService;
   revocations: Revocations;
+  /** Written to by account deletion (its tombstone); `revocations` is this node's copy. */
+  revocationStore: RevocationStore;
   media: MediaAccess;
+  profiles: ProfileService | undefined;
   accounts: AccountService | undefined;
   status: StatusService;
   metrics: Metrics;
   counters: NodeCounters;
   startedAt: number;
+  readiness: Readiness;
 }
 
 /** What clients reach: the WebSocket sessions and the HTTP routes, listening on the node's port. */
@@ -65,6 +74,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
         uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000),
         connections: registry.size,
       }),
+      ready: () => parts.readiness.state(),
       metrics: () => parts.metrics.render(),
       routes: httpRoutes(parts),
     },
@@ -95,6 +105,16 @@ function sessionProtocol(parts: EdgeParts): SessionProtocol {
       log: log.child({ component: "contacts" }),
     }),
     revocations: parts.revocations,
+    chats: new ChatList(backend.stores),
+    profiles: parts.profiles,
+    deletion: new AccountDeletion({
+      nodeId: config.nodeId,
+      stores: backend.stores,
+      revocations: parts.revocationStore,
+      local: parts.revocations,
+      conversations: routes.conversations,
+      log: log.child({ component: "accounts" }),
+    }),
     calls: parts.actors.callService,
     status: parts.status,
     log: log.child({ component: "session" }),

@@ -83,7 +83,7 @@ export type PushRequestFrame = PushRegisterFrame | PushUnregisterFrame | PushMut
 /** Who may see or do something; `contacts`: the users in the setter's server-side contact list. */
 export type PrivacyAudience = "everyone" | "contacts" | "nobody";
 /** Changes the given settings; each answered with all of them (`privacy`). */
-export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience }
+export interface PrivacySetFrame { t: "privacy.set"; r: number; last_seen?: PrivacyAudience; online?: PrivacyAudience; groups?: PrivacyAudience; profile?: PrivacyAudience }
 export interface PrivacyGetFrame { t: "privacy.get"; r: number }
 export type PrivacyRequestFrame = PrivacySetFrame | PrivacyGetFrame;
 
@@ -101,6 +101,17 @@ export interface BlocksListFrame { t: "blocks"; r: number }
 /** What the user's actor answers (contacts.sync is answered by the node serving the connection). */
 export type ContactListRequestFrame = ContactsAddFrame | ContactsRemoveFrame | ContactsListFrame | BlockFrame | UnblockFrame | BlocksListFrame;
 export type ContactsRequestFrame = ContactsSyncFrame | ContactListRequestFrame;
+
+/** Changes the given profile fields ("" clears one); answered `profile` with the whole profile. */
+export interface ProfileSetFrame { t: "profile.set"; r: number; name?: string; about?: string; photo?: string }
+export interface ProfileGetFrame { t: "profile.get"; r: number; user: string }
+export type ProfileRequestFrame = ProfileSetFrame | ProfileGetFrame;
+
+/** Deletes the account for good: answered `account.deleted`, then every device is closed 4001. */
+export interface AccountDeleteFrame { t: "account.delete"; r: number }
+
+/** The user's chats, newest last message first; `after` is the `next` of the previous page. */
+export interface ChatsRequestFrame { t: "chats"; r: number; after?: string; limit?: number }
 
 /** End-to-end encryption: the router keeps public prekeys and never sees a private key. */
 export interface SignedPreKey { id: number; key: Uint8Array; sig: Uint8Array }
@@ -135,6 +146,9 @@ export type ClientFrame =
   | RefreshFrame
   | PrivacyRequestFrame
   | ContactsRequestFrame
+  | ChatsRequestFrame
+  | ProfileRequestFrame
+  | AccountDeleteFrame
   | CallRequestFrame
   | StatusRequestFrame;
 
@@ -234,12 +248,15 @@ export type ServerFrame =
   | ContactsFoundFrame
   | ContactsFrame
   | BlocksFrame
+  | ChatsFrame
+  | ProfileFrame
+  | AccountDeletedFrame
   | CallServerFrame
   | StatusServerFrame;
 
 export interface PushOkFrame { t: "push.ok"; r: number }
 /** The user's privacy settings, all of them, as they are now. */
-export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience }
+export interface PrivacyFrame { t: "privacy"; r: number; last_seen: PrivacyAudience; online: PrivacyAudience; groups: PrivacyAudience; profile: PrivacyAudience }
 /** An add the user's settings turned into an invitation; `group.join` with `invite` accepts it before `expires` (ms). */
 export interface GroupInviteFrame { t: "group.invite"; chat: string; by: string; name: string; invite: string; expires: number }
 /** The answer to `contacts.sync`: those of the phones that are users, each phone as it was sent. */
@@ -250,6 +267,18 @@ export interface ContactsFoundFrame { t: "contacts.found"; r: number; users: Arr
  */
 export interface ContactsFrame { t: "contacts"; r: number; count: number; users?: string[] }
 export interface BlocksFrame { t: "blocks"; r: number; count: number; users?: string[] }
+
+/**
+ * One chat of the `chats` list. `unread`: log positions after the user's read watermark (0 when
+ * the last message is the user's own); `name` and `members` only for groups the user is in.
+ */
+export interface ChatSummary { chat: string; last_seq: number; last_ts: number; unread: number; name?: string; members?: number }
+/** A page of the user's chats; `next` (absent on the last page) asks for the following one. */
+export interface ChatsFrame { t: "chats"; r: number; chats: ChatSummary[]; next?: string }
+/** A user's profile: fields unset, or hidden from the asker by the owner's `profile` setting, are absent. */
+export interface ProfileFrame { t: "profile"; r: number; user: string; name?: string; about?: string; photo?: string }
+/** The account is gone; the connection closes with 4001 right after. */
+export interface AccountDeletedFrame { t: "account.deleted"; r: number }
 /** The answer to `refresh`: `exp` is when the connection now expires (ms since the epoch); absent: never. */
 export interface RefreshedFrame { t: "refreshed"; r: number; exp?: number }
 
@@ -449,3 +478,7 @@ export function directChatMembers(chat: string): [string, string] | undefined {
 
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 200;
+export const CHATS_DEFAULT_LIMIT = 50;
+export const CHATS_MAX_LIMIT = 200;
+/** `chats` cursors are opaque; this bounds what a client can make the server parse. */
+export const MAX_CHATS_CURSOR_LENGTH = 512;

@@ -2,6 +2,8 @@ import {
   DEVICE_ID_PATTERN,
   directChatMembers,
   HISTORY_MAX_LIMIT,
+  CHATS_MAX_LIMIT,
+  MAX_CHATS_CURSOR_LENGTH,
   INVITE_PATTERN,
   isGroupChat,
   isUserId,
@@ -16,6 +18,10 @@ import { parsePushFrame } from "./validate-push.ts";
 import { parseCallFrame } from "./validate-calls.ts";
 import { parseStatusFrame } from "./validate-status.ts";
 import { parseContactsFrame } from "./validate-contacts.ts";
+
+/** Longest profile name and about text (`profile.set`), in characters. */
+export const MAX_PROFILE_NAME_LENGTH = 64;
+export const MAX_PROFILE_ABOUT_LENGTH = 140;
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {
@@ -162,6 +168,13 @@ function media(fields: Fields): MediaRef {
   return { id, mime, size: ref.size, sha256, thumb: thumb instanceof Uint8Array ? thumb : undefined };
 }
 
+/** An optional profile text: "" clears the field; otherwise 1-maxLength characters without control characters. */
+function profileText(fields: Fields, name: string, maxLength: number): string | undefined {
+  if (fields[name] === "") return "";
+  // eslint-disable-next-line no-control-regex
+  return optionalText(fields, name, maxLength, /^[^\u0000-\u001f\u007f]*$/u);
+}
+
 function optionalAudience(fields: Fields, name: string): PrivacyAudience | undefined {
   const value = fields[name];
   if (value === undefined || value === null) return undefined;
@@ -223,9 +236,27 @@ function parse(fields: Fields): ClientFrame {
         last_seen: optionalAudience(fields, "last_seen"),
         online: optionalAudience(fields, "online"),
         groups: optionalAudience(fields, "groups"),
+        profile: optionalAudience(fields, "profile"),
       };
     case "privacy.get":
       return { t: "privacy.get", r: requestId(fields) };
+    case "profile.set":
+      return {
+        t: "profile.set",
+        r: requestId(fields),
+        name: profileText(fields, "name", MAX_PROFILE_NAME_LENGTH),
+        about: profileText(fields, "about", MAX_PROFILE_ABOUT_LENGTH),
+        photo: fields.photo === "" ? "" : optionalText(fields, "photo", 32, MEDIA_ID_PATTERN),
+      };
+    case "account.delete":
+      return { t: "account.delete", r: requestId(fields) };
+    case "profile.get":
+      return { t: "profile.get", r: requestId(fields), user: userId(fields, "user") };
+    case "chats": {
+      const limit = optionalSeq(fields, "limit");
+      if (limit !== undefined && (limit < 1 || limit > CHATS_MAX_LIMIT)) throw new FieldError(`\`limit\` must be 1-${CHATS_MAX_LIMIT}`);
+      return { t: "chats", r: requestId(fields), after: optionalText(fields, "after", MAX_CHATS_CURSOR_LENGTH), limit };
+    }
     case "receipts":
       return { t: "receipts", r: requestId(fields), chat: chatId(fields), seq: positiveSeq(fields, "seq") };
     case "watch":

@@ -80,4 +80,9 @@ export interface AccountStore {
   rotateRefresh(family: string, oldHash: string, newHash: string, newExpiresAt: number, now: number): Promise<RefreshRotation>;
   /** Revokes the device's family (sign-out, compromise): its tokens refresh no more. */
   revokeDevice(user: string, device: string): Promise<void>;
+  /**
+   * Account deletion: the phone no longer maps to `user` (its next sign-up makes a new user
+   * id) and every refresh family of the user is revoked.
+   */
+  forgetUser(user: string): Promise<void>;
 }

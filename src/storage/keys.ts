@@ -62,4 +62,6 @@ export interface KeyStore {
    * (the target's per-window claim budget is spent: see KeyService).
    */
   claim(user: string, device: string | undefined, limits: { lowWater: number; oneTime?: boolean }): Promise<ClaimedBundle[]>;
+  /** Account deletion: every device's keys and one-time prekeys go. */
+  deleteUser(user: string): Promise<void>;
 }

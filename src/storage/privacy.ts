@@ -19,10 +19,12 @@ export interface PrivacySettings {
   online: Audience;
   /** Who may add the user to a group directly; everyone else's adds become invitations. */
   groups: Audience;
+  /** Who sees the user's profile (name, about, photo): src/accounts/profiles.ts. */
+  profile: Audience;
 }
 
 /** What a user who never chose gets: today's behaviour, visible to and addable by everyone. */
-export const DEFAULT_PRIVACY: Readonly<PrivacySettings> = Object.freeze({ lastSeen: "everyone", online: "everyone", groups: "everyone" });
+export const DEFAULT_PRIVACY: Readonly<PrivacySettings> = Object.freeze({ lastSeen: "everyone", online: "everyone", groups: "everyone", profile: "everyone" });
 
 export interface PrivacyStore {
   /** The user's settings, DEFAULT_PRIVACY for those never set. */

@@ -15,6 +15,7 @@ import type { KeyStore } from "./keys.ts";
 import type { MessageStore } from "./messages.ts";
 import type { PresenceStore } from "./presence.ts";
 import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
+import type { ProfileStore } from "./profiles.ts";
 import type { PushRegistrationStore } from "./push.ts";
 import type { ReceiptStore } from "./receipts.ts";
 import type { StatusStore } from "./status.ts";
@@ -39,6 +40,8 @@ export interface Stores {
   readonly keys?: KeyStore;
   /** Absent on backends without push storage yet: push is then off (`push.*` answered `unavailable`). */
   readonly push?: PushRegistrationStore;
+  /** Absent on backends without profile storage: `profile.*` are answered `unavailable`. */
+  readonly profiles?: ProfileStore;
   /** Absent on backends without account storage: sign-up and refresh are off (their routes answer 404). */
   readonly accounts?: AccountStore;
   close(): Promise<void>;

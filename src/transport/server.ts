@@ -33,7 +33,10 @@ export interface TransportHooks {
   outbound: OutboundEvents;
   onOpen(): void;
   onClose(connection: ClientConnection): void;
+  /** Liveness: the process serves (`degraded` still serves; a restart would not help). */
   health(): { status: "ok" | "degraded"; [key: string]: unknown };
+  /** Readiness: whether a load balancer should send this node new clients. */
+  ready(): { ready: boolean; reasons: string[] };
   metrics(): string;
   /** Further HTTP routes on the same app and port (media), registered before the 404 fallback. */
   routes?: Array<(app: TemplatedApp) => void>;
@@ -168,8 +171,11 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
   });
 
   app.get("/healthz", (res) => {
-    const health = hooks.health();
-    reply(res, health.status === "ok" ? "200 OK" : "503 Service Unavailable", "application/json", JSON.stringify(health));
+    reply(res, "200 OK", "application/json", JSON.stringify(hooks.health()));
+  });
+  app.get("/readyz", (res) => {
+    const readiness = hooks.ready();
+    reply(res, readiness.ready ? "200 OK" : "503 Service Unavailable", "application/json", JSON.stringify(readiness));
   });
   app.get("/metrics", (res) => {
     reply(res, "200 OK", "text/plain; version=0.0.4", hooks.metrics());

@@ -19,11 +19,14 @@ import {
   type CallRequestFrame,
   type StatusRequestFrame,
   type PushRequestFrame,
+  type ProfileRequestFrame,
   type RefreshFrame,
   type ServerFrame,
 } from "../protocol/frames.ts";
 import { validateFrame } from "../protocol/validate.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
+import { BadCursorError } from "../accounts/chat-list.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ClientConnection } from "./connection.ts";
 import type { ConnectionRegistry } from "./registry.ts";
@@ -45,6 +48,12 @@ export interface SessionDeps {
   discovery?: { sync(user: string, frame: ContactsSyncFrame): Promise<ServerFrame> };
   /** Token revocations (`router token revoke`); without it no token is revoked. */
   revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
+  /** The `chats` list (src/accounts/chat-list.ts); without it `chats` is answered `unavailable`. */
+  chats?: { list(user: string, r: number, after: string | undefined, limit: number | undefined): Promise<ServerFrame> };
+  /** Profiles (src/accounts/profiles.ts); without it `profile.*` are answered `unavailable`. */
+  profiles?: { handle(user: string, frame: ProfileRequestFrame): Promise<ServerFrame> };
+  /** Account deletion (src/accounts/delete-account.ts); without it `account.delete` is answered `unavailable`. */
+  deletion?: { removeData(user: string): Promise<void>; tombstone(user: string): Promise<void> };
   /** Call signalling and TURN credentials (src/calls/); without it `call.*` are answered `unavailable`. */
   calls?: { handle(conn: ConnectionRef, user: string, device: string, frame: CallRequestFrame): void };
   /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It turns (and logs) its own failures into `err` frames. */
@@ -304,8 +313,26 @@ export class SessionProtocol {
           if (frame.last_seen) changes.lastSeen = frame.last_seen;
           if (frame.online) changes.online = frame.online;
           if (frame.groups) changes.groups = frame.groups;
+          if (frame.profile) changes.profile = frame.profile;
         }
         this.deps.users.tell(user, { type: "privacy", changes, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
+      }
+      case "profile.set":
+      case "profile.get": {
+        const profiles = this.deps.profiles;
+        if (!profiles) {
+          this.reject(connection, "unavailable", "this node keeps no profiles", frame.r);
+          return;
+        }
+        profiles.handle(user, frame).then(
+          (answer) => connection.send(answer),
+          (error: unknown) => {
+            const unavailable = error instanceof StorageUnavailableError;
+            this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, `${frame.t} failed`);
+            this.reject(connection, unavailable ? "unavailable" : "internal", `${frame.t} failed; retry`, frame.r);
+          },
+        );
         return;
       }
       case "contacts.sync": {
@@ -319,6 +346,54 @@ export class SessionProtocol {
           (error: unknown) => {
             this.deps.log.error({ err: error, conn: connection.id }, "contacts.sync failed");
             this.reject(connection, "internal", "contacts.sync failed", frame.r);
+          },
+        );
+        return;
+      }
+      case "account.delete": {
+        const deletion = this.deps.deletion;
+        if (!deletion) {
+          this.reject(connection, "unavailable", "this node cannot delete accounts", frame.r);
+          return;
+        }
+        deletion.removeData(user).then(
+          async () => {
+            connection.send({ t: "account.deleted", r: frame.r });
+            try {
+              await deletion.tombstone(user);
+            } catch (error) {
+              // Rare (retried already): the data is gone, but tokens of the id stay good until they expire.
+              this.deps.log.error({ err: error, user }, "account tombstone write failed");
+            }
+            // Every node closes the user's sockets once it polls the tombstone; this node's at once.
+            for (const own of this.deps.registry.ofUser(user)) own.close(CLOSE_CODES.unauthorized, "account deleted");
+          },
+          (error: unknown) => {
+            const unavailable = error instanceof StorageUnavailableError;
+            this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, "account.delete failed");
+            // Each step is idempotent: a retry finishes what this one left.
+            this.reject(connection, unavailable ? "unavailable" : "internal", "account.delete failed; retry", frame.r);
+          },
+        );
+        return;
+      }
+      case "chats": {
+        // Always the connection's own user: no field names another.
+        const chats = this.deps.chats;
+        if (!chats) {
+          this.reject(connection, "unavailable", "this node has no chat list", frame.r);
+          return;
+        }
+        chats.list(user, frame.r, frame.after, frame.limit).then(
+          (answer) => connection.send(answer),
+          (error: unknown) => {
+            if (error instanceof BadCursorError) {
+              this.reject(connection, "invalid_field", error.message, frame.r);
+              return;
+            }
+            const unavailable = error instanceof StorageUnavailableError;
+            this.deps.log[unavailable ? "warn" : "error"]({ err: error, conn: connection.id }, "chats failed");
+            this.reject(connection, unavailable ? "unavailable" : "internal", "chats failed; retry", frame.r);
           },
         );
         return;

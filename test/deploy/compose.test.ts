@@ -117,13 +117,13 @@ describe("deploy/compose.yaml: the cluster recipe", () => {
     }
   });
 
-  it("balances every node, and only nodes, behind the load balancer, checked by /healthz", () => {
+  it("balances every node, and only nodes, behind the load balancer, checked by /readyz", () => {
     const haproxy = readFileSync(join(deployDir, "haproxy.cfg"), "utf8");
     const servers = [...haproxy.matchAll(/^\s*server\s+(\S+)\s+(\S+):(\d+)/gm)].map((m) => ({ host: m[2]!, port: Number(m[3]) }));
     const nodes = routers.filter(([, s]) => s.command?.[0] === "node").map(([name, service]) => ({ name, port: configOf(name, service, secretsDir).config.port }));
     assert.deepEqual(servers.map((s) => s.host).sort(), nodes.map((n) => n.name).sort());
     for (const server of servers) assert.equal(server.port, 7070, "the image's port");
-    assert.match(haproxy, /option httpchk GET \/healthz/);
+    assert.match(haproxy, /option httpchk GET \/readyz/);
   });
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventually } from "../support/flood.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, watch } from "node:fs";
 import { connect } from "node:net";
@@ -164,6 +165,12 @@ describe("a cluster node when Cassandra goes away mid-traffic", () => {
     // Traffic in flight while the JVM dies, then more while it is gone.
     const inFlight = Promise.all(Array.from({ length: 30 }, (_, i) => trySend(alice, `during-${i}`)));
     await restarter.kill();
+    // A node whose message store does not answer tells load balancers to send clients elsewhere.
+    await eventually(async () => {
+      const readiness = await fetch(`${node.httpUrl}/readyz`);
+      assert.equal(readiness.status, 503);
+      assert.match(((await readiness.json()) as { reasons: string[] }).reasons.join(), /message store does not answer/);
+    }, 60_000);
     for (const outcome of await inFlight) record(outcome);
     for (const outcome of await Promise.all(Array.from({ length: 20 }, (_, i) => trySend(alice, `down-${i}`)))) record(outcome);
 
@@ -174,6 +181,7 @@ describe("a cluster node when Cassandra goes away mid-traffic", () => {
     const ackedBeforeRestart = new Map([...outcomes.values()].flatMap((o) => (o.seq !== undefined ? [[o.cid, o.seq] as const] : [])));
 
     await restarter.start();
+    await eventually(async () => assert.equal((await fetch(`${node.httpUrl}/readyz`)).status, 200), 90_000);
     // The client retries everything refused, with the same cid and a client's backoff, until it
     // is stored.
     const deadline = Date.now() + 90_000;

@@ -66,6 +66,10 @@ describe("a cluster node when Redis goes away mid-traffic", () => {
     await logs.waitFor((line) => line.msg === UNREACHABLE);
     const degraded = await health(node);
     assert.equal(degraded.body.status, "degraded");
+    // Liveness: the node serves, degraded; a restart would not bring Redis back.
+    assert.equal(degraded.code, 200);
+    // Readiness: messages flow without Redis, so the node keeps taking clients.
+    assert.equal((await fetch(`${node.httpUrl}/readyz`)).status, 200);
     assert.equal(degraded.body.redis, "down");
     assert.match(degraded.body.reasons?.[0] ?? "", /redis unreachable since .*messaging unaffected/);
     assert.equal(node.node.metrics.value("router_redis_up"), 0);

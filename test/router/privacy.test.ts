@@ -30,11 +30,11 @@ describe("privacy settings", () => {
   it("are validated, answered in full, and kept across reconnects and restarts", async () => {
     node = await TestNode.start({ dataDir });
     const user = await node.connect("priv");
-    assert.deepEqual({ ...(await user.getPrivacy()), r: 0 }, { t: "privacy", r: 0, last_seen: "everyone", online: "everyone", groups: "everyone" });
+    assert.deepEqual({ ...(await user.getPrivacy()), r: 0 }, { t: "privacy", r: 0, last_seen: "everyone", online: "everyone", groups: "everyone", profile: "everyone" });
     await assert.rejects(user.request({ t: "privacy.set", online: "friends" }), isCode("invalid_field"));
     await assert.rejects(user.request({ t: "privacy.set", last_seen: true }), isCode("invalid_field"));
     const answer = await user.setPrivacy({ last_seen: "nobody", groups: "nobody" });
-    assert.deepEqual({ ...answer, r: 0 }, { t: "privacy", r: 0, last_seen: "nobody", online: "everyone", groups: "nobody" });
+    assert.deepEqual({ ...answer, r: 0 }, { t: "privacy", r: 0, last_seen: "nobody", online: "everyone", groups: "nobody", profile: "everyone" });
     await user.close();
 
     const again = await node.connect("priv");

@@ -128,5 +128,27 @@ export function accountStoreContract(name: string, open: () => Promise<Stores>):
       assert.deepEqual(await accounts.rotateRefresh(replacement, "n1", "n2", now + 60 * MINUTE, now), { kind: "revoked" });
       assert.deepEqual(await accounts.rotateRefresh(other, "o1", "o2", now + 60 * MINUTE, now), { kind: "rotated", user, device: "e" });
     });
+
+    it("forgets a deleted user: the phone signs up anew, every refresh family is revoked, others untouched", async () => {
+      const phone = freshPhone();
+      const otherPhone = freshPhone();
+      const { user } = await accounts.userForPhone(phone, `u${id()}`, Date.now());
+      const { user: bystander } = await accounts.userForPhone(otherPhone, `u${id()}`, Date.now());
+      const expiresAt = Date.now() + 60 * MINUTE;
+      const [d, e, kept] = [id(), id(), id()];
+      await accounts.issueRefresh({ family: d, user, device: "d", hash: "d1", expiresAt });
+      await accounts.issueRefresh({ family: e, user, device: "e", hash: "e1", expiresAt });
+      await accounts.issueRefresh({ family: kept, user: bystander, device: "d", hash: "k1", expiresAt });
+      await accounts.forgetUser(user);
+      await accounts.forgetUser(user);
+      assert.equal(await accounts.findUser(phone), undefined);
+      assert.equal(await accounts.phoneOf(user), undefined);
+      assert.deepEqual(await accounts.rotateRefresh(d, "d1", "d2", expiresAt, Date.now()), { kind: "revoked" });
+      assert.deepEqual(await accounts.rotateRefresh(e, "e1", "e2", expiresAt, Date.now()), { kind: "revoked" });
+      assert.deepEqual(await accounts.rotateRefresh(kept, "k1", "k2", expiresAt, Date.now()), { kind: "rotated", user: bystander, device: "d" });
+      assert.equal(await accounts.findUser(otherPhone), bystander);
+      const fresh = `u${id()}`;
+      assert.deepEqual(await accounts.userForPhone(phone, fresh, Date.now()), { user: fresh, created: true });
+    });
   });
 }

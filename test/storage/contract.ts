@@ -323,6 +323,21 @@ export function keyAndPushStoreContract(name: string, open: () => Promise<Stores
       assert.deepEqual(await keys.claim(user, "tablet", { ...LIMITS, oneTime: false }), []);
     });
 
+    it("deletes every device's keys of a deleted user, and only theirs", async () => {
+      const user = freshUser("kd");
+      const other = freshUser("ko");
+      await keys.put(user, "phone", publishedKeys(), prekeys(1, 5), LIMITS);
+      await keys.put(user, "laptop", publishedKeys(), prekeys(1, 5), LIMITS);
+      await keys.put(other, "phone", publishedKeys(), prekeys(1, 5), LIMITS);
+      await keys.deleteUser(user);
+      await keys.deleteUser(user);
+      assert.deepEqual(await keys.claim(user, undefined, LIMITS), []);
+      assert.deepEqual((await keys.claim(other, undefined, LIMITS)).map((b) => [b.device, b.prekey?.id]), [["phone", 1]]);
+      // The user's devices may publish again (a user id is never reused, but the store does not care).
+      assert.deepEqual(await keys.put(user, "phone", publishedKeys(), prekeys(7, 1), LIMITS), { count: 1 });
+      assert.equal((await keys.claim(user, "phone", LIMITS))[0]?.prekey?.id, 7);
+    });
+
     it("replaces a prekey id it holds rather than adding one, and refuses a put over the limit", async () => {
       const user = freshUser("r");
       const published = publishedKeys();
@@ -492,17 +507,29 @@ export function privacyStoreContract(name: string, open: () => Promise<Stores>):
       const user = freshUser("p");
       const other = freshUser("q");
       assert.deepEqual(await stores.privacy.settings(user), DEFAULT_PRIVACY);
-      await stores.privacy.setSettings(user, { lastSeen: "nobody", online: "everyone", groups: "nobody" });
-      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "nobody", online: "everyone", groups: "nobody" });
+      await stores.privacy.setSettings(user, { lastSeen: "nobody", online: "everyone", groups: "nobody", profile: "nobody" });
+      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "nobody", online: "everyone", groups: "nobody", profile: "nobody" });
       assert.deepEqual(
         await stores.privacy.settingsOf([user, other]),
         new Map([
-          [user, { lastSeen: "nobody", online: "everyone", groups: "nobody" }],
+          [user, { lastSeen: "nobody", online: "everyone", groups: "nobody", profile: "nobody" }],
           [other, DEFAULT_PRIVACY],
         ]),
       );
-      await stores.privacy.setSettings(user, { lastSeen: "everyone", online: "nobody", groups: "everyone" });
-      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "everyone", online: "nobody", groups: "everyone" });
+      await stores.privacy.setSettings(user, { lastSeen: "everyone", online: "nobody", groups: "everyone", profile: "everyone" });
+      assert.deepEqual(await stores.privacy.settings(user), { lastSeen: "everyone", online: "nobody", groups: "everyone", profile: "everyone" });
+    });
+
+    it("keeps profiles field by field: set, change one, clear one, delete", async () => {
+      const profiles = stores.profiles;
+      assert.ok(profiles, "this backend keeps profiles");
+      const user = freshUser("pr");
+      assert.deepEqual(await profiles.profile(user), {});
+      assert.deepEqual(await profiles.update(user, { name: "Ada", about: "hi" }), { name: "Ada", about: "hi" });
+      assert.deepEqual(await profiles.update(user, { photo: "0".repeat(32), about: "" }), { name: "Ada", photo: "0".repeat(32) });
+      assert.deepEqual(await profiles.profile(user), { name: "Ada", photo: "0".repeat(32) });
+      await profiles.deleteProfile(user);
+      assert.deepEqual(await profiles.profile(user), {});
     });
 
     it("keeps invitations until taken or expired, at most the pending bound, dropping the oldest", async () => {

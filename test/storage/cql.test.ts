@@ -394,6 +394,7 @@ describe("cql migrations", () => {
         "phone_users",
         "prekeys",
         "privacy_settings",
+        "profiles",
         "push_registrations",
         "push_settings",
         "refresh_devices",

@@ -16,6 +16,9 @@ const SELECT_CODE = "SELECT code_id, code_hash, expires_at, attempts FROM verifi
 const COUNT_ATTEMPT = "UPDATE verification_codes USING TTL ? SET attempts = ? WHERE phone = ? IF code_id = ? AND attempts = ?";
 const DELETE_CODE = "DELETE FROM verification_codes WHERE phone = ? IF code_id = ?";
 
+const DELETE_PHONE = "DELETE FROM phone_users WHERE phone = ? IF user_id = ?";
+const DELETE_USER_PHONE = "DELETE FROM user_phones WHERE user_id = ?";
+const SELECT_USER_FAMILIES = "SELECT family FROM refresh_devices WHERE user_id = ?";
 const SELECT_DEVICE_FAMILY = "SELECT family FROM refresh_devices WHERE user_id = ? AND device = ?";
 const INSERT_DEVICE_FAMILY = "INSERT INTO refresh_devices (user_id, device, family) VALUES (?, ?, ?) USING TTL ?";
 const DELETE_FAMILY = "DELETE FROM refresh_families WHERE family = ? IF EXISTS";
@@ -174,6 +177,18 @@ export class CqlAccountStore implements AccountStore {
     }
     await this.session.conditional("accounts.rotateRefresh", { query: REVOKE_FAMILY, params: [familyId] });
     return { kind: "reused", user: current.user, device: current.device };
+  }
+
+  async forgetUser(user: string): Promise<void> {
+    const phone = await this.phoneOf(user);
+    // Conditional like every phone_users write; only while the phone is still this user's.
+    if (phone !== undefined) await this.session.conditional("accounts.forgetUser", { query: DELETE_PHONE, params: [phone, user] });
+    await this.session.execute("accounts.forgetUser", { query: DELETE_USER_PHONE, params: [user] });
+    const devices = await this.session.rows("accounts.forgetUser", { query: SELECT_USER_FAMILIES, params: [user] });
+    for (const row of devices) {
+      const family = optionalTextColumn(row, "family");
+      if (family !== undefined) await this.session.conditional("accounts.forgetUser", { query: REVOKE_FAMILY, params: [family] });
+    }
   }
 
   async revokeDevice(user: string, device: string): Promise<void> {

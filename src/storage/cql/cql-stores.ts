@@ -12,6 +12,7 @@ import { migrate, SchemaNotReadyError, verifySchema, type Replication } from "./
 import { CqlPushRegistrationStore } from "./push-store.ts";
 import { CqlAccountStore } from "./account-store.ts";
 import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
+import { CqlProfileStore } from "./profile-store.ts";
 import { CqlStatusStore } from "./status-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
 import { CqlUserSetStore } from "./user-set-store.ts";
@@ -89,6 +90,7 @@ export async function openCqlStores(options: CqlStoreOptions): Promise<Stores> {
     accounts: new CqlAccountStore(session),
     privacy: new CqlPrivacyStore(session),
     invites: new CqlGroupInviteStore(session),
+    profiles: new CqlProfileStore(session),
     contacts: new CqlUserSetStore(session, "user_contacts"),
     blocks: new CqlUserSetStore(session, "user_blocks"),
     status: new CqlStatusStore(session),

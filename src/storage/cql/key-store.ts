@@ -32,6 +32,7 @@ const DELETE_PREKEY = "DELETE FROM prekeys WHERE user_id = ? AND device = ? AND 
 // The condition of every write of a prekeys partition: nobody wrote it since it was read.
 const SET_STATE =
   "UPDATE prekeys SET version = ?, held = ?, floor_id = ?, warned = ? WHERE user_id = ? AND device = ? AND generation = ? IF version = ?";
+const DELETE_DEVICES = "DELETE FROM key_devices WHERE user_id = ?";
 const DROP_GENERATION = "DELETE FROM prekeys WHERE user_id = ? AND device = ? AND generation = ?";
 
 /** Below every key id (they are unsigned). */
@@ -154,6 +155,14 @@ export class CqlKeyStore implements KeyStore {
       await backoff(attempt);
     }
     throw new StorageUnavailableError(`cql putKeys for ${user}/${device} lost ${MAX_ATTEMPTS} races in a row`);
+  }
+
+  async deleteUser(user: string): Promise<void> {
+    const rows = await this.session.rows("deleteKeys", { query: SELECT_DEVICES, params: [user] });
+    for (const keys of rows.map((row) => deviceFromRow(row))) {
+      await this.serially(user, keys.device, () => this.session.execute("deleteKeys", { query: DROP_GENERATION, params: [user, keys.device, keys.generation] }));
+    }
+    await this.session.execute("deleteKeys", { query: DELETE_DEVICES, params: [user] });
   }
 
   async claim(user: string, device: string | undefined, limits: { lowWater: number; oneTime?: boolean }): Promise<ClaimedBundle[]> {

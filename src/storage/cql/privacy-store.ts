@@ -3,8 +3,8 @@ import { numberColumn, optionalTextColumn, textColumn } from "./columns.ts";
 import type { Row } from "./session.ts";
 import type { CqlSession } from "./session.ts";
 
-const SET_SETTINGS = "UPDATE privacy_settings SET last_seen = ?, online = ?, groups = ? WHERE user_id = ?";
-const SELECT_SETTINGS = "SELECT last_seen, online, groups FROM privacy_settings WHERE user_id = ?";
+const SET_SETTINGS = "UPDATE privacy_settings SET last_seen = ?, online = ?, groups = ?, profile = ? WHERE user_id = ?";
+const SELECT_SETTINGS = "SELECT last_seen, online, groups, profile FROM privacy_settings WHERE user_id = ?";
 
 const PUT_INVITE =
   "INSERT INTO group_invites (user_id, chat, invite, by_user, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?";
@@ -40,7 +40,7 @@ export class CqlPrivacyStore implements PrivacyStore {
   async settings(user: string): Promise<PrivacySettings> {
     const [row] = await this.session.rows("privacy.settings", { query: SELECT_SETTINGS, params: [user] });
     if (!row) return { ...DEFAULT_PRIVACY };
-    return { lastSeen: audience(row, "last_seen"), online: audience(row, "online"), groups: audience(row, "groups") };
+    return { lastSeen: audience(row, "last_seen"), online: audience(row, "online"), groups: audience(row, "groups"), profile: audience(row, "profile") };
   }
 
   async settingsOf(users: readonly string[]): Promise<Map<string, PrivacySettings>> {
@@ -55,7 +55,7 @@ export class CqlPrivacyStore implements PrivacyStore {
   }
 
   async setSettings(user: string, settings: PrivacySettings): Promise<void> {
-    await this.session.execute("privacy.set", { query: SET_SETTINGS, params: [settings.lastSeen, settings.online, settings.groups, user] });
+    await this.session.execute("privacy.set", { query: SET_SETTINGS, params: [settings.lastSeen, settings.online, settings.groups, settings.profile, user] });
   }
 }
 

@@ -105,6 +105,18 @@ export class LmdbAccountStore implements AccountStore {
     });
   }
 
+  async forgetUser(user: string): Promise<void> {
+    await this.transaction("accounts.forgetUser", () => {
+      const phone = this.userPhones.get(user);
+      if (phone !== undefined && this.phones.get(phone)?.user === user) void this.phones.remove(phone);
+      void this.userPhones.remove(user);
+      for (const { value: family } of this.deviceFamilies.getRange({ start: [user, ""], end: [user, "\uffff"] })) {
+        const value = this.families.get(family);
+        if (value) void this.families.put(family, { ...value, revoked: true });
+      }
+    });
+  }
+
   async revokeDevice(user: string, device: string): Promise<void> {
     await this.transaction("accounts.revokeDevice", () => {
       const family = this.deviceFamilies.get([user, device]);

@@ -55,6 +55,19 @@ export class LmdbKeyStore implements KeyStore {
     private readonly db: LmdbKeyDatabases,
   ) {}
 
+  async deleteUser(user: string): Promise<void> {
+    try {
+      await this.root.transaction(() => {
+        for (const { key } of this.db.keyDevices.getRange({ start: [user, ""], end: [user, STRING_MAX] })) {
+          for (const prekey of this.db.prekeys.getKeys({ start: [user, key[1], 0], end: [user, key[1], ID_MAX] })) void this.db.prekeys.remove(prekey);
+          void this.db.keyDevices.remove(key);
+        }
+      });
+    } catch (error) {
+      throw new StorageUnavailableError("lmdb deleteKeys failed", { cause: error });
+    }
+  }
+
   async put(user: string, device: string, keys: DeviceKeys, prekeys: OneTimeKey[], limits: { maxPrekeys: number; lowWater: number }): Promise<KeyPutResult> {
     try {
       return await this.root.transaction((): KeyPutResult => {

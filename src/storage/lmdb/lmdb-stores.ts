@@ -12,6 +12,7 @@ import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
 import { LmdbAccountStore } from "./account-store.ts";
 import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
+import { LmdbProfileStore } from "./profile-store.ts";
 import { LmdbUserSetStore } from "./user-set-store.ts";
 import { LmdbStatusStore } from "./status-store.ts";
 
@@ -270,6 +271,7 @@ export function openLmdbStores(options: LmdbOptions): Stores {
     accounts: new LmdbAccountStore(root),
     privacy: new LmdbPrivacyStore(root),
     invites: new LmdbGroupInviteStore(root),
+    profiles: new LmdbProfileStore(root),
     contacts: new LmdbUserSetStore(root, "user-contacts"),
     blocks: new LmdbUserSetStore(root, "user-blocks"),
     status: new LmdbStatusStore(root),
