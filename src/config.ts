@@ -242,7 +242,7 @@ export function defaultConfig(): NodeConfig {
   };
 }
 
-/** Environment variable → config key. Command-line flags win over these. */
+/** Environment variable → config key. Command-line flags win over these, these over the config file (src/config-file.ts). */
 export const ENVIRONMENT_TABLE = {
   ROUTER_NODE_ID: "nodeId",
   ROUTER_HOST: "host",
@@ -381,7 +381,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv, config = defaultCo
  * secrets as files; the environment shows in `ps e` and `docker inspect`). Variables that are
  * themselves in the table (ROUTER_SECRET_FILE) keep their own meaning.
  */
-function fileVariableOf(variable: string, env: NodeJS.ProcessEnv): string | undefined {
+export function fileVariableOf(variable: string, env: NodeJS.ProcessEnv): string | undefined {
   const name = `${variable}_FILE`;
   if (name in ENVIRONMENT_TABLE) return undefined;
   const path = env[name];

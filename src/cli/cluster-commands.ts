@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import pino from "pino";
-import { clusterStatus, requestDrain, type NodeStatus } from "../cluster/admin.ts";
+import { clusterStatus, NoRouterNodeError, requestDrain, type NodeStatus } from "../cluster/admin.ts";
 import { connectNats } from "../cluster/nats-connection.ts";
 import { ownershipShares, Ring } from "../cluster/ring.ts";
 import { chatKey, userKey } from "../cluster/routing.ts";
@@ -11,22 +10,12 @@ import { renderTable } from "./table.ts";
 /** Keys sampled to measure ownership shares: enough that a share is right to about 0.3%. */
 const SHARE_SAMPLE = 100_000;
 
-interface Connection {
-  statuses: NodeStatus[];
+/** Where a cluster command goes, and what it was asked (settings resolved by main.ts). */
+export interface ClusterTarget {
+  nats: string;
+  prefix: string;
   json: boolean;
-}
-
-function options(args: string[]) {
-  return parseArgs({
-    args,
-    options: {
-      nats: { type: "string", default: process.env.ROUTER_NATS ?? "nats://127.0.0.1:4222" },
-      prefix: { type: "string", default: process.env.ROUTER_CLUSTER_PREFIX ?? "router" },
-      json: { type: "boolean", default: false },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  positionals: string[];
 }
 
 async function withNats<T>(nats: string, run: (connection: Awaited<ReturnType<typeof connectNats>>) => Promise<T>): Promise<T> {
@@ -38,19 +27,19 @@ async function withNats<T>(nats: string, run: (connection: Awaited<ReturnType<ty
   }
 }
 
-async function gather(args: string[]): Promise<Connection & { positionals: string[] }> {
-  const { values, positionals } = options(args);
-  const statuses = await withNats(values.nats!, (nats) => clusterStatus(nats, values.prefix!));
-  if (statuses.length === 0) throw new ConfigError(`no router node answered on ${values.nats} (prefix ${values.prefix})`);
-  return { statuses, json: values.json!, positionals };
+async function gather(target: ClusterTarget): Promise<NodeStatus[]> {
+  const statuses = await withNats(target.nats, (nats) => clusterStatus(nats, target.prefix));
+  if (statuses.length === 0) throw new NoRouterNodeError(`no router node answered on ${target.prefix}.admin at ${target.nats}`);
+  return statuses;
 }
 
 function print(json: boolean, value: unknown, table: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : table());
 }
 
-export async function clusterStatusCommand(args: string[]): Promise<number> {
-  const { statuses, json } = await gather(args);
+export async function clusterStatusCommand(target: ClusterTarget): Promise<number> {
+  const statuses = await gather(target);
+  const json = target.json;
   print(json, statuses, () =>
     renderTable(
       ["node", "address", "version", "up since", "connections", "actors", "ring size"],
@@ -62,8 +51,9 @@ export async function clusterStatusCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function clusterRingCommand(args: string[]): Promise<number> {
-  const { statuses, json } = await gather(args);
+export async function clusterRingCommand(target: ClusterTarget): Promise<number> {
+  const statuses = await gather(target);
+  const json = target.json;
   const ring = Ring.of(statuses.map((s) => s.node));
   const keys = Array.from({ length: SHARE_SAMPLE }, (_, i) => (i % 2 ? userKey(`u${i}`) : chatKey(`g:sample${i}`)));
   const shares = [...ownershipShares(ring, keys)].map(([node, share]) => ({ node, share: share.share }));
@@ -71,10 +61,11 @@ export async function clusterRingCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function clusterWhereCommand(args: string[]): Promise<number> {
-  const { statuses, json, positionals } = await gather(args);
-  const target = positionals[0];
+export async function clusterWhereCommand(cluster: ClusterTarget): Promise<number> {
+  const target = cluster.positionals[0];
   if (!target) throw new ConfigError("usage: router cluster where <user|chat>");
+  const statuses = await gather(cluster);
+  const json = cluster.json;
   const isChat = isGroupChat(target) || directChatMembers(target) !== undefined;
   const key = isChat ? chatKey(target) : userKey(target);
   const owner = Ring.of(statuses.map((s) => s.node)).ownerOf(key);
@@ -83,11 +74,10 @@ export async function clusterWhereCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function nodeDrainCommand(args: string[]): Promise<number> {
-  const { values, positionals } = options(args);
-  const node = positionals[0];
+export async function nodeDrainCommand(target: ClusterTarget): Promise<number> {
+  const node = target.positionals[0];
   if (!node) throw new ConfigError("usage: router node drain <node-id>");
-  await withNats(values.nats!, (nats) => requestDrain(nats, values.prefix!, node));
-  print(values.json!, { node, draining: true }, () => `${node}: draining\n`);
+  await withNats(target.nats, (nats) => requestDrain(nats, target.prefix, node));
+  print(target.json, { node, draining: true }, () => `${node}: draining\n`);
   return 0;
 }

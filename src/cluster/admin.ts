@@ -1,4 +1,4 @@
-import { RequestStrategy, type NatsConnection, type Subscription } from "nats";
+import { ErrorCode, NatsError, RequestStrategy, type NatsConnection, type Subscription } from "nats";
 import type { Logger } from "../util/logger.ts";
 import type { NodeId } from "./ring.ts";
 
@@ -66,14 +66,25 @@ export async function clusterStatus(nats: NatsConnection, prefix: string, maxWai
     maxWait: maxWaitMs,
   });
   const statuses: NodeStatus[] = [];
-  for await (const reply of replies) {
-    if (reply.data.length === 0) continue;
-    statuses.push(JSON.parse(decoder.decode(reply.data)) as NodeStatus);
+  try {
+    for await (const reply of replies) {
+      if (reply.data.length === 0) continue;
+      statuses.push(JSON.parse(decoder.decode(reply.data)) as NodeStatus);
+    }
+  } catch (error) {
+    // The server says at once that nobody subscribes to the subject: no node of this prefix runs.
+    if (error instanceof NatsError && error.code === ErrorCode.NoResponders) return [];
+    throw error;
   }
   return statuses.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
 }
 
 export class NoSuchNodeError extends Error {}
+
+/** No node of the cluster answered a status request (none runs, or the prefix is wrong). */
+export class NoRouterNodeError extends Error {
+  override readonly name = "NoRouterNodeError";
+}
 
 export async function requestDrain(nats: NatsConnection, prefix: string, node: NodeId, timeoutMs = 5000): Promise<void> {
   try {

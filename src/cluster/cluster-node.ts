@@ -7,8 +7,7 @@ import { connectNats } from "./nats-connection.ts";
 import { RemoteDispatch } from "./remote-dispatch.ts";
 import type { Ring } from "./ring.ts";
 import { ClusterRouting, type LocalTargets } from "./routing.ts";
-
-const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
 
 export interface ClusterNode {
   routing: ClusterRouting;

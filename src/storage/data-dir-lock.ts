@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /** Owner-only: the data directory holds every message and the token secret. */
@@ -20,13 +20,32 @@ export class DataDirInUseError extends Error {
   }
 }
 
+/** The data directory cannot be created or written (a read-only mount, another user's, a file in its path). */
+export class DataDirUnwritableError extends Error {
+  override readonly name = "DataDirUnwritableError";
+  constructor(
+    readonly dataDir: string,
+    readonly code: string,
+  ) {
+    super(`data directory ${dataDir} is not writable: ${code}`);
+  }
+}
+
 /**
  * Creates the data directory owner-only (0700), or makes an existing one so; returns true when
  * it had to take group or other permissions away (the node logs it). A directory this user does
  * not own is left as it is: refusing to start over it would break a deliberate setup.
  */
 export function prepareDataDir(dataDir: string): boolean {
-  mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
+    // Here rather than at the first write (the lock, LMDB), which would fail with a stack.
+    accessSync(dataDir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    throw new DataDirUnwritableError(dataDir, code);
+  }
   const mode = statSync(dataDir).mode & 0o777;
   if ((mode & 0o077) === 0) return false;
   try {

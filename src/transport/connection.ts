@@ -1,4 +1,4 @@
-import type { WebSocket } from "uWebSockets.js";
+import type { WebSocket } from "../uws.ts";
 import type { CloseCode, ConnectionRef, FrameShare } from "../seams.ts";
 import { encodeFrame } from "../protocol/codec.ts";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/frames.ts";

@@ -1,5 +1,4 @@
 import { createServer } from "node:net";
-import uWS, { type HttpResponse, type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
 import { shareOf } from "../seams.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
@@ -7,6 +6,7 @@ import { ClientConnection, type OutboundEvents, type SocketData } from "./connec
 import { TokenBucket } from "./rate-limiter.ts";
 import type { ConnectionRegistry } from "./registry.ts";
 import type { SessionProtocol } from "./session-protocol.ts";
+import { closeListenSocket, COMPRESSION_DISABLED, createApp, listenExclusive, listenPort, type HttpResponse, type TemplatedApp } from "../uws.ts";
 
 export interface TransportOptions {
   nodeId: string;
@@ -49,13 +49,6 @@ export interface RunningTransport {
 }
 
 const OVERSIZE_MARGIN = 4;
-
-/**
- * uWS's LIBUS_LISTEN_EXCLUSIVE_PORT (ListenOptions in its typings, which has no value at run
- * time). Without it uWS sets SO_REUSEPORT, and a second node on a port in use starts anyway:
- * the kernel then splits connections between two nodes with different secrets and stores.
- */
-const LISTEN_EXCLUSIVE_PORT = 1;
 
 /** The node could not take its port (another process holds it, or the address is wrong). */
 export class ListenError extends Error {
@@ -100,11 +93,11 @@ function userShareBucket(options: TransportOptions): TokenBucket {
  * Nothing past this file sees a uWS object; the rest of the node talks to ClientConnection.
  */
 export function startTransport(options: TransportOptions, hooks: TransportHooks): Promise<RunningTransport> {
-  const app: TemplatedApp = uWS.App();
+  const app: TemplatedApp = createApp();
   let nextConnectionId = 0;
 
   app.ws<SocketData>("/ws", {
-    compression: uWS.DISABLED,
+    compression: COMPRESSION_DISABLED,
     // uWS drops a socket over its limit without a close frame; a margin above ours lets us
     // close with 1009 so the client knows why. Beyond the margin the socket is just dropped.
     maxPayloadLength: options.maxFrameBytes * OVERSIZE_MARGIN,
@@ -185,17 +178,15 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
     reply(res, "404 Not Found", "text/plain", "not found\n");
   });
 
-  // The typings lack listen(host, port, options, cb), which the binding has.
-  const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
   return new Promise((resolve, reject) => {
-    listen.call(app, options.host, options.port, LISTEN_EXCLUSIVE_PORT, (listenSocket: us_listen_socket | false) => {
+    listenExclusive(app, options.host, options.port, (listenSocket) => {
       if (!listenSocket) {
         void whyListenFailed(options.host, options.port).then(reject);
         return;
       }
       resolve({
-        port: uWS.us_socket_local_port(listenSocket),
-        stopListening: () => uWS.us_listen_socket_close(listenSocket),
+        port: listenPort(listenSocket),
+        stopListening: () => closeListenSocket(listenSocket),
       });
     });
   });
