@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { defaultPushConfig, type PushConfig } from "./push/config.ts";
-import { defaultSignupConfig, validateSignupConfig, type SignupConfig } from "./accounts/config.ts";
+import { ConfigError } from "./config/error.ts";
+import { defaultPushConfig, type PushConfig } from "./config/push.ts";
+import { defaultSignupConfig, validateSignupConfig, type SignupConfig } from "./config/signup.ts";
 
 /** Everything a node can be told. All defaults live in `defaultConfig()`. */
 export interface NodeConfig {
@@ -109,9 +110,9 @@ export interface NodeConfig {
     /** A typing indicator not switched off is switched off by the server after this long. */
     expiryMs: number;
   };
-  /** Push notifications for devices that did not ack in time (src/push/config.ts). */
+  /** Push notifications for devices that did not ack in time (src/config/push.ts). */
   push: PushConfig;
-  /** Sign-up by phone number and refresh tokens (src/accounts/config.ts); off unless an SMS sender is set. */
+  /** Sign-up by phone number and refresh tokens (src/config/signup.ts); off unless an SMS sender is set. */
   signup: SignupConfig;
   /** Call signalling (docs/protocol.md, "Calls"); the router carries no media. */
   calls: {
@@ -340,9 +341,8 @@ export const ENVIRONMENT_TABLE = {
 
 export type ConfigKey = (typeof ENVIRONMENT_TABLE)[keyof typeof ENVIRONMENT_TABLE];
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
+// Defined apart so that the sections in config/ can throw it; callers take it from here.
+export { ConfigError };
 
 /** Sets one dotted key from a string, converting to the type the default has. */
 export function setConfigValue(config: NodeConfig, key: ConfigKey, raw: string): void {

@@ -1,4 +1,4 @@
-import { validateSignupConfig } from "./accounts/config.ts";
+import { validateSignupConfig } from "./config/signup.ts";
 import { readSecretFile } from "./auth/secret-file.ts";
 import { loadOrCreateSecret } from "./auth/tokens.ts";
 import { handOff, resyncAfterOutage } from "./cluster/hand-off.ts";

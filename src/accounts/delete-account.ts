@@ -13,7 +13,8 @@
  *
  * Messages already stored stay where they are: the recipients keep what was delivered.
  */
-import type { ConversationMessage, ReplyTo } from "../actors/messages.ts";
+import type { ConversationMessage } from "../actors/messages.ts";
+import type { ReplyTo, Tell } from "../seams.ts";
 import type { Revocation, RevocationStore } from "../storage/revocations.ts";
 import type { Stores } from "../storage/stores.ts";
 import type { Logger } from "../util/logger.ts";
@@ -28,7 +29,7 @@ export interface AccountDeletionDeps {
   revocations: Pick<RevocationStore, "revoke">;
   /** This node's copy of the revocations (src/auth/revocations.ts). */
   local?: { noteLocal(revocation: Revocation): void };
-  conversations: { tell(chat: string, message: ConversationMessage): void };
+  conversations: Tell<ConversationMessage>;
   log: Logger;
 }
 

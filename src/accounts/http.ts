@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp } from "../transport/uws.ts";
+import type { HttpRequest, HttpResponse, TemplatedApp } from "../uws.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { Logger } from "../util/logger.ts";
 import type { AccountService, Answer } from "./service.ts";

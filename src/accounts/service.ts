@@ -3,11 +3,11 @@ import { DEVICE_ID_PATTERN } from "../protocol/frames.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Logger } from "../util/logger.ts";
-import type { SignupConfig } from "./config.ts";
+import type { SignupConfig } from "../config/signup.ts";
 import { maskPhone, normalisePhone } from "./phone.ts";
 import { CODE_PATTERN, codeHash, newCode, newDeviceId, newRefreshToken, newUserId, parseRefreshToken, randomId, sameDigest } from "./secrets.ts";
 import { SmsError, type SmsSender } from "./sms/sender.ts";
-import type { AccountStore } from "./store.ts";
+import type { AccountStore } from "../storage/accounts.ts";
 import type { Clock } from "../util/clock.ts";
 
 /** What a route answers: a status and a JSON body, plus Retry-After for 429s. */

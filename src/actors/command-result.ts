@@ -1,5 +1,5 @@
 import type { ErrorCode, ServerFrame } from "../protocol/frames.ts";
-import type { ClientLink, ReplyTo } from "./messages.ts";
+import type { ClientLink, ReplyTo } from "../seams.ts";
 
 /** A request refused: the client gets an `err` frame with this code. */
 export interface Refusal {

@@ -2,7 +2,8 @@ import { directChatId } from "../protocol/frames.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { Stores } from "../storage/stores.ts";
 import type { Logger } from "../util/logger.ts";
-import { replyError, type ClientLink, type ContactsRequest, type ConversationMessage } from "./messages.ts";
+import { replyError, type ContactsRequest, type ConversationMessage } from "./messages.ts";
+import type { ClientLink } from "../seams.ts";
 
 export interface ContactListLimits {
   maxContacts: number;

@@ -1,55 +1,33 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type SentFrame } from "../protocol/frames.ts";
+import type { ReplyTo } from "../seams.ts";
 import { SeqConflictError, StorageUnavailableError } from "../storage/errors.ts";
-import type { GroupInfo } from "../storage/groups.ts";
-import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
-import type { MemberMarks } from "../storage/receipts.ts";
-import type { Stores } from "../storage/stores.ts";
-import type { Clock } from "../util/clock.ts";
-import type { Logger } from "../util/logger.ts";
-import type { MediaAccess } from "../media/access.ts";
-import type { MediaRef } from "../protocol/frames.ts";
+import type { StoredMessage } from "../storage/messages.ts";
 import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
-import type { ActorBehaviour, ActorDirectory } from "./directory.ts";
-import { DirectChatBlocks, isWithheld, withheldEntry } from "./blocking.ts";
+import { isWithheld, withheldEntry } from "./blocking.ts";
 import { answer } from "./command-result.ts";
-import { handleGroupCommand, type GroupMembershipLimits } from "./group-commands.ts";
+import {
+  ConversationState,
+  type Accepted,
+  type AcceptOptions,
+  type ConversationDeps,
+  type ConversationKit,
+  type NewEntry,
+} from "./conversation-kit.ts";
+import type { ActorBehaviour } from "./directory.ts";
+import { handleGroupCommand } from "./group-commands.ts";
 import { handleMessageOperation } from "./message-operations.ts";
 import {
   replyError,
   type BatchWritten,
-  type ClientLink,
   type ConversationMessage,
   type HistoryRequest,
   type MarkUpdate,
   type ReceiptsQuery,
-  type ReplyTo,
   type SendRequest,
   type ServerRecord,
-  type UserMessage,
 } from "./messages.ts";
-import { TypingRelay, UnattendedTyping } from "./typing.ts";
-
-/** One entry accepted by the writer: its seq is assigned, its write may still be in flight. */
-interface Accepted {
-  /** As stored. */
-  message: StoredMessage;
-  /** As handed to members (an edit carries its new body live, though not in its entry). */
-  live: StoredMessage;
-  device: string;
-  /** Everyone waiting for the `sent` answer: the first request and any retries with the same cid. */
-  waiters: ReplyTo[];
-  /** Who receives it: the members when it was accepted. */
-  audience: readonly string[];
-  /** Whose inbox learns of it (every member below the fan-out threshold). */
-  notify: readonly string[];
-  /**
-   * Those of the audience who joined after the message an event is about: they get its
-   * position and nothing else (a `skip`), so they learn nothing of what came before them.
-   */
-  hidden: readonly string[];
-  patches: MessagePatch[];
-}
+import { UnattendedTyping } from "./typing.ts";
 
 interface Batch {
   id: number;
@@ -57,90 +35,6 @@ interface Batch {
   /** Set once a write of this batch failed: its outcome is unknown until a retry succeeds. */
   uncertain: boolean;
   attempts: number;
-}
-
-export class ConversationState {
-  loaded = false;
-  /** Undefined for a direct chat, and for a group id that was never created. */
-  group: GroupInfo | undefined;
-  members: readonly string[] = [];
-  /** Highest seq known durable. */
-  lastSeq = 0;
-  /** Next seq to assign; above lastSeq while writes are queued or in flight. */
-  nextSeq = 1;
-  lastTs = 0;
-  queued: Accepted[] = [];
-  /** Accepted but not yet durable, by sender and cid, so a retry joins the first attempt. */
-  readonly inFlightByCid = new Map<string, Accepted>();
-  marks = new Map<string, MemberMarks>();
-  /** Current state of recently touched messages, including changes still being written. */
-  readonly recent = new Map<number, StoredMessage>();
-  readonly typing = new TypingRelay();
-  /** Whose entries a direct chat withholds from the other member (blocking). */
-  readonly blocks = new DirectChatBlocks();
-}
-
-export interface ConversationLimits extends GroupMembershipLimits {
-  maxGroupMembers: number;
-  fanoutThreshold: number;
-  editWindowMs: number;
-  deleteWindowMs: number;
-  typingThrottleMs: number;
-  typingExpiryMs: number;
-}
-
-export interface ConversationDeps {
-  stores: Stores;
-  link: ClientLink;
-  users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
-  /** This node's directory of chats: the actor's own mail, and `track` to stay alive while work is in flight. */
-  self: Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "track">;
-  log: Logger;
-  limits: ConversationLimits;
-  /** Message timestamps, the edit and delete windows, typing and invitation expiry read it. */
-  clock: Clock;
-  onStored: (count: number) => void;
-  /** Counts batches refused because another writer had written the chat. */
-  onConflict?: () => void;
-  /** Told of every durable entry and its audience (push notifications for devices that do not ack in time). */
-  onDurable?: (entries: ReadonlyArray<{ message: StoredMessage; audience: readonly string[] }>) => void;
-  /** Messages written per store call at most: bounds the latency one batch adds to the next. */
-  maxBatch?: number;
-  /** Links media to the chat before a media message is accepted; without it media sends are refused. */
-  media?: Pick<MediaAccess, "attach">;
-}
-
-/** An entry to append, before the writer gives it a place. */
-export interface NewEntry {
-  from: string;
-  body: StoredMessage["body"];
-  kind: string;
-  cid: string;
-  reply?: number;
-  media?: MediaRef;
-  target?: number;
-  emoji?: string;
-}
-
-export interface AcceptOptions {
-  device: string;
-  waiters: ReplyTo[];
-  patches?: MessagePatch[];
-  /** The body members receive live when it differs from the stored one. */
-  liveBody?: StoredMessage["body"];
-  /** Receivers besides the current members (a member being removed sees their removal). */
-  alsoTo?: readonly string[];
-}
-
-/** What group commands and message operations use of the writer. */
-export interface ConversationKit {
-  readonly deps: ConversationDeps;
-  /** False while the chat's storage is not taking writes: refuse before changing anything. */
-  writable(chat: string): boolean;
-  accept(state: ConversationState, chat: string, entry: NewEntry, options: AcceptOptions): StoredMessage;
-  /** A message's current state, or undefined if `seq` names no message of the chat. */
-  message(state: ConversationState, chat: string, seq: number): Promise<StoredMessage | undefined>;
-  answerSent(replyTo: ReplyTo, chat: string, seq: number, ts: number, cid?: string): void;
 }
 
 const DEFAULT_MAX_BATCH = 256;

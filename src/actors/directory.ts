@@ -1,5 +1,6 @@
 import { dispatch, spawn, stop, type ActorSystemRef, type Ref, type SupervisionContext } from "nact";
 import type { Logger } from "../util/logger.ts";
+import type { Tell, TellIfActive } from "../seams.ts";
 
 /** What one kind of actor does; the directory owns its lifecycle. */
 export interface ActorBehaviour<Msg, State> {
@@ -60,7 +61,7 @@ interface QueuedMail<Msg> {
  * passivation happens only when an actor has nothing queued and nothing in flight, so no
  * message is ever dispatched into an actor that is stopping.
  */
-export class ActorDirectory<Msg, State> {
+export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> {
   private readonly entries = new Map<string, Entry<Msg, State>>();
   private readonly supervisor: Ref<never>;
   private readonly sweeper: NodeJS.Timeout;

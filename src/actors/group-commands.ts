@@ -2,18 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { GroupFrame, GroupRequestFrame } from "../protocol/frames.ts";
 import type { GroupInvite } from "../storage/privacy.ts";
 import type { GroupInfo } from "../storage/groups.ts";
-import type { ConversationKit, ConversationState } from "./conversation-actor.ts";
+import type { ConversationKit, ConversationState } from "./conversation-kit.ts";
 import { refuse, replied, type CommandResult, type Refusal } from "./command-result.ts";
 import type { GroupCommand } from "./messages.ts";
-
-/** How far one user's group memberships and invitations may grow. */
-export interface GroupMembershipLimits {
-  /** Groups one user may be in: creating, being added to or joining one more is refused. */
-  maxGroupsPerUser: number;
-  inviteTtlMs: number;
-  /** Pending invitations per user; more drop the oldest. */
-  maxPendingInvites: number;
-}
 
 /** What a membership change's system message says, as JSON in its body. */
 export interface SystemNotice {

@@ -1,4 +1,4 @@
-import type { ConversationKit, ConversationState, NewEntry } from "./conversation-actor.ts";
+import type { ConversationKit, ConversationState, NewEntry } from "./conversation-kit.ts";
 import type { MessagePatch } from "../storage/messages.ts";
 import { ACCEPTED, refuse, type CommandResult } from "./command-result.ts";
 import type { MessageOperation } from "./messages.ts";

@@ -1,62 +1,16 @@
 import type {
   Body,
-  CLOSE_CODES,
   ContactListRequestFrame,
   ErrorCode,
   GroupRequestFrame,
   MediaRef,
   MessageOperationFrame,
-  ServerFrame,
 } from "../protocol/frames.ts";
+import type { ClientLink, ConnectionRef, ReplyTo } from "../seams.ts";
 import type { StoredMessage } from "../storage/messages.ts";
 import type { PrivacySettings } from "../storage/privacy.ts";
 import type { UserCallMessage } from "../calls/messages.ts";
 import type { StatusNotice } from "../status/messages.ts";
-
-/**
- * Where a client connection lives: the node holding its socket and the socket's id there.
- * Plain data, so actor messages stay serialisable when they cross nodes.
- */
-export interface ConnectionRef {
-  node: string;
-  id: number;
-}
-
-/** A request waiting for its answer: the connection and the client's `r`. */
-export interface ReplyTo {
-  conn: ConnectionRef;
-  r: number;
-}
-
-export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
-
-/** How actors reach client connections, wherever the socket is. */
-export interface ClientLink {
-  /** `ephemeral` frames (typing, presence) may be dropped under backpressure; others never silently. */
-  send(conn: ConnectionRef, frame: ServerFrame, ephemeral?: boolean): void;
-  close(conn: ConnectionRef, code: CloseCode, reason: string): void;
-  /** Closes every connection of `user` (after its actor lost track of them). */
-  closeUser(user: string, code: CloseCode, reason: string): void;
-  /** Sets the connection's share of its user's frame budget (from the user's actor). */
-  limit(conn: ConnectionRef, share: FrameShare): void;
-}
-
-/** What one connection may send of its user's frame budget: a rate and a burst, in frames. */
-export interface FrameShare {
-  framesPerSecond: number;
-  burst: number;
-}
-
-/**
- * One of `ways` equal shares of a user's frame budget. Equal, not by use: shares by use would
- * need every connection to report its traffic to the user's actor, a message per connection
- * per interval, for a budget that exists to stop floods, not to schedule fairly. The burst is
- * at least one frame, or a share would refuse everything.
- */
-export function shareOf(budget: FrameShare, ways: number): FrameShare {
-  const n = Math.max(1, ways);
-  return { framesPerSecond: budget.framesPerSecond / n, burst: Math.max(1, budget.burst / n) };
-}
 
 export function replyError(link: ClientLink, replyTo: ReplyTo, code: ErrorCode, msg: string): void {
   link.send(replyTo.conn, { t: "err", r: replyTo.r, code, msg });

@@ -3,7 +3,7 @@ import type { BlockStore, ContactStore } from "../storage/contacts.ts";
 import type { Audience, PrivacySettings, PrivacyStore } from "../storage/privacy.ts";
 import type { OnlinePresence, PresenceStore } from "../storage/presence.ts";
 import type { Logger } from "../util/logger.ts";
-import type { ClientLink, ConnectionRef } from "./messages.ts";
+import type { ClientLink, ConnectionRef } from "../seams.ts";
 
 /** One connection watching one user. */
 interface Watcher {

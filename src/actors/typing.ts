@@ -1,3 +1,4 @@
+import type { Tell } from "../seams.ts";
 import type { Clock, Timer } from "../util/clock.ts";
 import type { TypingExpired, TypingNotice, TypingUpdate } from "./messages.ts";
 
@@ -46,7 +47,7 @@ export interface TypingContext {
   clock: Clock;
   forward(member: string, notice: TypingNotice): void;
   /** The chat's own actor: `track` keeps it alive while an expiry is pending. */
-  self: { tell(chat: string, message: TypingExpired): void; track(chat: string, work: Promise<unknown>): void };
+  self: Tell<TypingExpired> & { track(chat: string, work: Promise<unknown>): void };
 }
 
 /**

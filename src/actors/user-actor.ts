@@ -13,12 +13,9 @@ import { blocksOf, handleContactsRequest, type ContactListLimits } from "./conta
 import { onCallDeviceAttached, onUserCallMessage, UserCalls, type UserCallDeps } from "../calls/user-calls.ts";
 import type {
   Attach,
-  ClientLink,
-  ConnectionRef,
   ConversationMessage,
   Deliver,
   DeviceAck,
-  FrameShare,
   GroupInviteNotice,
   PrivacyRequest,
   ReceiptNotice,
@@ -26,7 +23,7 @@ import type {
   UserMessage,
   UserRead,
 } from "./messages.ts";
-import { shareOf } from "./messages.ts";
+import { shareOf, type ClientLink, type ConnectionRef, type FrameShare, type Tell, type TellIfActive } from "../seams.ts";
 
 /** One live device of the user. */
 interface DeviceSession {
@@ -57,7 +54,7 @@ export interface UserDeps {
   nodeId: string;
   stores: Stores;
   link: ClientLink;
-  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
+  conversations: Tell<ConversationMessage> & TellIfActive<ConversationMessage>;
   log: Logger;
   syncLimitPerChat: number;
   presence: {

@@ -1,4 +1,4 @@
-import type { ConnectionRef } from "../actors/messages.ts";
+import type { ConnectionRef } from "../seams.ts";
 import type { CallIncomingOfferFrame, CallJoinedFrame, CallLeftFrame, CallRequestFrame } from "../protocol/frames.ts";
 
 /** One device taking part in a call: its user, device id and live connection. */

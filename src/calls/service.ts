@@ -1,4 +1,4 @@
-import type { ClientLink, CloseCode, ConnectionRef, FrameShare } from "../actors/messages.ts";
+import type { ClientLink, CloseCode, ConnectionRef, FrameShare, Tell } from "../seams.ts";
 import type { CallRequestFrame, ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { callKey, callOwner, randomCallPart } from "./call-id.ts";
@@ -14,7 +14,7 @@ export interface CallPlacement {
 
 export interface CallServiceDeps {
   link: ClientLink;
-  calls: { tell(call: string, message: CallMessage): void };
+  calls: Tell<CallMessage>;
   placement: CallPlacement;
   /** Absent when no TURN secret is configured. */
   turn?: TurnSettings;

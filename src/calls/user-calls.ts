@@ -1,4 +1,4 @@
-import type { ClientLink, ConnectionRef } from "../actors/messages.ts";
+import type { ClientLink, ConnectionRef, Tell } from "../seams.ts";
 import type { CallIncomingOfferFrame } from "../protocol/frames.ts";
 import { callOwner } from "./call-id.ts";
 import type { CallMessage, UserCallMessage } from "./messages.ts";
@@ -31,7 +31,7 @@ export class UserCalls {
 
 export interface UserCallDeps {
   link: ClientLink;
-  calls: { tell(call: string, message: CallMessage): void };
+  calls: Tell<CallMessage>;
   hooks: CallHooks;
   /** Whether a node is still in the cluster: a call whose node died is over, though no one said so. */
   alive(node: string): boolean;

@@ -1,4 +1,5 @@
-import type { CloseCode, UserMessage } from "../actors/messages.ts";
+import type { UserMessage } from "../actors/messages.ts";
+import type { CloseCode } from "../seams.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import type { NodeId, Ring } from "./ring.ts";

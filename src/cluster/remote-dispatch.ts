@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr";
 import type { NatsConnection, Subscription } from "nats";
-import type { CloseCode, ConnectionRef, ConversationMessage, FrameShare, UserMessage } from "../actors/messages.ts";
+import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { CloseCode, ConnectionRef, FrameShare } from "../seams.ts";
 import type { PresenceShown } from "../actors/presence-hub.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { CallMessage } from "../calls/messages.ts";

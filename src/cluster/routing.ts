@@ -1,11 +1,5 @@
-import type {
-  ClientLink,
-  CloseCode,
-  ConnectionRef,
-  ConversationMessage,
-  FrameShare,
-  UserMessage,
-} from "../actors/messages.ts";
+import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { ClientLink, CloseCode, ConnectionRef, FrameShare, Tell, TellIfActive } from "../seams.ts";
 import type { PresenceShown } from "../actors/presence-hub.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import { callOwner } from "../calls/call-id.ts";
@@ -15,11 +9,11 @@ import { MAX_HOPS, type Envelope, type RemoteDispatch } from "./remote-dispatch.
 import type { NodeId } from "./ring.ts";
 
 export interface LocalTargets {
-  users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
-  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
+  users: Tell<UserMessage> & TellIfActive<UserMessage>;
+  conversations: Tell<ConversationMessage> & TellIfActive<ConversationMessage>;
   connections: ClientLink;
   presence: { applyRemote(user: string, online: boolean, at: number | undefined, from: NodeId, shown?: PresenceShown): void };
-  calls?: { tell(call: string, message: CallMessage): void };
+  calls?: Tell<CallMessage>;
 }
 
 export const userKey = (user: string) => `user:${user}`;
@@ -35,7 +29,7 @@ export class ClusterRouting {
   readonly conversations: LocalTargets["conversations"];
   readonly link: ClientLink;
   /** A call lives on the node its id names, not wherever the ring now puts its key. */
-  readonly calls: { tell(call: string, message: CallMessage): void };
+  readonly calls: Tell<CallMessage>;
 
   constructor(
     private readonly dispatch: RemoteDispatch,

@@ -1,4 +1,4 @@
-import type { AccountStore } from "../accounts/store.ts";
+import type { AccountStore } from "../storage/accounts.ts";
 import { normalisePhone } from "../accounts/phone.ts";
 import type { ContactsSyncFrame, ServerFrame } from "../protocol/frames.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
@@ -24,7 +24,7 @@ export interface DiscoveryDeps {
  * not hashed: the space of phone numbers is about 10^10, so anyone holding a hash finds its
  * number in seconds, and the server learns the numbers either way. What protects the
  * directory is the budget: numbers looked up per user per day (counted by number, not by
- * request), at most 5,000 per request (src/contacts/validate.ts).
+ * request), at most 5,000 per request (src/protocol/validate-contacts.ts).
  */
 export class ContactDiscovery {
   constructor(private readonly deps: DiscoveryDeps) {}

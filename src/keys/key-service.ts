@@ -1,10 +1,11 @@
 import type { UserMessage } from "../actors/messages.ts";
+import type { TellIfActive } from "../seams.ts";
 import type { ErrorCode, KeyBundle, KeysGetFrame, KeysPutFrame, ServerFrame } from "../protocol/frames.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { ClaimedBundle, KeyStore } from "../storage/keys.ts";
 import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Logger } from "../util/logger.ts";
-import { KEY_LIMITS } from "./validate-keys.ts";
+import { KEY_LIMITS } from "../protocol/validate-keys.ts";
 
 /** Below this many one-time prekeys the owner is told to upload more (Signal warns at 10). */
 export const DEFAULT_PREKEY_LOW_WATER = 10;
@@ -13,7 +14,7 @@ export interface KeyServiceDeps {
   /** Absent when the backend has no KeyStore yet. */
   store: KeyStore | undefined;
   /** Only live user actors: a `keys.low` for a user with no device online has nobody to reach. */
-  users: { tellIfActive(user: string, message: UserMessage): void };
+  users: TellIfActive<UserMessage>;
   log: Logger;
   lowWater?: number;
   /** Counts each requester's bundle fetches; Redis on a cluster, so the count is cluster-wide. */

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import type { HttpRequest, HttpResponse, TemplatedApp } from "../transport/uws.ts";
+import type { HttpRequest, HttpResponse, TemplatedApp } from "../uws.ts";
 import { InvalidTokenError, verifyToken } from "../auth/tokens.ts";
 import { MEDIA_ID_PATTERN } from "../protocol/frames.ts";
 import type { ByteRange, MediaInfo } from "../storage/media.ts";

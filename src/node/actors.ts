@@ -1,10 +1,12 @@
 import { start as startActorSystem, stop as stopActorSystem } from "nact";
-import { conversationBehaviour, type ConversationState } from "../actors/conversation-actor.ts";
+import { conversationBehaviour } from "../actors/conversation-actor.ts";
+import type { ConversationState } from "../actors/conversation-kit.ts";
 import { ActorDirectory, type DirectoryEvents } from "../actors/directory.ts";
-import type { ClientLink, ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { ClientLink, Tell, TellIfActive } from "../seams.ts";
 import { PresenceHub } from "../actors/presence-hub.ts";
 import { userBehaviour, type UserState } from "../actors/user-actor.ts";
-import type { CallState } from "../calls/call-actor.ts";
+import type { CallState } from "../actors/call-actor.ts";
 import type { CallMessage } from "../calls/messages.ts";
 import { CallTracker, type CallService } from "../calls/service.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "../calls/user-calls.ts";
@@ -24,10 +26,7 @@ import type { Shutdown } from "./shutdown.ts";
 /** How long a stopping node lets actors finish what they queued and started (store writes). */
 const DRAIN_TIMEOUT_MS = 5000;
 
-interface Directory<Msg> {
-  tell(key: string, message: Msg): void;
-  tellIfActive(key: string, message: Msg): boolean;
-}
+type Directory<Msg> = Tell<Msg> & TellIfActive<Msg>;
 
 export interface NodeActors {
   users: ActorDirectory<UserMessage, UserState>;
@@ -40,7 +39,7 @@ export interface NodeActors {
   routes: {
     users: Directory<UserMessage>;
     conversations: Directory<ConversationMessage>;
-    calls: { tell(call: string, message: CallMessage): void };
+    calls: Tell<CallMessage>;
     link: ClientLink;
   };
   /** This node's part in the cluster, when configured with NATS (joined, not yet announced). */

@@ -1,7 +1,8 @@
 import type { ActorSystemRef } from "nact";
 import { ActorDirectory, type DirectoryEvents } from "../actors/directory.ts";
-import type { ClientLink, ConversationMessage, UserMessage } from "../actors/messages.ts";
-import { callBehaviour, type CallState } from "../calls/call-actor.ts";
+import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { ClientLink, Tell, TellIfActive } from "../seams.ts";
+import { callBehaviour, type CallState } from "../actors/call-actor.ts";
 import type { CallMessage } from "../calls/messages.ts";
 import { CallService, type CallTracker } from "../calls/service.ts";
 import { turnUrls } from "../calls/turn.ts";
@@ -14,9 +15,9 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 
 interface CallRoutes {
-  users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
-  conversations: { tell(chat: string, message: ConversationMessage): void };
-  calls: { tell(call: string, message: CallMessage): void };
+  users: Tell<UserMessage> & TellIfActive<UserMessage>;
+  conversations: Tell<ConversationMessage>;
+  calls: Tell<CallMessage>;
   link: ClientLink;
 }
 

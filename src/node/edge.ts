@@ -1,4 +1,4 @@
-import type { TemplatedApp } from "../transport/uws.ts";
+import type { TemplatedApp } from "../uws.ts";
 import { ChatList } from "../accounts/chat-list.ts";
 import { AccountDeletion } from "../accounts/delete-account.ts";
 import { registerAccountRoutes } from "../accounts/http.ts";

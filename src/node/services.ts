@@ -1,4 +1,4 @@
-import type { SmsSenderKind } from "../accounts/config.ts";
+import type { SmsSenderKind } from "../config/signup.ts";
 import { AccountService } from "../accounts/service.ts";
 import { openSmsSender } from "../accounts/sms/open.ts";
 import { Revocations } from "../auth/revocations.ts";

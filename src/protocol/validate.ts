@@ -13,12 +13,15 @@ import {
   type ErrorCode,
   type PrivacyAudience,
 } from "./frames.ts";
-import { MAX_PROFILE_ABOUT_LENGTH, MAX_PROFILE_NAME_LENGTH } from "../storage/profiles.ts";
-import { parseKeysFrame } from "../keys/validate-keys.ts";
-import { parseContactsFrame } from "../contacts/validate.ts";
-import { parsePushFrame } from "../push/validate.ts";
-import { parseCallFrame } from "../calls/validate.ts";
-import { parseStatusFrame } from "../status/validate.ts";
+import { parseKeysFrame } from "./validate-keys.ts";
+import { parsePushFrame } from "./validate-push.ts";
+import { parseCallFrame } from "./validate-calls.ts";
+import { parseStatusFrame } from "./validate-status.ts";
+import { parseContactsFrame } from "./validate-contacts.ts";
+
+/** Longest profile name and about text (`profile.set`), in characters. */
+export const MAX_PROFILE_NAME_LENGTH = 64;
+export const MAX_PROFILE_ABOUT_LENGTH = 140;
 
 /** Why an inbound frame was refused, with the request id when the frame carried a usable one. */
 export interface FrameRejection {

@@ -5,7 +5,7 @@ import type { PushPlatform, PushRegistrationStore } from "../storage/push.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { ApnsProvider } from "./apns.ts";
-import type { PushConfig } from "./config.ts";
+import type { PushConfig } from "../config/push.ts";
 import { FcmProvider } from "./fcm.ts";
 import type { CallPush, PushProvider } from "./notification.ts";
 import { inQuietHours, PushScheduler, type DurableEntry, type PushEvent } from "./scheduler.ts";

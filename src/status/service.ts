@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { UserMessage } from "../actors/messages.ts";
 import type { MediaAccess } from "../media/access.ts";
+import type { TellIfActive } from "../seams.ts";
 import { directChatMembers, type ErrorCode, type ServerFrame, type StatusItem, type StatusRequestFrame } from "../protocol/frames.ts";
 import type { UserSetStore } from "../storage/contacts.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
@@ -10,8 +10,9 @@ import type { OnlinePresence } from "../storage/presence.ts";
 import type { RateLimits } from "../storage/rate-limits.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
-import { STATUS_VIEWERS_DEFAULT_LIMIT } from "./validate.ts";
-import { inAudience, type StatusStore, type StoredStatus } from "./store.ts";
+import { STATUS_VIEWERS_DEFAULT_LIMIT } from "../protocol/validate-status.ts";
+import { inAudience, type StatusStore, type StoredStatus } from "../storage/status.ts";
+import type { StatusNotice } from "./messages.ts";
 
 export interface StatusSettings {
   ttlMs: number;
@@ -34,7 +35,7 @@ export const NO_STATUS_HIDING: StatusHooks = { hiddenFrom: () => new Set() };
 
 export interface StatusServiceDeps {
   store: StatusStore;
-  users: { tellIfActive(user: string, message: UserMessage): boolean };
+  users: TellIfActive<StatusNotice>;
   /** Who is online: `status.new` goes to those only, and only through their live actors. */
   online: OnlinePresence;
   rateLimits: RateLimits;

@@ -14,9 +14,6 @@ export interface Profile {
 /** A change: a field given as "" is cleared, a field absent is left as it is. */
 export type ProfileChanges = Partial<Record<keyof Profile, string>>;
 
-export const MAX_PROFILE_NAME_LENGTH = 64;
-export const MAX_PROFILE_ABOUT_LENGTH = 140;
-
 export interface ProfileStore {
   /** An empty profile for a user who never set one. */
   profile(user: string): Promise<Profile>;

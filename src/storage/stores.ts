@@ -8,7 +8,7 @@
  * watermarks are written only by that chat's ConversationActor; a user's device cursors only
  * by that user's UserActor. So implementations may apply "advance to max" without compare-and-set.
  */
-import type { AccountStore } from "../accounts/store.ts";
+import type { AccountStore } from "./accounts.ts";
 import type { CursorStore } from "./cursors.ts";
 import type { GroupStore } from "./groups.ts";
 import type { KeyStore } from "./keys.ts";
@@ -18,7 +18,7 @@ import type { GroupInviteStore, PrivacyStore } from "./privacy.ts";
 import type { ProfileStore } from "./profiles.ts";
 import type { PushRegistrationStore } from "./push.ts";
 import type { ReceiptStore } from "./receipts.ts";
-import type { StatusStore } from "../status/store.ts";
+import type { StatusStore } from "./status.ts";
 import type { BlockStore, ContactStore } from "./contacts.ts";
 
 export interface Stores {
@@ -31,7 +31,7 @@ export interface Stores {
   /** Privacy settings (src/storage/privacy.ts), and the group invitations they produce. */
   readonly privacy: PrivacyStore;
   readonly invites: GroupInviteStore;
-  /** Status updates (src/status/store.ts). */
+  /** Status updates (src/storage/status.ts). */
   readonly status: StatusStore;
   /** Each user's contact list and block list (src/storage/contacts.ts). */
   readonly contacts: ContactStore;

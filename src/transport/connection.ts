@@ -1,5 +1,5 @@
-import type { WebSocket } from "./uws.ts";
-import type { CloseCode, ConnectionRef, FrameShare } from "../actors/messages.ts";
+import type { WebSocket } from "../uws.ts";
+import type { CloseCode, ConnectionRef, FrameShare } from "../seams.ts";
 import { encodeFrame } from "../protocol/codec.ts";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";

@@ -1,4 +1,4 @@
-import type { ClientLink, CloseCode, ConnectionRef, FrameShare } from "../actors/messages.ts";
+import type { ClientLink, CloseCode, ConnectionRef, FrameShare } from "../seams.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { ClientConnection } from "./connection.ts";
 

@@ -1,12 +1,12 @@
 import { createServer } from "node:net";
-import { shareOf } from "../actors/messages.ts";
+import { shareOf } from "../seams.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { ClientConnection, type OutboundEvents, type SocketData } from "./connection.ts";
 import { TokenBucket } from "./rate-limiter.ts";
 import type { ConnectionRegistry } from "./registry.ts";
 import type { SessionProtocol } from "./session-protocol.ts";
-import { closeListenSocket, COMPRESSION_DISABLED, createApp, listenExclusive, listenPort, type HttpResponse, type TemplatedApp } from "./uws.ts";
+import { closeListenSocket, COMPRESSION_DISABLED, createApp, listenExclusive, listenPort, type HttpResponse, type TemplatedApp } from "../uws.ts";
 
 export interface TransportOptions {
   nodeId: string;

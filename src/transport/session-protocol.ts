@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { ConnectionRef, ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { ConnectionRef, Tell, TellIfActive } from "../seams.ts";
 import { InvalidTokenError, verifyToken, type VerifiedToken } from "../auth/tokens.ts";
 import { decodeValue, UndecodableFrameError } from "../protocol/codec.ts";
 import {
@@ -33,8 +34,8 @@ import type { ConnectionRegistry } from "./registry.ts";
 export interface SessionDeps {
   secret: string;
   registry: ConnectionRegistry;
-  users: { tell(user: string, message: UserMessage): void };
-  conversations: { tell(chat: string, message: ConversationMessage): void; tellIfActive(chat: string, message: ConversationMessage): boolean };
+  users: Tell<UserMessage>;
+  conversations: Tell<ConversationMessage> & TellIfActive<ConversationMessage>;
   presence: { watch(conn: ConnectionRef, viewer: string, users: string[], r?: number): Promise<void> };
   /** The prekey service; without it `keys.*` are answered `unavailable`. */
   keys?: {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { describe, it } from "node:test";
-import { validateSignupConfig } from "../../src/accounts/config.ts";
+import { validateSignupConfig } from "../../src/config/signup.ts";
 import { normalisePhone } from "../../src/accounts/phone.ts";
 import { ConfigError, configFromEnvironment, defaultConfig } from "../../src/config.ts";
 import { startNode } from "../../src/node.ts";

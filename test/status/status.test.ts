@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { ServerFrame, StatusNewFrame, StatusViewedFrame } from "../../src/protocol/frames.ts";
-import { MAX_STATUS_AUDIENCE } from "../../src/status/validate.ts";
+import { MAX_STATUS_AUDIENCE } from "../../src/protocol/validate-status.ts";
 import { STATUS_LISTS_PER_MINUTE } from "../../src/status/service.ts";
 import { RequestError, type RouterClient } from "../../sdk/client.ts";
 import { download, ref, sampleBytes, upload } from "../media/helpers.ts";

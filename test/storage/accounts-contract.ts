@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import type { AccountStore } from "../../src/accounts/store.ts";
+import type { AccountStore } from "../../src/storage/accounts.ts";
 import type { Stores } from "../../src/storage/stores.ts";
 
 /** A phone number no other test of this run uses (stores may share one database). */

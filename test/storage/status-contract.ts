@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { StoredStatus } from "../../src/status/store.ts";
+import type { StoredStatus } from "../../src/storage/status.ts";
 import type { Stores } from "../../src/storage/stores.ts";
 
 let counter = 0;
@@ -14,7 +14,7 @@ function status(poster: string, id: string, overrides: Partial<StoredStatus> = {
   return { poster, id, kind: "text", body: `hello ${id}`, audience: { type: "list", allow: ["v1", "v2"], deny: [] }, ts, expiresAt: ts + 60_000, ...overrides };
 }
 
-/** StatusStore (src/status/store.ts) on every backend. */
+/** StatusStore (src/storage/status.ts) on every backend. */
 export function statusStoreContract(name: string, open: () => Promise<Stores>): void {
   describe(`${name} store contract: status updates`, () => {
     let stores: Stores;

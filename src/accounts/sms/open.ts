@@ -1,4 +1,4 @@
-import type { SignupConfig, SmsSenderKind } from "../config.ts";
+import type { SignupConfig, SmsSenderKind } from "../../config/signup.ts";
 import type { Logger } from "../../util/logger.ts";
 import { LogSmsSender } from "./log.ts";
 import type { SmsSender } from "./sender.ts";

@@ -1,4 +1,4 @@
-import type { AccountStore, CodeAttempt, PendingCode, RefreshIssue, RefreshRotation } from "../../accounts/store.ts";
+import type { AccountStore, CodeAttempt, PendingCode, RefreshIssue, RefreshRotation } from "../accounts.ts";
 import { StorageUnavailableError } from "../errors.ts";
 import { booleanColumn, numberColumn, optionalTextColumn, textColumn } from "./columns.ts";
 import type { CqlSession, Row } from "./session.ts";

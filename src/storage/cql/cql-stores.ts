@@ -13,7 +13,7 @@ import { CqlPushRegistrationStore } from "./push-store.ts";
 import { CqlAccountStore } from "./account-store.ts";
 import { CqlGroupInviteStore, CqlPrivacyStore } from "./privacy-store.ts";
 import { CqlProfileStore } from "./profile-store.ts";
-import { CqlStatusStore } from "../../status/cql-store.ts";
+import { CqlStatusStore } from "./status-store.ts";
 import { CqlReceiptStore } from "./receipt-store.ts";
 import { CqlUserSetStore } from "./user-set-store.ts";
 import { CqlSession } from "./session.ts";

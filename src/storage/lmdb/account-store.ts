@@ -1,5 +1,5 @@
 import type { Database, RootDatabase } from "lmdb";
-import type { AccountStore, CodeAttempt, PendingCode, RefreshIssue, RefreshRotation } from "../../accounts/store.ts";
+import type { AccountStore, CodeAttempt, PendingCode, RefreshIssue, RefreshRotation } from "../accounts.ts";
 import { StorageUnavailableError } from "../errors.ts";
 
 interface FamilyValue {

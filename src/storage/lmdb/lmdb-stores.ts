@@ -14,7 +14,7 @@ import { LmdbAccountStore } from "./account-store.ts";
 import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
 import { LmdbProfileStore } from "./profile-store.ts";
 import { LmdbUserSetStore } from "./user-set-store.ts";
-import { LmdbStatusStore } from "../../status/lmdb-store.ts";
+import { LmdbStatusStore } from "./status-store.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;

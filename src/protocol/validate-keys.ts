@@ -1,4 +1,4 @@
-import { DEVICE_ID_PATTERN, isUserId, type KeysRequestFrame, type OneTimePreKey, type SignedPreKey } from "../protocol/frames.ts";
+import { DEVICE_ID_PATTERN, isUserId, type KeysRequestFrame, type OneTimePreKey, type SignedPreKey } from "./frames.ts";
 
 /**
  * Bounds on what a device may publish. Curve25519 public keys are 33 bytes (type byte + 32),

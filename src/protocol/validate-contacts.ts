@@ -1,4 +1,4 @@
-import { isUserId, type ContactsRequestFrame } from "../protocol/frames.ts";
+import { isUserId, type ContactsRequestFrame } from "./frames.ts";
 
 /** Phone numbers per `contacts.sync`: an address book's worth, not a directory's. */
 export const MAX_SYNC_PHONES = 5000;

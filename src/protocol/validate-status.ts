@@ -1,4 +1,4 @@
-import { isUserId, type Body, type MediaRef, type StatusAudienceField, type StatusKind, type StatusRequestFrame } from "../protocol/frames.ts";
+import { isUserId, type Body, type MediaRef, type StatusAudienceField, type StatusKind, type StatusRequestFrame } from "./frames.ts";
 
 /** Status ids are server-made: 9 base-36 digits of post time, then 12 random characters. */
 export const STATUS_ID_PATTERN = /^[0-9a-z]{21}$/;

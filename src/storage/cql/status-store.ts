@@ -1,7 +1,7 @@
-import { decodeValue, encodeValue } from "../protocol/codec.ts";
-import { blobParam, bytesColumn, numberColumn, optionalTextColumn, textColumn } from "../storage/cql/columns.ts";
-import type { CqlSession, Row } from "../storage/cql/session.ts";
-import type { ExpiredStatus, StatusStore, StatusView, StoredStatus } from "./store.ts";
+import { decodeValue, encodeValue } from "../../protocol/codec.ts";
+import { blobParam, bytesColumn, numberColumn, optionalTextColumn, textColumn } from "./columns.ts";
+import type { CqlSession, Row } from "./session.ts";
+import type { ExpiredStatus, StatusStore, StatusView, StoredStatus } from "../status.ts";
 
 const INSERT_STATUS = "INSERT INTO statuses (poster, id, expires_at, data) VALUES (?, ?, ?, ?) USING TTL ?";
 const INSERT_EXPIRY = "INSERT INTO status_expiry (bucket, expires_at, poster, id, media_id) VALUES (?, ?, ?, ?, ?) USING TTL ?";

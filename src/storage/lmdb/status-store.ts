@@ -1,6 +1,6 @@
 import type { Database, RootDatabase } from "lmdb";
-import { StorageUnavailableError } from "../storage/errors.ts";
-import type { ExpiredStatus, StatusStore, StatusView, StoredStatus } from "./store.ts";
+import { StorageUnavailableError } from "../errors.ts";
+import type { ExpiredStatus, StatusStore, StatusView, StoredStatus } from "../status.ts";
 
 const STRING_MAX = "\uffff";
 

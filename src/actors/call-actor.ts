@@ -1,10 +1,11 @@
-import type { ActorBehaviour } from "../actors/directory.ts";
-import type { ClientLink, ConnectionRef, ConversationMessage, UserMessage } from "../actors/messages.ts";
+import type { CallMessage, CallSignal, CallStart, Party, RungDevice } from "../calls/messages.ts";
 import { directChatId, type CallEndReason, type CallIncomingOfferFrame, type ErrorCode, type ServerFrame } from "../protocol/frames.ts";
+import type { ClientLink, ConnectionRef, Tell, TellIfActive } from "../seams.ts";
 import type { GroupStore } from "../storage/groups.ts";
 import type { Clock, Timer } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
-import type { CallMessage, CallSignal, CallStart, Party, RungDevice } from "./messages.ts";
+import type { ActorBehaviour } from "./directory.ts";
+import type { ConversationMessage, UserMessage } from "./messages.ts";
 
 /** What a call's record in its chat says, as JSON in the body of a `kind: "call"` message. */
 export interface CallRecord {
@@ -46,11 +47,11 @@ export class CallState {
 
 export interface CallDeps {
   link: ClientLink;
-  users: { tell(user: string, message: UserMessage): void; tellIfActive(user: string, message: UserMessage): boolean };
-  conversations: { tell(chat: string, message: ConversationMessage): void };
+  users: Tell<UserMessage> & TellIfActive<UserMessage>;
+  conversations: Tell<ConversationMessage>;
   groups: Pick<GroupStore, "get">;
   /** This node's directory of calls (the actor's own timeouts). */
-  self: { tell(call: string, message: CallMessage): void };
+  self: Tell<CallMessage>;
   ringTimeoutMs: number;
   maxParticipants: number;
   /** The ring timeout and a call's times read it. */

@@ -1,4 +1,4 @@
-import { directChatMembers, isGroupChat, type PushRequestFrame } from "../protocol/frames.ts";
+import { directChatMembers, isGroupChat, type PushRequestFrame } from "./frames.ts";
 
 // Provider tokens are hex (APNs) or base64url-like (FCM); nothing else may reach a URL path or header.
 const MAX_TOKEN_LENGTH = 4096;

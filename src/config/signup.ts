@@ -1,5 +1,4 @@
-// config.ts imports this file too; ConfigError is only used when validating, after both loaded.
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "./error.ts";
 
 /** Sign-up by phone number and refresh tokens (README "Configuration", docs/protocol.md "Sign-up"). */
 export interface SignupConfig {

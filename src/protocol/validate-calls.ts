@@ -1,5 +1,7 @@
-import { GROUP_ID_PATTERN, isUserId, type CallRequestFrame } from "../protocol/frames.ts";
-import { CALL_ID_PATTERN } from "./call-id.ts";
+import { GROUP_ID_PATTERN, isUserId, type CallRequestFrame } from "./frames.ts";
+
+/** A call id: `<20 random base-32 characters>@<node>`, the node holding the call (src/calls/call-id.ts). */
+export const CALL_ID_PATTERN = /^[a-z2-7]{20}@[!-~]{1,128}$/;
 
 /** Session descriptions are a few KiB; the frame limit (64 KiB) bounds them anyway. */
 export const MAX_SDP_LENGTH = 32 * 1024;

@@ -1,6 +1,6 @@
 /**
  * The accounts seam: phone numbers to user ids, pending verification codes and refresh-token
- * families. LMDB (src/accounts/lmdb-store.ts) and CQL (src/accounts/cql-store.ts) implement it;
+ * families. LMDB (src/storage/lmdb/account-store.ts) and CQL (src/storage/cql/account-store.ts) implement it;
  * test/storage/accounts-contract.ts holds both to the same behaviour.
  *
  * Unlike the chat stores there is no single writer per key here (any node may serve any HTTP
@@ -12,7 +12,7 @@
 export interface PendingCode {
   /** Random; tells this code from the one a later `start` replaced it with. */
   id: string;
-  /** Keyed hash of the code (src/accounts/codes.ts). */
+  /** Keyed hash of the code (src/accounts/secrets.ts). */
   hash: string;
   /** ms since the epoch. */
   expiresAt: number;
