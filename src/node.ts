@@ -31,6 +31,8 @@ export interface RunningNode {
   nodeId: string;
   port: number;
   metrics: Metrics;
+  /** The stores the node runs on, for operator tooling and tests to read what was stored. */
+  stores: Stores;
   /** The cluster this node is part of, when started with NATS. */
   cluster?: { members(): readonly string[]; whenMembers(count: number): Promise<void> };
   /** Settles once the node has stopped, whoever stopped it (a signal, or an operator's drain). */
@@ -116,7 +118,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   await announceToCluster(actors, registry, transport, config, log, stop);
   readiness.markAnnounced();
   log.info({ host: config.host, port: transport.port, backend: backend.stores.backend, dataDir: config.dataDir, cluster: actors.cluster !== undefined }, "node listening");
-  return { nodeId: config.nodeId, port: transport.port, metrics, cluster: actors.cluster, stop, stopped: shutdown.finished };
+  return { nodeId: config.nodeId, port: transport.port, metrics, stores: backend.stores, cluster: actors.cluster, stop, stopped: shutdown.finished };
 }
 
 /**

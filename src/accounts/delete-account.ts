@@ -15,12 +15,11 @@
  */
 import type { ConversationMessage } from "../actors/messages.ts";
 import type { ReplyTo, Tell } from "../seams.ts";
-import type { Revocation, RevocationStore } from "../storage/revocations.ts";
+import { DELETED_FOREVER, type Revocation, type RevocationStore } from "../storage/revocations.ts";
 import type { Stores } from "../storage/stores.ts";
 import type { Logger } from "../util/logger.ts";
 
 /** A revocation time after every token's issue time: the user id is void for good. */
-export const DELETED_FOREVER = Number.MAX_SAFE_INTEGER;
 const TOMBSTONE_ATTEMPTS = 5;
 
 export interface AccountDeletionDeps {

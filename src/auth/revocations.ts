@@ -1,4 +1,4 @@
-import type { Revocation, RevocationStore } from "../storage/revocations.ts";
+import { DELETED_FOREVER, type Revocation, type RevocationStore } from "../storage/revocations.ts";
 import type { Logger } from "../util/logger.ts";
 
 const POLL_MS = 1000;
@@ -58,6 +58,11 @@ export class Revocations {
   noteLocal(revocation: Revocation): void {
     const key = keyOf(revocation.user, revocation.device);
     if ((this.byKey.get(key) ?? -Infinity) < revocation.at) this.byKey.set(key, revocation.at);
+  }
+
+  /** Whether `user`'s account was deleted (its tombstone): the id takes nothing any more. */
+  isDeleted(user: string): boolean {
+    return (this.byKey.get(keyOf(user)) ?? -Infinity) >= DELETED_FOREVER;
   }
 
   private async poll(): Promise<void> {

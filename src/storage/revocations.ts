@@ -24,3 +24,9 @@ export interface RevocationStore {
   version(): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * A deleted account's tombstone: a revocation of every token of the user, whenever issued.
+ * Nodes also refuse messages and group adds naming a user with one.
+ */
+export const DELETED_FOREVER = Number.MAX_SAFE_INTEGER;

@@ -47,7 +47,7 @@ export interface SessionDeps {
   /** Contact discovery (`contacts.sync`); without it sync is answered `unavailable`. */
   discovery?: { sync(user: string, frame: ContactsSyncFrame): Promise<ServerFrame> };
   /** Token revocations (`router token revoke`); without it no token is revoked. */
-  revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean };
+  revocations?: { isRevoked(user: string, device: string, issuedAt: number): boolean; isDeleted(user: string): boolean };
   /** The `chats` list (src/accounts/chat-list.ts); without it `chats` is answered `unavailable`. */
   chats?: { list(user: string, r: number, after: string | undefined, limit: number | undefined): Promise<ServerFrame> };
   /** Profiles (src/accounts/profiles.ts); without it `profile.*` are answered `unavailable`. */
@@ -220,6 +220,7 @@ export class SessionProtocol {
         });
         return;
       case "send": {
+        if (frame.to !== undefined && !this.mayName(connection, [frame.to], frame.r)) return;
         const chat = frame.group ?? directChatId(user, frame.to!);
         this.deps.conversations.tell(chat, {
           type: "send",
@@ -235,9 +236,13 @@ export class SessionProtocol {
         return;
       }
       case "group.create":
+        if (!this.mayName(connection, frame.members, frame.r)) return;
         this.deps.conversations.tell(newGroupId(), { type: "group", user, command: frame, replyTo: { conn: connection.ref, r: frame.r } });
         return;
       case "group.add":
+        if (!this.mayName(connection, frame.users, frame.r)) return;
+        this.deps.conversations.tell(frame.chat, { type: "group", user, command: frame, replyTo: { conn: connection.ref, r: frame.r } });
+        return;
       case "group.remove":
       case "group.leave":
       case "group.info":
@@ -472,6 +477,17 @@ export class SessionProtocol {
   private mayBeMember(connection: ClientConnection, chat: string, r?: number): boolean {
     if (isGroupChat(chat) || directChatMembers(chat)?.includes(connection.user)) return true;
     this.reject(connection, "forbidden", `not a member of ${chat}`, r);
+    return false;
+  }
+
+  /**
+   * A deleted account's id takes nothing any more: no message and no group would reach anyone,
+   * and storing them would keep state for a user that no longer exists.
+   */
+  private mayName(connection: ClientConnection, users: readonly string[], r: number): boolean {
+    const deleted = users.filter((named) => this.deps.revocations?.isDeleted(named));
+    if (deleted.length === 0) return true;
+    this.reject(connection, "not_found", `no such user: ${deleted.join(", ")}`, r);
     return false;
   }
 

@@ -106,9 +106,12 @@ describe("account deletion", () => {
     const history = await a.request({ t: "history", chat: direct });
     assert.ok(history.t === "history" && history.msgs.some((m) => m.seq === delivered.seq));
 
-    // Push registrations are gone: a message to the old id finds nobody to push to.
-    await a.send(gone, "anyone there?");
-    await waitUntil(() => pushEvents.some((e) => e.type === "no-registrations" && e.user === gone), "a push decision for the deleted user");
+    // Push registrations are gone.
+    assert.deepEqual(await node.node.stores.push?.registrations(gone), []);
+    // The deleted id takes nothing any more: no message, no group add, no new group with it.
+    await assert.rejects(a.send(gone, "anyone there?"), isCode("not_found"));
+    await assert.rejects(a.group("add", { chat: big.chat, users: [gone] }), isCode("not_found"));
+    await assert.rejects(a.group("create", { name: "Again", members: ["ad-b", gone] }), isCode("not_found"));
     assert.deepEqual(webhook.received.forToken("gone-phone"), []);
 
     // Any token of the deleted id is refused, one minted afterwards included.
