@@ -17,6 +17,7 @@ import { mediaStagingDir } from "../storage/media/open-media-store.ts";
 import type { Backend, BackendHealth } from "../storage/open-stores.ts";
 import type { RevocationStore } from "../storage/revocations.ts";
 import type { ConnectionRegistry } from "../transport/registry.ts";
+import { ConnectionLog } from "../transport/connection-log.ts";
 import { startTransport, type RunningTransport } from "../transport/server.ts";
 import { SessionProtocol } from "../transport/session-protocol.ts";
 import type { Logger } from "../util/logger.ts";
@@ -50,11 +51,13 @@ export interface EdgeParts {
 export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
   const { config, log, registry, counters, backend } = parts;
   const { routes, presence } = parts.actors;
+  const connectionLog = new ConnectionLog(log.child({ component: "connections" }));
   return startTransport(
     { nodeId: config.nodeId, host: config.host, port: config.port, ...config.limits },
     {
       registry,
-      protocol: sessionProtocol(parts),
+      protocol: sessionProtocol(parts, connectionLog),
+      connectionLog,
       log: log.child({ component: "transport" }),
       outbound: {
         framesOut: (count) => counters.framesOut(count),
@@ -81,10 +84,11 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
   );
 }
 
-function sessionProtocol(parts: EdgeParts): SessionProtocol {
+function sessionProtocol(parts: EdgeParts, connectionLog: ConnectionLog): SessionProtocol {
   const { config, log, backend, counters } = parts;
   const { routes, presence } = parts.actors;
   return new SessionProtocol({
+    connectionLog,
     secret: parts.secret,
     registry: parts.registry,
     users: routes.users,

@@ -52,6 +52,8 @@ export class ClientConnection {
   /** When the token this connection runs on was issued (ms): a revocation at or after it closes the connection. */
   tokenIssuedAt = 0;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** When the socket opened (performance.now()), for the connection's duration in the log. */
+  readonly openedAt = performance.now();
   /** Frames that arrived while the hello token was being checked, handled once it is. */
   readonly earlyFrames: unknown[] = [];
   /** Whether the user's actor has sent this connection its share yet. */

@@ -2,6 +2,7 @@ import { createServer } from "node:net";
 import { shareOf } from "../seams.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
+import type { ConnectionLog } from "./connection-log.ts";
 import { ClientConnection, type OutboundEvents, type SocketData } from "./connection.ts";
 import { TokenBucket } from "./rate-limiter.ts";
 import type { ConnectionRegistry } from "./registry.ts";
@@ -32,6 +33,8 @@ export interface TransportHooks {
   log: Logger;
   outbound: OutboundEvents;
   onOpen(): void;
+  /** Opened and closed connections, at info, rate-limited (hello is logged by the session). */
+  connectionLog: ConnectionLog;
   onClose(connection: ClientConnection): void;
   /** Liveness: the process serves (`degraded` still serves; a restart would not help). */
   health(): { status: "ok" | "degraded"; [key: string]: unknown };
@@ -134,6 +137,7 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
         connection.close(CLOSE_CODES.hello_timeout, "hello timeout");
       }, options.helloTimeoutMs);
       hooks.registry.add(connection);
+      hooks.connectionLog.opened(connection.id, ws.getUserData().remoteAddress);
       hooks.onOpen();
     },
 
@@ -154,10 +158,11 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
       }
     },
 
-    close: (ws) => {
+    close: (ws, code) => {
       const connection = ws.getUserData().connection;
       if (!connection) return;
       connection.markClosed();
+      hooks.connectionLog.closed(connection.id, connection.user || undefined, connection.device || undefined, code, performance.now() - connection.openedAt);
       hooks.registry.remove(connection);
       hooks.onClose(connection);
     },

@@ -59,6 +59,8 @@ export interface SessionDeps {
   /** Status updates (src/status/); without it `status.*` are answered `unavailable`. It turns (and logs) its own failures into `err` frames. */
   status?: { handle(user: string, frame: StatusRequestFrame): Promise<ServerFrame | undefined> };
   log: Logger;
+  /** Logs each connection's hello (user and device) with its id; never the token. */
+  connectionLog?: { hello(conn: number, user: string, device: string): void };
   events: {
     frameIn(): void;
     rejected(code: ErrorCode): void;
@@ -156,6 +158,7 @@ export class SessionProtocol {
     connection.user = claims.user;
     connection.device = device;
     connection.phase = "ready";
+    this.deps.connectionLog?.hello(connection.id, claims.user, device);
     // Checked and bound in one turn: a revocation polled after this finds the connection.
     connection.tokenIssuedAt = claims.issuedAt;
     connection.expireAt(claims.expiresAt);
