@@ -100,6 +100,11 @@ function fail(exchange: Exchange, status: Status, code: string, msg: string, clo
   respond(exchange, status, { code, msg }, headers, close);
 }
 
+/** Every route answers a missing, bad or revoked token alike, with the challenge RFC 6750 asks for. */
+function refuseUnauthenticated(exchange: Exchange, close = false): void {
+  fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required", close, { "www-authenticate": "Bearer" });
+}
+
 function bearer(header: string): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
@@ -255,7 +260,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
       async (who) => {
         if (exchange.aborted || exchange.ended) return;
         if (!who) {
-          fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required", true, { "www-authenticate": "Bearer" });
+          refuseUnauthenticated(exchange, true);
           return;
         }
         user = who;
@@ -282,7 +287,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     const exchange = begin(res);
     void (async () => {
       const user = await authenticate(options, authorization);
-      if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required", false, { "www-authenticate": "Bearer" });
+      if (!user) return refuseUnauthenticated(exchange);
       if (!MEDIA_ID_PATTERN.test(id)) return fail(exchange, 404, "not_found", "no such media");
       const decision = await access.canRead(user, id);
       if (!decision.ok) return fail(exchange, decision.code === "not_found" ? 404 : 403, decision.code, decision.msg);
@@ -368,7 +373,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     readJson(exchange, (value) => {
       void (async () => {
         const user = await authenticate(options, authorization);
-        if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required");
+        if (!user) return refuseUnauthenticated(exchange);
         if (!store.presignUpload) return fail(exchange, 501, "not_supported", "this node's media store takes uploads at POST /media only");
         const fields = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
         const mime = typeof fields.mime === "string" ? fields.mime : DEFAULT_MIME;
@@ -391,7 +396,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     readJson(exchange, () => {
       void (async () => {
         const user = await authenticate(options, authorization);
-        if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required");
+        if (!user) return refuseUnauthenticated(exchange);
         if (!store.confirmUpload) return fail(exchange, 501, "not_supported", "this node's media store takes uploads at POST /media only");
         if (!MEDIA_ID_PATTERN.test(id)) return fail(exchange, 404, "not_found", "no such upload");
         const info = await store.confirmUpload(id);
@@ -408,7 +413,7 @@ export function registerMediaRoutes(app: TemplatedApp, options: MediaHttpOptions
     const exchange = begin(res);
     void (async () => {
       const user = await authenticate(options, authorization);
-      if (!user) return fail(exchange, 401, "unauthorized", "a valid `Authorization: Bearer <token>` is required");
+      if (!user) return refuseUnauthenticated(exchange);
       if (!store.presignDownload) return fail(exchange, 501, "not_supported", "this node's media store serves downloads at GET /media/<id> only");
       if (!MEDIA_ID_PATTERN.test(id)) return fail(exchange, 404, "not_found", "no such media");
       const decision = await access.canRead(user, id);

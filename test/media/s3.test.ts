@@ -134,6 +134,13 @@ describe("S3 media store against s3rver", () => {
       const fetched = await fetch(get.url);
       assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(bytes));
       assert.equal((await fetch(`${node.httpUrl}/media/${id}/url`, { headers: await auth(node, "ivy") })).status, 403);
+      // Every route answers a missing token alike: 401 with the Bearer challenge.
+      for (const [path, method] of [["/media/uploads", "POST"], [`/media/${id}/complete`, "POST"], [`/media/${id}/url`, "GET"], [`/media/${id}`, "GET"]] as const) {
+        const refused = await fetch(`${node.httpUrl}${path}`, { method, ...(method === "POST" ? { body: "{}", headers: { "content-type": "application/json" } } : {}) });
+        assert.equal(refused.status, 401, `${method} ${path}`);
+        assert.equal(refused.headers.get("www-authenticate"), "Bearer", `${method} ${path}`);
+        await refused.arrayBuffer();
+      }
       assert.equal(directChatId("gil", "hal"), "d:gil:hal");
       await gil.close();
     });
