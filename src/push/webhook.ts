@@ -11,6 +11,26 @@ export function webhookSignature(secret: string, timestamp: string, body: string
 }
 
 /**
+ * POSTs `body` (JSON) to `url`, signed with `secret`; resolves with the answer's status once
+ * its body is drained. Push and SMS webhooks share it, so receivers verify both one way.
+ */
+export async function postSignedJson(url: string, secret: string, body: string, timeoutMs: number): Promise<number> {
+  const timestamp = String(Date.now());
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      [TIMESTAMP_HEADER]: timestamp,
+      [SIGNATURE_HEADER]: webhookSignature(secret, timestamp, body),
+    },
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/**
  * POSTs JSON to one operator-configured URL. The device's token is only data in the body:
  * clients never choose where the server sends requests.
  */
@@ -40,21 +60,10 @@ export class WebhookProvider implements PushProvider {
   }
 
   private async post(body: string): Promise<PushOutcome> {
-    const timestamp = String(Date.now());
-    const response = await fetch(this.options.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        [TIMESTAMP_HEADER]: timestamp,
-        [SIGNATURE_HEADER]: webhookSignature(this.options.secret, timestamp, body),
-      },
-      body,
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-    });
-    await response.arrayBuffer();
-    if (response.ok) return { kind: "sent" };
-    if (response.status === 410) return { kind: "unregistered", reason: "410" };
-    return { kind: "failed", reason: `webhook ${response.status}` };
+    const status = await postSignedJson(this.options.url, this.options.secret, body, this.options.timeoutMs ?? 10_000);
+    if (status >= 200 && status < 300) return { kind: "sent" };
+    if (status === 410) return { kind: "unregistered", reason: "410" };
+    return { kind: "failed", reason: `webhook ${status}` };
   }
 
   async close(): Promise<void> {}

@@ -1,4 +1,4 @@
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookSignature } from "../../push/webhook.ts";
+import { postSignedJson } from "../../push/webhook.ts";
 import { SMS_TIMEOUT_MS, SmsError, type SmsMessage, type SmsSender } from "./sender.ts";
 
 /**
@@ -13,20 +13,9 @@ export class WebhookSmsSender implements SmsSender {
 
   async send(message: SmsMessage): Promise<void> {
     const body = JSON.stringify({ to: message.to, code: message.code, text: message.text, expires_at: message.expiresAt });
-    const timestamp = String(Date.now());
-    const response = await fetch(this.options.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        [TIMESTAMP_HEADER]: timestamp,
-        [SIGNATURE_HEADER]: webhookSignature(this.options.secret, timestamp, body),
-      },
-      body,
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? SMS_TIMEOUT_MS),
-    });
-    await response.arrayBuffer();
+    const status = await postSignedJson(this.options.url, this.options.secret, body, this.options.timeoutMs ?? SMS_TIMEOUT_MS);
     // 422: the receiver says the number cannot take texts.
-    if (response.status === 422) throw new SmsError("sms webhook refused the number", true);
-    if (!response.ok) throw new SmsError(`sms webhook answered ${response.status}`);
+    if (status === 422) throw new SmsError("sms webhook refused the number", true);
+    if (status < 200 || status >= 300) throw new SmsError(`sms webhook answered ${status}`);
   }
 }
