@@ -120,7 +120,10 @@ describe("router node start: a data directory it cannot write", () => {
     // Permission bits do not stop root: as root the node runs as nobody (65534) under a
     // directory root owns; as anyone else, under a directory of its own made read-only.
     const root = process.getuid?.() === 0;
-    if (root && spawnSync(process.execPath, ["-e", "require('fs').accessSync('node_modules/tsx/package.json')"], { uid: 65534, gid: 65534 }).status !== 0) {
+    // The probe runs the router itself: a checkout under a directory only root may enter (a
+    // fresh clone in `mktemp -d`) can be read relative to the working directory, but not by
+    // the absolute path node resolves its entry point to.
+    if (root && spawnSync(process.execPath, ["bin/router.mjs", "--version"], { uid: 65534, gid: 65534 }).status !== 0) {
       t.skip("running as root, and user nobody cannot read this checkout to run the router as someone else");
       return;
     }
