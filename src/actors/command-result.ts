@@ -26,8 +26,8 @@ export function replied(reply: ServerFrame): CommandResult {
   return { ok: true, reply };
 }
 
-/** Sends what `result` says to the request's connection. */
-export function answer(link: ClientLink, replyTo: ReplyTo, result: CommandResult): void {
+/** Sends what `result` says to the request's connection (`r` absent: a frame the client does not number). */
+export function answer(link: ClientLink, replyTo: Omit<ReplyTo, "r"> & { r?: number }, result: CommandResult): void {
   if (!result.ok) link.send(replyTo.conn, { t: "err", r: replyTo.r, code: result.code, msg: result.msg });
   else if (result.reply) link.send(replyTo.conn, result.reply);
 }

@@ -6,7 +6,7 @@ import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
 import type { ClientLink, Tell, TellIfActive } from "../seams.ts";
 import { PresenceHub } from "../actors/presence-hub.ts";
 import { userBehaviour, type UserState } from "../actors/user-actor.ts";
-import type { CallState } from "../actors/call-actor.ts";
+import type { CallState } from "../actors/call-state.ts";
 import type { CallMessage } from "../calls/messages.ts";
 import { CallTracker, type CallService } from "../calls/service.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "../calls/user-calls.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { CallRecord } from "../../src/actors/call-actor.ts";
+import type { CallRecord } from "../../src/actors/call-state.ts";
 import {
   directChatId,
   type CallEndedFrame,
