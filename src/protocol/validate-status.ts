@@ -45,45 +45,8 @@ export function parseStatusFrame(fields: Fields, fail: (msg: string) => Error, m
     return [...new Set(value as string[])];
   };
   switch (fields.t) {
-    case "status.post": {
-      const kind = fields.kind;
-      if (typeof kind !== "string" || !(KINDS as readonly string[]).includes(kind)) throw fail("`kind` must be text, image, video or cipher");
-      const max = kind === "cipher" ? MAX_STATUS_CIPHER : MAX_STATUS_TEXT;
-      const bodyValue = fields.body;
-      let body: Body | undefined;
-      let ref: MediaRef | undefined;
-      if (kind === "image" || kind === "video") {
-        if (!absent(bodyValue)) throw fail("an image or video status carries `media`, not `body`");
-        if (absent(fields.media)) throw fail("an image or video status needs `media`");
-        ref = media();
-      } else {
-        if (!absent(fields.media)) throw fail("a text or cipher status carries `body`, not `media`");
-        const ok = kind === "cipher" ? typeof bodyValue === "string" || bodyValue instanceof Uint8Array : typeof bodyValue === "string";
-        if (!ok || size(bodyValue as Body) === 0 || size(bodyValue as Body) > max) {
-          throw fail(kind === "cipher" ? `\`body\` must be 1-${max} bytes (or characters)` : `\`body\` must be a string of 1-${max} characters`);
-        }
-        body = bodyValue as Body;
-      }
-      let caption: Body | undefined;
-      if (!absent(fields.caption)) {
-        const value = fields.caption;
-        const ok = kind === "cipher" ? typeof value === "string" || value instanceof Uint8Array : typeof value === "string";
-        if (!ok || size(value as Body) === 0 || size(value as Body) > max) throw fail(`\`caption\` must be 1-${max} characters${kind === "cipher" ? " or bytes" : ""}`);
-        caption = value as Body;
-      }
-      // Absent, or without `allow`: the poster's contacts (minus `deny`).
-      const audienceValue = fields.audience;
-      const audience: StatusAudienceField = {};
-      if (!absent(audienceValue)) {
-        if (typeof audienceValue !== "object" || Array.isArray(audienceValue) || audienceValue instanceof Uint8Array) {
-          throw fail("`audience` must be a map {allow?, deny?}");
-        }
-        const given = audienceValue as Fields;
-        if (!absent(given.allow)) audience.allow = users(given.allow, "audience.allow");
-        if (!absent(given.deny)) audience.deny = users(given.deny, "audience.deny");
-      }
-      return { t: "status.post", r: r(), kind: kind as StatusKind, body, media: ref, caption, audience };
-    }
+    case "status.post":
+      return parseStatusPost(fields, fail, media, { r, users });
     case "status.list": {
       if (absent(fields.posters)) return { t: "status.list", r: r() };
       const posters = fields.posters;
@@ -113,4 +76,50 @@ export function parseStatusFrame(fields: Fields, fail: (msg: string) => Error, m
     default:
       throw fail("unknown status frame");
   }
+}
+
+/** `status.post`: a text or cipher `body`, or image or video `media`; a caption; an audience. */
+function parseStatusPost(
+  fields: Fields,
+  fail: (msg: string) => Error,
+  media: () => MediaRef,
+  read: { r(): number; users(value: unknown, name: string): string[] },
+): StatusRequestFrame {
+  const kind = fields.kind;
+  if (typeof kind !== "string" || !(KINDS as readonly string[]).includes(kind)) throw fail("`kind` must be text, image, video or cipher");
+  const max = kind === "cipher" ? MAX_STATUS_CIPHER : MAX_STATUS_TEXT;
+  const bodyValue = fields.body;
+  let body: Body | undefined;
+  let ref: MediaRef | undefined;
+  if (kind === "image" || kind === "video") {
+    if (!absent(bodyValue)) throw fail("an image or video status carries `media`, not `body`");
+    if (absent(fields.media)) throw fail("an image or video status needs `media`");
+    ref = media();
+  } else {
+    if (!absent(fields.media)) throw fail("a text or cipher status carries `body`, not `media`");
+    const ok = kind === "cipher" ? typeof bodyValue === "string" || bodyValue instanceof Uint8Array : typeof bodyValue === "string";
+    if (!ok || size(bodyValue as Body) === 0 || size(bodyValue as Body) > max) {
+      throw fail(kind === "cipher" ? `\`body\` must be 1-${max} bytes (or characters)` : `\`body\` must be a string of 1-${max} characters`);
+    }
+    body = bodyValue as Body;
+  }
+  let caption: Body | undefined;
+  if (!absent(fields.caption)) {
+    const value = fields.caption;
+    const ok = kind === "cipher" ? typeof value === "string" || value instanceof Uint8Array : typeof value === "string";
+    if (!ok || size(value as Body) === 0 || size(value as Body) > max) throw fail(`\`caption\` must be 1-${max} characters${kind === "cipher" ? " or bytes" : ""}`);
+    caption = value as Body;
+  }
+  // Absent, or without `allow`: the poster's contacts (minus `deny`).
+  const audienceValue = fields.audience;
+  const audience: StatusAudienceField = {};
+  if (!absent(audienceValue)) {
+    if (typeof audienceValue !== "object" || Array.isArray(audienceValue) || audienceValue instanceof Uint8Array) {
+      throw fail("`audience` must be a map {allow?, deny?}");
+    }
+    const given = audienceValue as Fields;
+    if (!absent(given.allow)) audience.allow = read.users(given.allow, "audience.allow");
+    if (!absent(given.deny)) audience.deny = read.users(given.deny, "audience.deny");
+  }
+  return { t: "status.post", r: read.r(), kind: kind as StatusKind, body, media: ref, caption, audience };
 }
