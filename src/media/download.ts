@@ -45,7 +45,7 @@ export function download(context: MediaContext, res: HttpResponse, req: HttpRequ
     if (range === "unsatisfiable") {
       return fail(exchange, 416, "range_not_satisfiable", `the object has ${info.size} bytes`, false, { "content-range": `bytes */${info.size}` });
     }
-    if (exchange.aborted) return;
+    if (exchange.state === "aborted") return;
     const source = await context.store.read(id, range ?? undefined);
     sendStream(context, exchange, source, info, range ?? undefined);
   })().catch((error: unknown) => context.internalError(exchange, error));
@@ -67,14 +67,14 @@ function sendStream(context: MediaContext, exchange: Exchange, source: Readable,
   const { res } = exchange;
   const total = range ? range.end - range.start + 1 : info.size;
   exchange.cleanup = () => source.destroy();
-  if (exchange.aborted) {
+  if (exchange.state === "aborted") {
     source.destroy();
     return;
   }
   res.cork(() => {
     writeHead(exchange, info, range);
     if (total === 0) {
-      exchange.ended = true;
+      exchange.state = "ended";
       res.end();
     }
   });
@@ -87,7 +87,7 @@ function sendStream(context: MediaContext, exchange: Exchange, source: Readable,
     context.log.error({ err: error, id: info.id }, "media read failed");
     // Headers may be gone already: the only honest signal left is a cut connection.
     if (open(exchange)) {
-      exchange.ended = true;
+      exchange.state = "ended";
       res.close();
     }
   });
@@ -103,7 +103,7 @@ function sendChunk(exchange: Exchange, source: Readable, chunk: Buffer, total: n
   if (first.done || first.ok) return;
   source.pause();
   res.onWritable((offset) => {
-    if (exchange.aborted) return true;
+    if (exchange.state === "aborted") return true;
     const retry = tryEnd(exchange, source, bytes.slice(offset - startOffset), total);
     if (!retry.done && retry.ok) source.resume();
     return retry.ok;
@@ -116,7 +116,7 @@ function tryEnd(exchange: Exchange, source: Readable, bytes: ArrayBuffer, total:
   let done = false;
   exchange.res.cork(() => ([ok, done] = exchange.res.tryEnd(bytes, total)));
   if (done) {
-    exchange.ended = true;
+    exchange.state = "ended";
     source.destroy();
   }
   return { ok, done };

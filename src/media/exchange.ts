@@ -23,18 +23,18 @@ export function statusLine(status: Status): string {
 
 const MAX_JSON_BODY = 4096;
 
-/** A response's life: uWS forbids touching `res` once aborted or ended. */
+/** A response's life: uWS forbids touching `res` once the client aborted or the response ended. */
 export interface Exchange {
   res: HttpResponse;
-  aborted: boolean;
-  ended: boolean;
+  state: "open" | "ended" | "aborted";
+  /** Runs if the client aborts: releases what the request holds (a staged upload, a file being read). */
   cleanup?: () => void;
 }
 
 export function begin(res: HttpResponse): Exchange {
-  const exchange: Exchange = { res, aborted: false, ended: false };
+  const exchange: Exchange = { res, state: "open" };
   res.onAborted(() => {
-    exchange.aborted = true;
+    exchange.state = "aborted";
     exchange.cleanup?.();
   });
   return exchange;
@@ -42,12 +42,12 @@ export function begin(res: HttpResponse): Exchange {
 
 /** Whether the response may still be written to. */
 export function open(exchange: Exchange): boolean {
-  return !exchange.aborted && !exchange.ended;
+  return exchange.state === "open";
 }
 
 export function respond(exchange: Exchange, status: Status, body: unknown, headers: Record<string, string> = {}, close = false): void {
   if (!open(exchange)) return;
-  exchange.ended = true;
+  exchange.state = "ended";
   exchange.res.cork(() => {
     exchange.res.writeStatus(STATUS[status]).writeHeader("content-type", "application/json");
     for (const [name, value] of Object.entries(headers)) exchange.res.writeHeader(name, value);
