@@ -260,8 +260,9 @@ class Conversations implements ConversationKit {
       } else {
         const stubs: StoredMessage[] = new Array<StoredMessage>(i - start);
         for (let j = start; j < i; j += 1) stubs[j - start] = hiddenEntry(items[j]!.message);
+        const hidden = new Set(previous.hidden);
         for (const member of previous.audience) {
-          deps.users.tellIfActive(member, { type: "deliver", messages: previous.hidden.includes(member) ? stubs : messages, origin });
+          deps.users.tellIfActive(member, { type: "deliver", messages: hidden.has(member) ? stubs : messages, origin });
         }
       }
       start = i;
