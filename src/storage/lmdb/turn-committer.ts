@@ -1,5 +1,8 @@
 import type { RootDatabase } from "lmdb";
 
+/** What the committer uses of an LMDB environment. */
+export type TransactionRunner = Pick<RootDatabase, "transaction">;
+
 interface Waiting<T> {
   readonly item: T;
   readonly resolve: () => void;
@@ -23,7 +26,7 @@ export class TurnCommitter<T> {
   private gathering: Waiting<T>[] | undefined;
 
   constructor(
-    private readonly root: RootDatabase,
+    private readonly root: TransactionRunner,
     private readonly apply: (item: T) => void,
     /** Told when a shared transaction failed as a whole (nothing of it was written). */
     private readonly onFailed: () => void = () => {},
