@@ -15,9 +15,9 @@ import { ChatWriter, type Accepted, type ChatWriterDeps } from "./chat-writer.ts
 
 export type { Accepted };
 
-// A chat's writer state and what its helpers (group commands, message operations) use of the
-// writer, apart from the writer itself so that the helpers and the writer import this file,
-// not each other.
+// A chat's state and what its helpers (group commands, message operations) use of the chat's
+// actor, apart from the actor itself so that the helpers and the actor import this file, not
+// each other. The writer of the chat's log is its own unit (chat-writer.ts), held in the state.
 
 export class ConversationState {
   loaded = false;
@@ -33,9 +33,9 @@ export class ConversationState {
   /** Seqs, batches and retries of this chat's log. */
   readonly writer: ChatWriter;
 
-  constructor(writes: ChatWriterDeps) {
+  constructor(writerDeps: ChatWriterDeps) {
     // Entries dropped before they were durable may have patched cached messages.
-    this.writer = new ChatWriter(writes, () => this.recent.clear());
+    this.writer = new ChatWriter(writerDeps, () => this.recent.clear());
   }
 
   /** Highest seq known durable. */
