@@ -11,51 +11,42 @@ import type { ActorDirectory } from "./directory.ts";
 import type { ConversationMessage, UserMessage } from "./messages.ts";
 import { DirectChatBlocks } from "./blocking.ts";
 import { TypingRelay } from "./typing.ts";
+import { ChatWriter, type Accepted, type ChatWriterDeps } from "./chat-writer.ts";
 
-// A chat's writer state and what its helpers (group commands, message operations) use of the
-// writer, apart from the writer itself so that the helpers and the writer import this file,
-// not each other.
+export type { Accepted };
 
-/** One entry accepted by the writer: its seq is assigned, its write may still be in flight. */
-export interface Accepted {
-  /** As stored. */
-  message: StoredMessage;
-  /** As handed to members (an edit carries its new body live, though not in its entry). */
-  live: StoredMessage;
-  device: string;
-  /** Everyone waiting for the `sent` answer: the first request and any retries with the same cid. */
-  waiters: ReplyTo[];
-  /** Who receives it: the members when it was accepted. */
-  audience: readonly string[];
-  /** Whose inbox learns of it (every member below the fan-out threshold). */
-  notify: readonly string[];
-  /**
-   * Those of the audience who joined after the message an event is about: they get its
-   * position and nothing else (a `skip`), so they learn nothing of what came before them.
-   */
-  hidden: readonly string[];
-  patches: MessagePatch[];
-}
+// A chat's state and what its helpers (group commands, message operations) use of the chat's
+// actor, apart from the actor itself so that the helpers and the actor import this file, not
+// each other. The writer of the chat's log is its own unit (chat-writer.ts), held in the state.
 
 export class ConversationState {
   loaded = false;
   /** Undefined for a direct chat, and for a group id that was never created. */
   group: GroupInfo | undefined;
   members: readonly string[] = [];
-  /** Highest seq known durable. */
-  lastSeq = 0;
-  /** Next seq to assign; above lastSeq while writes are queued or in flight. */
-  nextSeq = 1;
-  lastTs = 0;
-  queued: Accepted[] = [];
-  /** Accepted but not yet durable, by sender and cid, so a retry joins the first attempt. */
-  readonly inFlightByCid = new Map<string, Accepted>();
   marks = new Map<string, MemberMarks>();
   /** Current state of recently touched messages, including changes still being written. */
   readonly recent = new Map<number, StoredMessage>();
   readonly typing = new TypingRelay();
   /** Whose entries a direct chat withholds from the other member (blocking). */
   readonly blocks = new DirectChatBlocks();
+  /** Seqs, batches and retries of this chat's log. */
+  readonly writer: ChatWriter;
+
+  constructor(writerDeps: ChatWriterDeps) {
+    // Entries dropped before they were durable may have patched cached messages.
+    this.writer = new ChatWriter(writerDeps, () => this.recent.clear());
+  }
+
+  /** Highest seq known durable. */
+  get lastSeq(): number {
+    return this.writer.lastSeq;
+  }
+
+  /** The seq the next accepted entry takes. */
+  get nextSeq(): number {
+    return this.writer.nextSeq;
+  }
 }
 
 export interface ConversationLimits extends GroupMembershipLimits {
@@ -113,8 +104,6 @@ export interface AcceptOptions {
 /** What group commands and message operations use of the writer. */
 export interface ConversationKit {
   readonly deps: ConversationDeps;
-  /** False while the chat's storage is not taking writes: refuse before changing anything. */
-  writable(chat: string): boolean;
   accept(state: ConversationState, chat: string, entry: NewEntry, options: AcceptOptions): StoredMessage;
   /** A message's current state, or undefined if `seq` names no message of the chat. */
   message(state: ConversationState, chat: string, seq: number): Promise<StoredMessage | undefined>;

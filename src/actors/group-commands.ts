@@ -48,7 +48,7 @@ export async function handleGroupCommand(kit: ConversationKit, state: Conversati
     if (!state.group) return NO_GROUP;
     return notMember(state.group, user) ?? replied(groupFrame(replyTo.r, state.group));
   }
-  if (!kit.writable(chat)) return refuse("unavailable", "storage is not taking writes for this chat; retry");
+  if (!state.writer.writable) return refuse("unavailable", "storage is not taking writes for this chat; retry");
   const facts = await gatherFacts(kit, state, chat, user, command);
   const change = plan(kit, state, chat, user, command, facts);
   if (isRefusal(change)) return change;

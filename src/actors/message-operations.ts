@@ -20,7 +20,7 @@ export async function handleMessageOperation(
   // Checked before the target is looked up: whether it exists or was deleted is history
   // from before the member joined, which they are promised not to see.
   if (operation.seq < (state.group?.joined[user] ?? 1)) return refuse("forbidden", "that message is from before you joined");
-  if (!kit.writable(chat)) return refuse("unavailable", "storage is not taking writes for this chat; retry");
+  if (!state.writer.writable) return refuse("unavailable", "storage is not taking writes for this chat; retry");
   const target = await kit.message(state, chat, operation.seq);
   if (!target || target.kind === "system") return refuse("not_found", `no message ${operation.seq} in this chat`);
   if (target.deleted) return refuse("conflict", "that message was deleted");

@@ -4,7 +4,7 @@ import { open, type Database, type RootDatabase } from "lmdb";
 import type { CursorStore } from "../cursors.ts";
 import { SeqConflictError, StorageUnavailableError } from "../errors.ts";
 import type { GroupInfo, GroupStore } from "../groups.ts";
-import type { AppendBatch, InboxEntry, MessageStore, SendRecord, StoredMessage } from "../messages.ts";
+import type { AppendBatch, InboxEntry, MessagePatch, MessageStore, SendRecord, StoredMessage } from "../messages.ts";
 import type { PresenceStore } from "../presence.ts";
 import type { MemberMarks, ReceiptStore } from "../receipts.ts";
 import type { Stores } from "../stores.ts";
@@ -15,6 +15,7 @@ import { LmdbGroupInviteStore, LmdbPrivacyStore } from "./privacy-store.ts";
 import { LmdbProfileStore } from "./profile-store.ts";
 import { LmdbUserSetStore } from "./user-set-store.ts";
 import { LmdbStatusStore } from "./status-store.ts";
+import { TurnCommitter } from "./turn-committer.ts";
 
 /** Upper bound for the seq part of a key range; seqs are safe integers. */
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
@@ -35,54 +36,94 @@ interface LmdbDatabases {
   lastSeen: Database<number, string>;
 }
 
+/** A message as stored under its [chat, seq] key: the optional fields only when set. */
+function messageValue(message: StoredMessage): MessageValue {
+  const value: MessageValue = { from: message.from, ts: message.ts, body: message.body, kind: message.kind, cid: message.cid };
+  if (message.reply !== undefined) value.reply = message.reply;
+  if (message.media !== undefined) value.media = message.media;
+  if (message.target !== undefined) value.target = message.target;
+  if (message.emoji !== undefined) value.emoji = message.emoji;
+  if (message.edited !== undefined) value.edited = message.edited;
+  if (message.deleted !== undefined) value.deleted = message.deleted;
+  if (message.reactions !== undefined) value.reactions = message.reactions;
+  return value;
+}
+
 function unavailable(operation: string, error: unknown): StorageUnavailableError {
   return new StorageUnavailableError(`lmdb ${operation} failed`, { cause: error });
 }
 
+/** Chats whose head the message store keeps in memory at most; past it, it starts over. */
+const MAX_HEADS = 100_000;
+
+/**
+ * Messages, idempotency keys and inboxes. Appends of every chat go through one TurnCommitter:
+ * what is handed in before the pending write transaction runs commits in it, one fsync for all.
+ *
+ * The fence against a second writer (MessageStore.append) checks each batch against the
+ * chat's head as this store last wrote it, kept in memory: the log's last key is read once,
+ * when a chat is first written (or after the map was dropped), not on every append. That is
+ * exact because this store is the environment's only writer of messages: the data directory
+ * lock keeps other processes out, and a node opens its stores once.
+ */
 class LmdbMessageStore implements MessageStore {
+  /** Each chat's last seq, including writes of a transaction not yet committed. */
+  private readonly heads = new Map<string, number>();
+  private readonly appends: TurnCommitter<AppendBatch>;
+
   constructor(
-    private readonly root: RootDatabase,
+    root: RootDatabase,
     private readonly db: LmdbDatabases,
-  ) {}
+  ) {
+    // A failed transaction wrote nothing, but the heads moved as if it had.
+    this.appends = new TurnCommitter(root, (batch) => this.applyAppend(batch), () => this.heads.clear());
+  }
 
   async append(batch: AppendBatch): Promise<void> {
-    const last = batch.messages.at(-1);
-    if (!last && !batch.patches?.length) return;
+    if (batch.messages.length === 0 && !batch.patches?.length) return;
     try {
-      // One write transaction: messages, idempotency keys and inbox entries commit together,
-      // and the promise settles only after the commit is on disk.
-      await this.root.transaction(() => {
-        const first = batch.messages[0];
-        if (first) {
-          const stored = this.lastSeqNow(batch.chat);
-          if (stored >= first.seq) {
-            // The same batch landing twice (a retry after an unclear failure) is not a conflict.
-            const already = this.db.messages.get([batch.chat, first.seq]);
-            if (already && already.cid === first.cid && already.from === first.from && already.ts === first.ts) return;
-            throw new SeqConflictError(`${batch.chat} already holds seq ${first.seq}`);
-          }
-          if (stored !== first.seq - 1) throw new SeqConflictError(`${batch.chat} is at seq ${stored}, not ${first.seq - 1}`);
-        }
-        for (const message of batch.messages) {
-          const { chat, seq, ...value } = message;
-          this.db.messages.put([chat, seq], value);
-          // Event entries (edits, deletes, reactions) carry no idempotency key.
-          if (message.cid !== "") this.db.cids.put([chat, message.from, message.cid], { seq, ts: message.ts });
-        }
-        for (const patch of batch.patches ?? []) {
-          const current = this.db.messages.get([batch.chat, patch.seq]);
-          if (!current) continue;
-          const { seq: _seq, ...changes } = patch;
-          this.db.messages.put([batch.chat, patch.seq], { ...current, ...changes });
-        }
-        if (!last) return;
-        for (const user of batch.notify) {
-          this.db.inbox.put([user, batch.chat], last.seq);
-        }
-      });
+      // Messages, idempotency keys and inbox entries commit together, and the promise
+      // settles only after the commit is on disk.
+      await this.appends.submit(batch);
     } catch (error) {
       if (error instanceof SeqConflictError) throw error;
       throw unavailable("append", error);
+    }
+  }
+
+  /** Inside the shared write transaction: decides first, then writes (see TurnCommitter). */
+  private applyAppend(batch: AppendBatch): void {
+    const { chat, messages } = batch;
+    const first = messages[0];
+    const last = messages.at(-1);
+    if (first && last) {
+      const head = this.heads.get(chat) ?? this.lastSeqNow(chat);
+      if (head >= first.seq) {
+        // The same batch landing twice (a retry after an unclear failure) is not a conflict.
+        const already = this.db.messages.get([chat, first.seq]);
+        if (already && already.cid === first.cid && already.from === first.from && already.ts === first.ts) return;
+        throw new SeqConflictError(`${chat} already holds seq ${first.seq}`);
+      }
+      if (head !== first.seq - 1) throw new SeqConflictError(`${chat} is at seq ${head}, not ${first.seq - 1}`);
+      if (this.heads.size >= MAX_HEADS) this.heads.clear();
+      this.heads.set(chat, last.seq);
+    }
+    for (const message of messages) {
+      this.db.messages.put([chat, message.seq], messageValue(message));
+      // Event entries (edits, deletes, reactions) carry no idempotency key.
+      if (message.cid !== "") this.db.cids.put([chat, message.from, message.cid], { seq: message.seq, ts: message.ts });
+    }
+    if (batch.patches) this.applyPatches(chat, batch.patches);
+    if (!last) return;
+    for (const user of batch.notify) this.db.inbox.put([user, chat], last.seq);
+  }
+
+  private applyPatches(chat: string, patches: readonly MessagePatch[]): void {
+    for (const patch of patches) {
+      const current = this.db.messages.get([chat, patch.seq]);
+      if (!current) continue;
+      const { seq: _seq, ...changes } = patch;
+      this.db.messages.put([chat, patch.seq], { ...current, ...changes });
     }
   }
 
