@@ -21,7 +21,6 @@ import type {
   ReceiptNotice,
   TypingNotice,
   UserMessage,
-  UserRead,
 } from "./messages.ts";
 import { shareOf, type ClientLink, type ConnectionRef, type FrameShare, type Tell, type TellIfActive } from "../seams.ts";
 
@@ -330,10 +329,6 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     deps.conversations.tell(ack.chat, { type: "mark", user, delivered: seq });
   }
 
-  function onRead(user: string, read: UserRead): void {
-    deps.conversations.tell(read.chat, { type: "mark", user, read: read.seq });
-  }
-
   async function onTyping(state: UserState, user: string, notice: TypingNotice): Promise<void> {
     // A blocked user's typing in a direct chat with the blocker shows nothing (their messages
     // there are withheld too); in a group, where their messages are seen, so is their typing.
@@ -391,9 +386,6 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           break;
         case "ack":
           onAck(state, user, message);
-          break;
-        case "read":
-          onRead(user, message);
           break;
         case "receipt":
           onReceipt(state, message);
