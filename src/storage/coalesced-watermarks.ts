@@ -12,8 +12,8 @@
  */
 import type { Clock, Timer } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
-import type { CursorStore } from "./cursors.ts";
-import type { MemberMarks, ReceiptStore } from "./receipts.ts";
+import type { CursorStore, CursorWrite } from "./cursors.ts";
+import type { MarksWrite, MemberMarks, ReceiptStore } from "./receipts.ts";
 import type { Stores } from "./stores.ts";
 
 export interface CoalescingOptions {
@@ -24,10 +24,15 @@ export interface CoalescingOptions {
 }
 
 /** Pending values of one group of keys (one device's cursors, one chat's marks). */
-interface Group<Meta, Value> {
+export interface Group<Meta, Value> {
   meta: Meta;
   values: Map<string, Value>;
 }
+
+/** One window's values, by group: what the store is handed to write at once. */
+export type WriteWindow<Meta, Value> = ReadonlyMap<string, Group<Meta, Value>>;
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * The latest value per (group, item), until written. `merge` keeps values growing whatever
@@ -44,7 +49,8 @@ export class WriteCoalescer<Meta, Value> {
     private readonly options: CoalescingOptions,
     private readonly what: string,
     private readonly merge: (older: Value, newer: Value) => Value,
-    private readonly write: (meta: Meta, item: string, value: Value) => Promise<void>,
+    /** Writes one window; a rejection drops it (logged). */
+    private readonly write: (window: WriteWindow<Meta, Value>) => Promise<void>,
   ) {}
 
   put(groupKey: string, meta: Meta, item: string, value: Value): void {
@@ -87,20 +93,18 @@ export class WriteCoalescer<Meta, Value> {
     const window = this.pending;
     this.pending = new Map();
     this.writing.add(window);
-    const writes: Array<Promise<void>> = [];
-    for (const { meta, values } of window.values()) {
-      for (const [item, value] of values) writes.push(this.write(meta, item, value).catch((error: unknown) => this.failed(error)));
-    }
-    const settled = Promise.all(writes).then(() => {
-      this.writing.delete(window);
-      this.inFlight.delete(settled);
-    });
+    const settled = this.write(window)
+      .catch((error: unknown) => this.failed(error))
+      .then(() => {
+        this.writing.delete(window);
+        this.inFlight.delete(settled);
+      });
     this.inFlight.add(settled);
   }
 
   private failed(error: unknown): void {
-    // Dropped, not retried: a lost watermark only means a resend (cursors) or a late receipt
-    // (marks), and the next ack writes a newer one anyway.
+    // The window is dropped, not retried: a lost watermark only means a resend (cursors) or a
+    // late receipt (marks), and the next ack writes a newer one anyway.
     this.options.log.warn({ err: error, what: this.what }, "watermark write failed");
   }
 }
@@ -114,14 +118,32 @@ function laterMarks(older: MemberMarks, newer: MemberMarks): MemberMarks {
   return { delivered: Math.max(older.delivered, newer.delivered), read: Math.max(older.read, newer.read) };
 }
 
+type Device = { user: string; device: string };
+
+/** One window of cursors, in one call when the store takes many at once. */
+function writeCursors(store: CursorStore, window: WriteWindow<Device, number>): Promise<unknown> {
+  const writes: CursorWrite[] = [];
+  for (const { meta, values } of window.values()) for (const [chat, seq] of values) writes.push({ user: meta.user, device: meta.device, chat, seq });
+  if (store.setCursors) return store.setCursors(writes);
+  return Promise.all(writes.map(({ user, device, chat, seq }) => store.setCursor(user, device, chat, seq)));
+}
+
+/** One window of marks, in one call when the store takes many at once. */
+function writeMarks(store: ReceiptStore, window: WriteWindow<string, MemberMarks>): Promise<unknown> {
+  const writes: MarksWrite[] = [];
+  for (const { meta: chat, values } of window.values()) for (const [user, marks] of values) writes.push({ chat, user, marks });
+  if (store.setManyMarks) return store.setManyMarks(writes);
+  return Promise.all(writes.map(({ chat, user, marks }) => store.setMarks(chat, user, marks)));
+}
+
 export class CoalescedCursorStore implements CursorStore {
-  private readonly writes: WriteCoalescer<{ user: string; device: string }, number>;
+  private readonly writes: WriteCoalescer<Device, number>;
 
   constructor(
     private readonly inner: CursorStore,
     options: CoalescingOptions,
   ) {
-    this.writes = new WriteCoalescer(options, "cursor", later, ({ user, device }, chat, seq) => inner.setCursor(user, device, chat, seq));
+    this.writes = new WriteCoalescer(options, "cursor", later, async (window) => void (await writeCursors(inner, window)));
   }
 
   async cursors(user: string, device: string): Promise<Map<string, number>> {
@@ -129,8 +151,9 @@ export class CoalescedCursorStore implements CursorStore {
   }
 
   /** Resolves at once: the write happens within the window, and a failure is logged there. */
-  async setCursor(user: string, device: string, chat: string, seq: number): Promise<void> {
+  setCursor(user: string, device: string, chat: string, seq: number): Promise<void> {
     this.writes.put(deviceKey(user, device), { user, device }, chat, seq);
+    return RESOLVED;
   }
 
   flush(): Promise<void> {
@@ -145,7 +168,7 @@ export class CoalescedReceiptStore implements ReceiptStore {
     private readonly inner: ReceiptStore,
     options: CoalescingOptions,
   ) {
-    this.writes = new WriteCoalescer(options, "receipt marks", laterMarks, (chat, user, marks) => inner.setMarks(chat, user, marks));
+    this.writes = new WriteCoalescer(options, "receipt marks", laterMarks, async (window) => void (await writeMarks(inner, window)));
   }
 
   async marks(chat: string): Promise<Map<string, MemberMarks>> {
@@ -153,8 +176,9 @@ export class CoalescedReceiptStore implements ReceiptStore {
   }
 
   /** Resolves at once: the write happens within the window, and a failure is logged there. */
-  async setMarks(chat: string, user: string, marks: MemberMarks): Promise<void> {
+  setMarks(chat: string, user: string, marks: MemberMarks): Promise<void> {
     this.writes.put(chat, chat, user, marks);
+    return RESOLVED;
   }
 
   flush(): Promise<void> {
