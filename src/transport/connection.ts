@@ -64,7 +64,7 @@ export class ClientConnection implements DeadlineOwner {
   /** Frames that arrived while the hello token was being checked, handled once it is. */
   readonly earlyFrames: unknown[] = [];
   /** Whether the user's actor has sent this connection its share yet. */
-  private shareSet = false;
+  private gotShare = false;
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   /** Requests handed on and not answered yet: `r` → when it is due (the node's sweep expires it). */
@@ -102,8 +102,8 @@ export class ClientConnection implements DeadlineOwner {
    */
   setShare(share: FrameShare): void {
     if (!this.open) return;
-    this.userBucket.resize(share.framesPerSecond, share.burst, !this.shareSet);
-    this.shareSet = true;
+    this.userBucket.resize(share.framesPerSecond, share.burst, !this.gotShare);
+    this.gotShare = true;
   }
 
   get id(): number {
