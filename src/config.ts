@@ -159,6 +159,11 @@ export interface NodeConfig {
     /** Every Redis key starts with it: one per cluster sharing a Redis. */
     redisPrefix: string;
     redisCommandTimeoutMs: number;
+    /**
+     * Device cursors and receipt marks wait up to this long to be written, coalesced (0: each
+     * written at once). A crash replays at most this window of acks (src/storage/coalesced-watermarks.ts).
+     */
+    watermarkFlushMs: number;
   };
   media: {
     /** `file`: under `<dataDir>/media`; `s3`: an S3-compatible bucket shared by the cluster. */
@@ -238,6 +243,7 @@ export function defaultConfig(): NodeConfig {
       cqlRequestTimeoutMs: 10_000,
       redisPrefix: "router:",
       redisCommandTimeoutMs: 1_000,
+      watermarkFlushMs: 50,
     },
   };
 }
@@ -271,6 +277,7 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_CQL_REQUEST_TIMEOUT_MS: "storage.cqlRequestTimeoutMs",
   ROUTER_REDIS_PREFIX: "storage.redisPrefix",
   ROUTER_REDIS_TIMEOUT_MS: "storage.redisCommandTimeoutMs",
+  ROUTER_WATERMARK_FLUSH_MS: "storage.watermarkFlushMs",
   ROUTER_NATS: "cluster.nats",
   ROUTER_CLUSTER_PREFIX: "cluster.subjectPrefix",
   ROUTER_CLUSTER_HEARTBEAT_MS: "cluster.heartbeatMs",
@@ -475,4 +482,5 @@ function validateStorage(storage: NodeConfig["storage"]): void {
   }
   if (!Number.isInteger(storage.replication)) throw new ConfigError("storage.replication must be a whole number (0: automatic)");
   if (storage.cqlRequestTimeoutMs <= 0 || storage.redisCommandTimeoutMs <= 0) throw new ConfigError("storage timeouts must be positive");
+  if (!(storage.watermarkFlushMs >= 0 && storage.watermarkFlushMs <= 10_000)) throw new ConfigError("storage.watermarkFlushMs must be between 0 and 10000");
 }

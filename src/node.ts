@@ -18,6 +18,7 @@ import type { CallHooks } from "./calls/user-calls.ts";
 import type { StatusHooks } from "./status/service.ts";
 import { lockDataDir, prepareDataDir } from "./storage/data-dir-lock.ts";
 import { openMediaStore } from "./storage/media/open-media-store.ts";
+import { withCoalescedWatermarks } from "./storage/coalesced-watermarks.ts";
 import { openBackend } from "./storage/open-stores.ts";
 import type { MediaStore } from "./storage/media.ts";
 import type { Stores } from "./storage/stores.ts";
@@ -85,7 +86,8 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   // Before anything opens: a sender that cannot work is a ConfigError, not a 502 per request.
   const smsSender = validateSignupConfig(config.signup);
   const secret = config.secret || (config.secretFile ? readSecretFile(config.secretFile) : loadOrCreateSecret(config.dataDir));
-  const backend = await openBackend(config, log, overrides.stores);
+  const opened = await openBackend(config, log, overrides.stores);
+  const backend = { ...opened, stores: withCoalescedWatermarks(opened.stores, { windowMs: config.storage.watermarkFlushMs, clock, log }) };
   shutdown.add({ name: "close stores", run: () => backend.stores.close() });
   const mediaStore = overrides.media ?? (await openMediaStore(config));
   shutdown.add({ name: "close media store", run: () => mediaStore.close() });

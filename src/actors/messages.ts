@@ -156,12 +156,6 @@ export interface DeviceAck {
   seq: number;
 }
 
-export interface UserRead {
-  type: "read";
-  chat: string;
-  seq: number;
-}
-
 export interface ReceiptNotice {
   type: "receipt";
   chat: string;
@@ -224,7 +218,6 @@ export type UserMessage =
   | Detach
   | Deliver
   | DeviceAck
-  | UserRead
   | ReceiptNotice
   | TypingNotice
   | KeysLowNotice

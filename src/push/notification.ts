@@ -48,6 +48,9 @@ export const MAX_PAYLOAD_BYTES = 4096;
 export function previewOf(kind: string, body: Uint8Array | string, maxChars: number): string | undefined {
   // Anything but plain text may be ciphertext or structured data a lock screen must not show.
   if (kind !== "text" || typeof body !== "string" || maxChars <= 0) return undefined;
+  // Every message to an offline device comes through here: a body no longer in UTF-16 units
+  // than the limit is no longer in characters either, and needs no split.
+  if (body.length <= maxChars) return body;
   const chars = [...body];
   return chars.length <= maxChars ? body : `${chars.slice(0, maxChars).join("")}…`;
 }

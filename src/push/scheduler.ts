@@ -5,6 +5,7 @@ import type { PushDnd, PushPlatform, PushRegistration, PushRegistrationStore, Pu
 import type { Clock, Timer } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { previewOf, summarise, type PendingMessage, type PushProvider } from "./notification.ts";
+import { WakeQueue } from "./wake-queue.ts";
 
 /** One durable entry and who receives it, as the chat's writer hands it over. */
 export interface DurableEntry {
@@ -39,17 +40,33 @@ export interface PushSchedulerDeps {
   clock: Clock;
 }
 
-interface Pending extends PendingMessage {
-  dueAt: number;
-  /** Devices already pushed about this message: a message is pushed to a device once. */
-  pushedTo: Set<string>;
+/**
+ * One user's messages of one chat not yet settled, oldest first, in parallel arrays: a
+ * message costs a few array slots here, not an object (seqs only grow within a chat, and
+ * every message of a batch is due at the same time, so both arrays stay sorted).
+ */
+interface ChatPending {
+  seqs: number[];
+  dueAts: number[];
+  froms: string[];
+  tss: number[];
+  previews: Array<string | undefined>;
 }
 
 interface UserPending {
-  entries: Pending[];
-  timer: Timer | undefined;
+  chats: Map<string, ChatPending>;
+  /** Messages held across the user's chats. */
+  count: number;
+  /**
+   * Per device, per chat: the highest seq the device was pushed about (or settled for, when
+   * muted or quiet). A push covers everything the device had not acked, so one watermark
+   * says what a set of devices per message would.
+   */
+  settled: Map<string, Map<string, number>>;
   lastPushAt: number;
   checking: boolean;
+  /** When this user is next looked at (Infinity: not scheduled). */
+  wakeAt: number;
 }
 
 // Bounds memory for a user who stays offline through a flood: a push only needs a summary.
@@ -95,15 +112,19 @@ function muted(settings: PushSettings, chat: string, now: number): boolean {
  */
 export class PushScheduler {
   private readonly users = new Map<string, UserPending>();
+  /** One timer for every user: each is looked at when its earliest message comes due. */
+  private readonly wakes: WakeQueue<{ user: string; pending: UserPending }>;
   private stopped = false;
 
-  constructor(private readonly deps: PushSchedulerDeps) {}
+  constructor(private readonly deps: PushSchedulerDeps) {
+    this.wakes = new WakeQueue(deps.clock, ({ user, pending }, at) => this.woken(user, pending, at));
+  }
 
   private now(): number {
     return this.deps.clock.now();
   }
 
-  /** Called by a chat's writer once a batch is durable. Cheap: no I/O until a delay passes. */
+  /** Called by a chat's writer once a batch is durable. Cheap: no I/O and no timer until a delay passes. */
   onDurable(entries: readonly DurableEntry[]): void {
     if (this.stopped) return;
     const dueAt = this.now() + this.deps.options.delayMs;
@@ -115,48 +136,65 @@ export class PushScheduler {
         if (user === message.from) continue;
         let pending = this.users.get(user);
         if (!pending) {
-          pending = { entries: [], timer: undefined, lastPushAt: 0, checking: false };
+          pending = { chats: new Map(), count: 0, settled: new Map(), lastPushAt: 0, checking: false, wakeAt: Infinity };
           this.users.set(user, pending);
         }
-        if (pending.entries.length >= MAX_PENDING_PER_USER) pending.entries.shift();
-        pending.entries.push({ chat: message.chat, seq: message.seq, from: message.from, ts: message.ts, preview, dueAt, pushedTo: new Set() });
+        if (pending.count >= MAX_PENDING_PER_USER) dropOldest(pending);
+        let chat = pending.chats.get(message.chat);
+        if (!chat) pending.chats.set(message.chat, (chat = { seqs: [], dueAts: [], froms: [], tss: [], previews: [] }));
+        chat.seqs.push(message.seq);
+        chat.dueAts.push(dueAt);
+        chat.froms.push(message.from);
+        chat.tss.push(message.ts);
+        chat.previews.push(preview);
+        pending.count += 1;
         this.arm(user, pending);
       }
     }
   }
 
+  /** Schedules the next look at `user`, or forgets them once nothing is held and their window is over. */
   private arm(user: string, pending: UserPending): void {
     if (this.stopped || pending.checking) return;
-    if (pending.entries.length === 0) {
-      pending.timer?.cancel();
-      pending.timer = undefined;
+    const windowEnds = pending.lastPushAt + this.deps.options.coalesceMs;
+    if (pending.count === 0) {
       // Keep the record while its coalescing window runs, so the window survives an empty moment.
-      if (this.now() >= pending.lastPushAt + this.deps.options.coalesceMs) this.users.delete(user);
-      else {
-        pending.timer = this.deps.clock.setTimeout(() => {
-          pending.timer = undefined;
-          this.arm(user, pending);
-        }, pending.lastPushAt + this.deps.options.coalesceMs - this.now());
+      if (this.now() >= windowEnds) {
+        this.users.delete(user);
+        pending.wakeAt = Infinity;
+      } else {
+        this.wakeAt(user, pending, windowEnds);
       }
       return;
     }
-    if (pending.timer) return;
     let at = Infinity;
-    for (const entry of pending.entries) at = Math.min(at, entry.dueAt);
-    at = Math.max(at, pending.lastPushAt + this.deps.options.coalesceMs);
-    pending.timer = this.deps.clock.setTimeout(() => void this.fire(user, pending), Math.max(0, at - this.now()));
+    for (const chat of pending.chats.values()) at = Math.min(at, chat.dueAts[0] ?? Infinity);
+    this.wakeAt(user, pending, Math.max(at, windowEnds));
+  }
+
+  private wakeAt(user: string, pending: UserPending, at: number): void {
+    // An earlier wake still comes: it looks again and schedules the next one.
+    if (pending.wakeAt <= at) return;
+    pending.wakeAt = at;
+    this.wakes.wake({ user, pending }, at);
+  }
+
+  private woken(user: string, pending: UserPending, at: number): void {
+    // A wake superseded by an earlier one, or for a record since forgotten.
+    if (pending.wakeAt !== at || this.users.get(user) !== pending) return;
+    pending.wakeAt = Infinity;
+    if (pending.count === 0) this.arm(user, pending);
+    else void this.fire(user, pending);
   }
 
   private async fire(user: string, pending: UserPending): Promise<void> {
-    pending.timer = undefined;
     pending.checking = true;
     try {
       await this.check(user, pending);
     } catch (error) {
       this.deps.log.warn({ err: error, user }, "push check failed");
       // A store that failed now may work at the next message; do not loop on this batch.
-      const now = this.now();
-      pending.entries = pending.entries.filter((e) => e.dueAt > now);
+      dropDue(pending, this.now());
     } finally {
       pending.checking = false;
       if (this.users.get(user) === pending) this.arm(user, pending);
@@ -166,8 +204,7 @@ export class PushScheduler {
   private async check(user: string, pending: UserPending): Promise<void> {
     const now = this.now();
     if (now < pending.lastPushAt + this.deps.options.coalesceMs) return;
-    const due = pending.entries.filter((e) => e.dueAt <= now);
-    if (due.length === 0) return;
+    if (!anyDue(pending, now)) return;
     const registrations = await this.deps.store.registrations(user);
     if (registrations.length === 0) {
       this.emit({ type: "no-registrations", user });
@@ -175,36 +212,25 @@ export class PushScheduler {
       const settings = await this.deps.store.settings(user);
       const quiet = inQuietHours(settings.dnd, now);
       for (const registration of registrations) {
-        if (await this.checkDevice(registration, pending, due, settings, quiet, now)) pending.lastPushAt = now;
+        if (await this.checkDevice(registration, pending, settings, quiet, now)) pending.lastPushAt = now;
       }
     }
-    pending.entries = pending.entries.filter((e) => e.dueAt > now);
+    dropDue(pending, now);
   }
 
   /** True when a push went out (or was attempted) to this device. */
-  private async checkDevice(
-    registration: PushRegistration,
-    pending: UserPending,
-    due: readonly Pending[],
-    settings: PushSettings,
-    quiet: boolean,
-    now: number,
-  ): Promise<boolean> {
+  private async checkDevice(registration: PushRegistration, pending: UserPending, settings: PushSettings, quiet: boolean, now: number): Promise<boolean> {
     const { user, device } = registration;
     const cursors = await this.deps.cursors.cursors(user, device);
-    const unacked = (e: Pending) => (cursors.get(e.chat) ?? 0) < e.seq;
-    const overdue = due.filter(unacked);
-    if (overdue.length === 0) {
-      this.emit({ type: "skipped", user, device, reason: "acked" });
+    let settled = pending.settled.get(device);
+    if (!settled) pending.settled.set(device, (settled = new Map()));
+    const verdict = overdueFor(pending, cursors, settled, now);
+    if (verdict !== "push") {
+      this.emit({ type: "skipped", user, device, reason: verdict });
       return false;
     }
-    if (overdue.every((e) => e.pushedTo.has(device))) {
-      this.emit({ type: "skipped", user, device, reason: "already-pushed" });
-      return false;
-    }
-    const candidates = pending.entries.filter((e) => unacked(e) && !e.pushedTo.has(device));
     // Settled for this device whatever happens next: a muted or quiet message is not pushed later either.
-    for (const entry of candidates) entry.pushedTo.add(device);
+    const candidates = settle(pending, cursors, settled);
     const audible = candidates.filter((e) => !muted(settings, e.chat, now));
     if (audible.length === 0) {
       this.emit({ type: "skipped", user, device, reason: "muted" });
@@ -219,7 +245,12 @@ export class PushScheduler {
       this.emit({ type: "failed", user, device, platform: registration.platform, reason: "platform not configured" });
       return false;
     }
-    const notification = summarise(audible);
+    await this.sendTo(provider, registration, summarise(audible));
+    return true;
+  }
+
+  private async sendTo(provider: PushProvider, registration: PushRegistration, notification: ReturnType<typeof summarise>): Promise<void> {
+    const { user, device } = registration;
     let outcome;
     try {
       outcome = await provider.send(registration, notification);
@@ -236,7 +267,6 @@ export class PushScheduler {
       this.deps.log.warn({ user, device, platform: registration.platform, reason: outcome.reason }, "push failed");
       this.emit({ type: "failed", user, device, platform: registration.platform, reason: outcome.reason });
     }
-    return true;
   }
 
   private emit(event: PushEvent): void {
@@ -249,8 +279,78 @@ export class PushScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const pending of this.users.values()) pending.timer?.cancel();
+    this.wakes.stop();
     this.users.clear();
     await Promise.all([...this.deps.providers.values()].map((p) => p.close()));
   }
+}
+
+/** Whether any message held for the user is due by `now`. */
+function anyDue(pending: UserPending, now: number): boolean {
+  for (const chat of pending.chats.values()) if ((chat.dueAts[0] ?? Infinity) <= now) return true;
+  return false;
+}
+
+/** Forgets every message due by `now` (checked, pushed or not); a chat left empty goes. */
+function dropDue(pending: UserPending, now: number): void {
+  for (const [id, chat] of pending.chats) {
+    let due = 0;
+    while (due < chat.dueAts.length && chat.dueAts[due]! <= now) due += 1;
+    if (due === 0) continue;
+    dropFirst(chat, due);
+    pending.count -= due;
+    if (chat.seqs.length === 0) pending.chats.delete(id);
+  }
+}
+
+/** Makes room for one more: forgets the user's oldest held message. */
+function dropOldest(pending: UserPending): void {
+  let oldest: [string, ChatPending] | undefined;
+  // Chats in the map always hold a message: an emptied one is deleted at once.
+  for (const entry of pending.chats) if (!oldest || entry[1].dueAts[0]! < oldest[1].dueAts[0]!) oldest = entry;
+  if (!oldest) return;
+  dropFirst(oldest[1], 1);
+  pending.count -= 1;
+  if (oldest[1].seqs.length === 0) pending.chats.delete(oldest[0]);
+}
+
+function dropFirst(chat: ChatPending, count: number): void {
+  chat.seqs.splice(0, count);
+  chat.dueAts.splice(0, count);
+  chat.froms.splice(0, count);
+  chat.tss.splice(0, count);
+  chat.previews.splice(0, count);
+}
+
+/**
+ * Whether a device is to be pushed now: "acked" when it acked everything due, "already-pushed"
+ * when all it left unacked was pushed before.
+ */
+function overdueFor(pending: UserPending, cursors: ReadonlyMap<string, number>, settled: ReadonlyMap<string, number>, now: number): "push" | "acked" | "already-pushed" {
+  let overdue = false;
+  for (const [id, chat] of pending.chats) {
+    const acked = cursors.get(id) ?? 0;
+    const pushed = settled.get(id) ?? 0;
+    for (let i = 0; i < chat.seqs.length && chat.dueAts[i]! <= now; i += 1) {
+      if (chat.seqs[i]! <= acked) continue;
+      if (chat.seqs[i]! > pushed) return "push";
+      overdue = true;
+    }
+  }
+  return overdue ? "already-pushed" : "acked";
+}
+
+/** Every held message the device has neither acked nor been pushed about, now marked as pushed. */
+function settle(pending: UserPending, cursors: ReadonlyMap<string, number>, settled: Map<string, number>): PendingMessage[] {
+  const candidates: PendingMessage[] = [];
+  for (const [id, chat] of pending.chats) {
+    const from = Math.max(cursors.get(id) ?? 0, settled.get(id) ?? 0);
+    for (let i = 0; i < chat.seqs.length; i += 1) {
+      if (chat.seqs[i]! <= from) continue;
+      candidates.push({ chat: id, seq: chat.seqs[i]!, from: chat.froms[i]!, ts: chat.tss[i]!, preview: chat.previews[i] });
+    }
+    const last = chat.seqs.at(-1);
+    if (last !== undefined && last > from) settled.set(id, last);
+  }
+  return candidates;
 }

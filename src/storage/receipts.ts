@@ -5,9 +5,18 @@ export interface MemberMarks {
   read: number;
 }
 
+/** One member's marks to store. */
+export interface MarksWrite {
+  chat: string;
+  user: string;
+  marks: MemberMarks;
+}
+
 /** Per (chat, member) watermarks behind delivered and read receipts. */
 export interface ReceiptStore {
   marks(chat: string): Promise<Map<string, MemberMarks>>;
   /** Single writer per chat: the caller passes marks that only ever grow. */
   setMarks(chat: string, user: string, marks: MemberMarks): Promise<void>;
+  /** Many at once, as cheaply as the backend can; optional, like `CursorStore.setCursors`. */
+  setManyMarks?(writes: readonly MarksWrite[]): Promise<void>;
 }

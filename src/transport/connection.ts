@@ -4,6 +4,8 @@ import { encodeFrame } from "../protocol/codec.ts";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
 import { TokenBucket } from "./rate-limiter.ts";
+import type { FlushQueue } from "./flush-queue.ts";
+import type { DeadlineOwner, RequestDeadlines } from "./request-deadlines.ts";
 
 /** What uWS keeps per socket: only our connection object. */
 export interface SocketData {
@@ -15,8 +17,13 @@ export type ConnectionPhase = "awaiting_hello" | "authenticating" | "ready" | "c
 
 export interface OutboundLimits {
   softBackpressureBytes: number;
-  /** A request not answered within this long is answered `timeout` (0: never). */
-  requestTimeoutMs: number;
+}
+
+/** What every connection of the node shares: one write per turn, one sweep of deadlines. */
+export interface ConnectionsShared {
+  flushes: FlushQueue;
+  /** A request not answered within its `timeoutMs` is answered `timeout` (0: never). */
+  deadlines: RequestDeadlines;
 }
 
 export interface OutboundEvents {
@@ -37,7 +44,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Frames produced in one turn of the event loop are written corked, in one syscall.
  * Every call is safe after the socket closed.
  */
-export class ClientConnection {
+export class ClientConnection implements DeadlineOwner {
   phase: ConnectionPhase = "awaiting_hello";
   user = "";
   device = "";
@@ -57,10 +64,11 @@ export class ClientConnection {
   /** Frames that arrived while the hello token was being checked, handled once it is. */
   readonly earlyFrames: unknown[] = [];
   /** Whether the user's actor has sent this connection its share yet. */
-  private shared = false;
+  private gotShare = false;
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
-  private readonly awaitingAnswer = new Map<number, NodeJS.Timeout>();
+  /** Requests handed on and not answered yet: `r` → when it is due (the node's sweep expires it). */
+  private readonly awaitingAnswer = new Map<number, number>();
   private readonly expired = new Set<number>();
 
   constructor(
@@ -70,6 +78,7 @@ export class ClientConnection {
     bucket: TokenBucket,
     userBucket: TokenBucket,
     private readonly limits: OutboundLimits,
+    private readonly shared: ConnectionsShared,
     private readonly events: OutboundEvents,
     private readonly log: Logger,
   ) {
@@ -93,8 +102,8 @@ export class ClientConnection {
    */
   setShare(share: FrameShare): void {
     if (!this.open) return;
-    this.userBucket.resize(share.framesPerSecond, share.burst, !this.shared);
-    this.shared = true;
+    this.userBucket.resize(share.framesPerSecond, share.burst, !this.gotShare);
+    this.gotShare = true;
   }
 
   get id(): number {
@@ -110,15 +119,18 @@ export class ClientConnection {
    * just died: the client then hears `timeout` from here, promptly, instead of nothing.
    */
   awaitAnswer(r: number): void {
-    if (this.limits.requestTimeoutMs <= 0 || !this.open) return;
-    clearTimeout(this.awaitingAnswer.get(r));
-    const timer = setTimeout(() => {
-      this.awaitingAnswer.delete(r);
-      this.send({ t: "err", r, code: "timeout", msg: `not answered within ${this.limits.requestTimeoutMs} ms; retry (sends with the same cid)` });
-      this.expired.add(r);
-      if (this.expired.size > MAX_EXPIRED_REMEMBERED) this.expired.delete(this.expired.values().next().value!);
-    }, this.limits.requestTimeoutMs);
-    this.awaitingAnswer.set(r, timer);
+    const deadlines = this.shared.deadlines;
+    if (deadlines.timeoutMs <= 0 || !this.open) return;
+    this.awaitingAnswer.set(r, deadlines.start(this, r));
+  }
+
+  /** The node's sweep: request `r` reached the deadline `dueAt` (unless answered or restarted since). */
+  expire(r: number, dueAt: number): void {
+    if (this.awaitingAnswer.get(r) !== dueAt) return;
+    this.awaitingAnswer.delete(r);
+    this.send({ t: "err", r, code: "timeout", msg: `not answered within ${this.shared.deadlines.timeoutMs} ms; retry (sends with the same cid)` });
+    this.expired.add(r);
+    if (this.expired.size > MAX_EXPIRED_REMEMBERED) this.expired.delete(this.expired.values().next().value!);
   }
 
   /**
@@ -142,11 +154,7 @@ export class ClientConnection {
     const r = (frame as { r?: unknown }).r;
     if (typeof r === "number") {
       if (this.expired.delete(r)) return;
-      const timer = this.awaitingAnswer.get(r);
-      if (timer) {
-        clearTimeout(timer);
-        this.awaitingAnswer.delete(r);
-      }
+      this.awaitingAnswer.delete(r);
     }
     if (ephemeral && this.ws.getBufferedAmount() > this.limits.softBackpressureBytes) {
       this.events.droppedEphemeral();
@@ -155,11 +163,12 @@ export class ClientConnection {
     this.outbox.push(encodeFrame(frame));
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      this.shared.flushes.add(this);
     }
   }
 
-  private flush(): void {
+  /** Writes what is waiting, corked: the node's FlushQueue calls it once per turn. */
+  flush(): void {
     this.flushScheduled = false;
     const frames = this.outbox;
     this.outbox = [];
@@ -196,7 +205,6 @@ export class ClientConnection {
     this.outbox = [];
     if (this.helloTimer) clearTimeout(this.helloTimer);
     clearTimeout(this.expiryTimer);
-    for (const timer of this.awaitingAnswer.values()) clearTimeout(timer);
     this.awaitingAnswer.clear();
   }
 }

@@ -2,9 +2,12 @@ import { createServer } from "node:net";
 import { shareOf } from "../seams.ts";
 import { CLOSE_CODES } from "../protocol/frames.ts";
 import type { Logger } from "../util/logger.ts";
+import { systemClock } from "../util/clock.ts";
 import type { ConnectionLog } from "./connection-log.ts";
 import { ClientConnection, type OutboundEvents, type SocketData } from "./connection.ts";
 import { TokenBucket } from "./rate-limiter.ts";
+import { FlushQueue } from "./flush-queue.ts";
+import { RequestDeadlines } from "./request-deadlines.ts";
 import type { ConnectionRegistry } from "./registry.ts";
 import type { SessionProtocol } from "./session-protocol.ts";
 import { closeListenSocket, COMPRESSION_DISABLED, createApp, listenExclusive, listenPort, type HttpResponse, type TemplatedApp } from "../uws.ts";
@@ -98,6 +101,7 @@ function userShareBucket(options: TransportOptions): TokenBucket {
 export function startTransport(options: TransportOptions, hooks: TransportHooks): Promise<RunningTransport> {
   const app: TemplatedApp = createApp();
   let nextConnectionId = 0;
+  const shared = { flushes: new FlushQueue(), deadlines: new RequestDeadlines(options.requestTimeoutMs, systemClock) };
 
   app.ws<SocketData>("/ws", {
     compression: COMPRESSION_DISABLED,
@@ -126,7 +130,8 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
         nextConnectionId,
         new TokenBucket(options.framesPerSecond, options.frameBurst),
         userShareBucket(options),
-        { softBackpressureBytes: options.softBackpressureBytes, requestTimeoutMs: options.requestTimeoutMs },
+        { softBackpressureBytes: options.softBackpressureBytes },
+        shared,
         hooks.outbound,
         hooks.log,
       );

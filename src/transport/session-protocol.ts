@@ -285,7 +285,9 @@ export class SessionProtocol {
         return;
       case "read":
         if (!this.mayBeMember(connection, frame.chat)) return;
-        this.deps.users.tell(user, { type: "read", chat: frame.chat, seq: frame.seq });
+        // Straight to the chat: the user's actor has nothing to add to a read, and the chat's
+        // actor refuses a mark from anyone not a member.
+        this.deps.conversations.tell(frame.chat, { type: "mark", user, read: frame.seq });
         return;
       case "typing":
         // Typing goes nowhere for a non-member, and is not worth an answer either way. It is

@@ -143,6 +143,24 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
       );
       assert.deepEqual(await stores.receipts.marks(freshChat()), new Map());
     });
+
+    it("writes many cursors and marks at once, where the backend offers it", async () => {
+      const user = `u${process.pid}m${Date.now()}`;
+      const chat = freshChat();
+      assert.ok(stores.cursors.setCursors && stores.receipts.setManyMarks, "every backend here writes a window in one call");
+      await stores.cursors.setCursors([
+        { user, device: "phone", chat, seq: 2 },
+        { user, device: "phone", chat: "d:a:z", seq: 9 },
+        { user, device: "laptop", chat, seq: 1 },
+      ]);
+      await stores.receipts.setManyMarks([
+        { chat, user: "alice", marks: { delivered: 2, read: 1 } },
+        { chat, user: "bob", marks: { delivered: 1, read: 0 } },
+      ]);
+      assert.deepEqual(await stores.cursors.cursors(user, "phone"), new Map([[chat, 2], ["d:a:z", 9]]));
+      assert.deepEqual(await stores.cursors.cursors(user, "laptop"), new Map([[chat, 1]]));
+      assert.deepEqual(await stores.receipts.marks(chat), new Map([["alice", { delivered: 2, read: 1 }], ["bob", { delivered: 1, read: 0 }]]));
+    });
   });
 }
 

@@ -67,6 +67,7 @@ export function clusterStorage(dataDir: string, servers: { scylla?: string; redi
     cqlRequestTimeoutMs: TEST_CQL_REQUEST_TIMEOUT_MS,
     redisPrefix: `${keyspace}:`,
     redisCommandTimeoutMs: 1_000,
+    watermarkFlushMs: 50,
   };
 }
 

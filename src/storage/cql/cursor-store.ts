@@ -1,4 +1,4 @@
-import type { CursorStore } from "../cursors.ts";
+import type { CursorStore, CursorWrite } from "../cursors.ts";
 import { numberColumn, textColumn } from "./columns.ts";
 import type { CqlSession } from "./session.ts";
 
@@ -17,5 +17,11 @@ export class CqlCursorStore implements CursorStore {
   async setCursor(user: string, device: string, chat: string, seq: number): Promise<void> {
     // The user's single writer only passes higher seqs, so a plain overwrite is "advance".
     await this.session.execute("setCursor", { query: SET_CURSOR, params: [seq, user, device, chat] });
+  }
+
+  async setCursors(writes: readonly CursorWrite[]): Promise<void> {
+    // Rows of many partitions: concurrent single writes, not a batch (a multi-partition batch
+    // costs the coordinator more than it saves).
+    await Promise.all(writes.map(({ user, device, chat, seq }) => this.session.execute("setCursor", { query: SET_CURSOR, params: [seq, user, device, chat] })));
   }
 }

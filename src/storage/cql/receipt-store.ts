@@ -1,4 +1,4 @@
-import type { MemberMarks, ReceiptStore } from "../receipts.ts";
+import type { MarksWrite, MemberMarks, ReceiptStore } from "../receipts.ts";
 import { numberColumn, textColumn } from "./columns.ts";
 import type { CqlSession } from "./session.ts";
 
@@ -22,5 +22,10 @@ export class CqlReceiptStore implements ReceiptStore {
   async setMarks(chat: string, user: string, marks: MemberMarks): Promise<void> {
     // The chat's single writer only passes growing marks, so a plain overwrite is "advance".
     await this.session.execute("setMarks", { query: SET_MARKS, params: [marks.delivered, marks.read, chat, user] });
+  }
+
+  async setManyMarks(writes: readonly MarksWrite[]): Promise<void> {
+    // Rows of many partitions: concurrent single writes, as for cursors.
+    await Promise.all(writes.map(({ chat, user, marks }) => this.session.execute("setMarks", { query: SET_MARKS, params: [marks.delivered, marks.read, chat, user] })));
   }
 }

@@ -1,12 +1,12 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
-import type { CursorStore } from "../cursors.ts";
+import type { CursorStore, CursorWrite } from "../cursors.ts";
 import { SeqConflictError, StorageUnavailableError } from "../errors.ts";
 import type { GroupInfo, GroupStore } from "../groups.ts";
 import type { AppendBatch, InboxEntry, MessagePatch, MessageStore, SendRecord, StoredMessage } from "../messages.ts";
 import type { PresenceStore } from "../presence.ts";
-import type { MemberMarks, ReceiptStore } from "../receipts.ts";
+import type { MarksWrite, MemberMarks, ReceiptStore } from "../receipts.ts";
 import type { Stores } from "../stores.ts";
 import { LmdbKeyStore, openKeyDatabases } from "./lmdb-key-store.ts";
 import { LmdbPushStore } from "./push-store.ts";
@@ -186,6 +186,16 @@ class LmdbCursorStore implements CursorStore {
       throw unavailable("setCursor", error);
     }
   }
+
+  async setCursors(writes: readonly CursorWrite[]): Promise<void> {
+    try {
+      await this.db.cursors.transaction(() => {
+        for (const { user, device, chat, seq } of writes) void this.db.cursors.put([user, device, chat], seq);
+      });
+    } catch (error) {
+      throw unavailable("setCursors", error);
+    }
+  }
 }
 
 class LmdbReceiptStore implements ReceiptStore {
@@ -204,6 +214,16 @@ class LmdbReceiptStore implements ReceiptStore {
       await this.db.marks.put([chat, user], { delivered: marks.delivered, read: marks.read });
     } catch (error) {
       throw unavailable("setMarks", error);
+    }
+  }
+
+  async setManyMarks(writes: readonly MarksWrite[]): Promise<void> {
+    try {
+      await this.db.marks.transaction(() => {
+        for (const { chat, user, marks } of writes) void this.db.marks.put([chat, user], { delivered: marks.delivered, read: marks.read });
+      });
+    } catch (error) {
+      throw unavailable("setManyMarks", error);
     }
   }
 }

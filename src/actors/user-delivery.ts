@@ -1,0 +1,58 @@
+import { toClientFrame } from "./client-frames.ts";
+import type { Deliver, DeviceAck } from "./messages.ts";
+import { framesOf, groupFloor } from "./user-sync.ts";
+import { sameConnection, type DeviceSession, type UserDeps, type UserState } from "./user-state.ts";
+
+function persistCursor(deps: UserDeps, user: string, device: string, chat: string, seq: number): void {
+  // A lost cursor write only means the device is sent those messages again (at-least-once).
+  deps.stores.cursors.setCursor(user, device, chat, seq).catch((error: unknown) => {
+    deps.log.warn({ err: error, user, device, chat }, "cursor write failed");
+  });
+}
+
+/**
+ * A gap opens when this session missed a deliver, or when the first message of a group
+ * reaches a new member: fill it from the store up to `seq`, never from before they joined.
+ */
+async function fillGap(deps: UserDeps, user: string, session: DeviceSession, chat: string, handed: number, seq: number): Promise<void> {
+  const floors = await groupFloor(deps, user, chat);
+  const from = Math.max(handed, (floors.get(chat) ?? 1) - 1);
+  if (seq <= from + 1) return;
+  const gap = await deps.stores.messages.readAfter(chat, from, seq - from - 1);
+  for (const frame of await framesOf(deps, gap, floors)) deps.link.send(session.conn, frame);
+}
+
+/** Hands durable messages to every live device of the user, each at most once per connection. */
+export async function onDeliver(deps: UserDeps, state: UserState, user: string, deliver: Deliver): Promise<void> {
+  for (const [device, session] of state.sessions) {
+    const fromThisDevice = deliver.origin.user === user && deliver.origin.device === device;
+    for (const message of deliver.messages) {
+      const chat = message.chat;
+      const handed = session.sent.get(chat) ?? 0;
+      if (message.seq <= handed) continue;
+      if (message.seq > handed + 1) await fillGap(deps, user, session, chat, handed, message.seq);
+      session.sent.set(chat, message.seq);
+      if (!fromThisDevice) {
+        deps.link.send(session.conn, toClientFrame(message));
+      } else if ((session.cursors.get(chat) ?? 0) === message.seq - 1) {
+        // The sender has its own message already (it got `sent`): count it as acked.
+        session.cursors.set(chat, message.seq);
+        persistCursor(deps, user, device, chat, message.seq);
+      }
+    }
+  }
+}
+
+/**
+ * A device's ack moves its cursor and the user's delivered mark in the chat. The actor adds
+ * what the chat cannot know: a device can only ack what this connection was handed.
+ */
+export function onAck(deps: UserDeps, state: UserState, user: string, ack: DeviceAck): void {
+  const session = state.sessions.get(ack.device);
+  if (!session || !sameConnection(session.conn, ack.conn)) return;
+  const seq = Math.min(ack.seq, session.sent.get(ack.chat) ?? 0);
+  if (seq <= (session.cursors.get(ack.chat) ?? 0)) return;
+  session.cursors.set(ack.chat, seq);
+  persistCursor(deps, user, ack.device, ack.chat, seq);
+  deps.conversations.tell(ack.chat, { type: "mark", user, delivered: seq });
+}
