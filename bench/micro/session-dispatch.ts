@@ -1,0 +1,66 @@
+/**
+ * The inbound hot path alone, without sockets or actors: how long validating a `send` takes,
+ * and validating plus dispatching it through SessionProtocol to the chat's actor (a no-op
+ * tell here). A before/after check for changes to validate.ts and the session's dispatch;
+ * not a test, and no target: numbers on a shared 2-core machine only compare runs made
+ * side by side.
+ *
+ *   node --import tsx bench/micro/session-dispatch.ts [FRAMES=1000000] [ROUNDS=5]
+ *
+ * Prints one JSON line: ns per frame for `validateFrame` and for validate + dispatch, the best
+ * of ROUNDS rounds (the least disturbed by other processes).
+ */
+import { validateFrame } from "../../src/protocol/validate.ts";
+import { SessionProtocol, type SessionDeps } from "../../src/transport/session-protocol.ts";
+import type { ClientConnection } from "../../src/transport/connection.ts";
+import { createLogger } from "../../src/util/logger.ts";
+
+const frames = Number(process.argv[2] ?? 1_000_000);
+const rounds = Number(process.argv[3] ?? 5);
+
+/** A decoded `send`, as msgpackr hands it over: a fresh map each time would measure the allocator. */
+const send = { t: "send", r: 7, cid: "c-0001", to: "bob", body: new Uint8Array(64) };
+
+let told = 0;
+const deps = {
+  secret: "bench",
+  registry: {},
+  users: { tell: () => void told++ },
+  conversations: { tell: () => void told++, tellIfActive: () => false },
+  presence: { watch: async () => undefined },
+  log: createLogger("silent", "bench"),
+  events: { frameIn: () => undefined, rejected: () => undefined },
+} as unknown as SessionDeps;
+
+// Only what the session reads of a ready connection; awaitAnswer is a no-op (no request timeout).
+const connection = {
+  phase: "ready",
+  user: "alice",
+  device: "phone",
+  open: true,
+  ref: { node: "n1", id: 1 },
+  earlyFrames: [],
+  takeFrame: () => true,
+  awaitAnswer: () => undefined,
+  send: () => undefined,
+  close: () => undefined,
+} as unknown as ClientConnection;
+
+const session = new SessionProtocol(deps);
+// onValue is the step after decoding: validate, then dispatch.
+const onValue = (session as unknown as { onValue(c: ClientConnection, v: unknown): void }).onValue.bind(session);
+
+function nsPerFrame(run: () => void): number {
+  const startedAt = process.hrtime.bigint();
+  for (let i = 0; i < frames; i++) run();
+  return Number(process.hrtime.bigint() - startedAt) / frames;
+}
+
+let validateBest = Infinity;
+let dispatchBest = Infinity;
+for (let round = 0; round < rounds; round++) {
+  validateBest = Math.min(validateBest, nsPerFrame(() => void validateFrame(send)));
+  dispatchBest = Math.min(dispatchBest, nsPerFrame(() => onValue(connection, send)));
+}
+if (told !== frames * rounds) throw new Error(`dispatched ${told} of ${frames * rounds} frames`);
+console.log(JSON.stringify({ frames, rounds, validateNs: Math.round(validateBest), validateAndDispatchNs: Math.round(dispatchBest) }));
