@@ -7,7 +7,7 @@
  *
  *   node --import tsx bench/micro/session-dispatch.ts [FRAMES=1000000] [ROUNDS=5]
  *
- * Prints one JSON line: ns per frame for `validateFrame`, for validate + dispatch, and for the
+ * Prints one JSON line: CPU ns per frame for `validateFrame`, for validate + dispatch, and for the
  * whole of `onBytes` (decode too), each the best of ROUNDS rounds (the least disturbed by other
  * processes).
  */
@@ -56,10 +56,12 @@ const session = new SessionProtocol(deps);
 // onValue is the step after decoding: validate, then dispatch.
 const onValue = (session as unknown as { onValue(c: ClientConnection, v: unknown): void }).onValue.bind(session);
 
+/** CPU time (user and system), not wall time: on a shared machine, time spent descheduled is not ours. */
 function nsPerFrame(run: () => void): number {
-  const startedAt = process.hrtime.bigint();
+  const before = process.cpuUsage();
   for (let i = 0; i < frames; i++) run();
-  return Number(process.hrtime.bigint() - startedAt) / frames;
+  const used = process.cpuUsage(before);
+  return ((used.user + used.system) * 1000) / frames;
 }
 
 let validateBest = Infinity;
