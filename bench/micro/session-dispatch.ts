@@ -1,7 +1,7 @@
 /**
- * The inbound hot path alone, without sockets or actors: how long validating a `send` takes,
- * and validating plus dispatching it through SessionProtocol to the chat's actor (a no-op
- * tell here). A before/after check for changes to validate.ts and the session's dispatch;
+ * The inbound hot path alone, without sockets or actors: how long validating a `send` or an
+ * `ack` takes, and validating plus dispatching it through SessionProtocol to an actor (a
+ * no-op tell here). A before/after check for changes to validate.ts and the session's dispatch;
  * not a test, and no target: numbers on a shared 2-core machine only compare runs made
  * side by side.
  *
