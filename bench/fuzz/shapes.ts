@@ -1,6 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { REPO_ROOT } from "../lib/router-process.ts";
+import { CLIENT_FRAME_TYPES } from "../../src/protocol/validate.ts";
 import type { Rng } from "./prng.ts";
 
 /** What a generator knows about the run: who exists, which groups were created, valid tokens. */
@@ -110,25 +108,9 @@ export const GENERIC_SHAPE: FrameShape = {
   optional: ["chat", "user", "users", "seq", "body", "name", "on"],
 };
 
-/**
- * Inbound frame types as the server's validators name them (`case "x":`, `t === "x"`), so a
- * frame added there is fuzzed without touching this file. Outbound-only names that happen to
- * appear are harmless: they are answered `unknown_type`, which is fuzzing too.
- */
+/** Inbound frame types as the server's validators know them, so a frame added there is fuzzed without touching this file. */
 export function discoverFrameTypes(): string[] {
-  const found = new Set<string>();
-  const visit = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) visit(path);
-      else if (/validate[^/]*\.ts$/.test(entry.name)) {
-        const source = readFileSync(path, "utf8");
-        for (const match of source.matchAll(/case "([a-z][a-z0-9_.]*)":|\.t === "([a-z][a-z0-9_.]*)"/g)) found.add((match[1] ?? match[2])!);
-      }
-    }
-  };
-  visit(join(REPO_ROOT, "src"));
-  return [...found].sort();
+  return [...CLIENT_FRAME_TYPES].sort();
 }
 
 /**

@@ -1,4 +1,5 @@
-import { DEVICE_ID_PATTERN, isUserId, type KeysRequestFrame, type OneTimePreKey, type SignedPreKey } from "./frames.ts";
+import { DEVICE_ID_PATTERN, isUserId, type KeysGetFrame, type KeysPutFrame, type KeysRequestFrame, type OneTimePreKey, type SignedPreKey } from "./frames.ts";
+import { absent, FieldError, requestId, type FrameParsers, type Fields } from "./validate-fields.ts";
 
 /**
  * Bounds on what a device may publish. Curve25519 public keys are 33 bytes (type byte + 32),
@@ -18,84 +19,79 @@ export const KEY_LIMITS = {
   maxRegistrationId: 0xffffffff,
 } as const;
 
-type Fields = Record<string, unknown>;
-type Invalid = (msg: string) => Error;
-
 function unsigned(value: unknown, max: number): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && value <= max;
 }
 
-function keyBytes(value: unknown, name: string, maxBytes: number, invalid: Invalid): Uint8Array {
+function keyBytes(value: unknown, name: string, maxBytes: number): Uint8Array {
   if (!(value instanceof Uint8Array) || value.byteLength === 0 || value.byteLength > maxBytes) {
-    throw invalid(`\`${name}\` must be binary of 1-${maxBytes} bytes`);
+    throw new FieldError(`\`${name}\` must be binary of 1-${maxBytes} bytes`);
   }
   // A copy, so nothing keeps the whole inbound frame's buffer alive.
   return new Uint8Array(value);
 }
 
-function keyId(value: unknown, name: string, invalid: Invalid): number {
-  if (!unsigned(value, KEY_LIMITS.maxKeyId)) throw invalid(`\`${name}\` must be an unsigned 32-bit integer`);
+function keyId(value: unknown, name: string): number {
+  if (!unsigned(value, KEY_LIMITS.maxKeyId)) throw new FieldError(`\`${name}\` must be an unsigned 32-bit integer`);
   return value;
 }
 
-function map(value: unknown, name: string, invalid: Invalid): Fields {
+function map(value: unknown, name: string): Fields {
   if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
-    throw invalid(`\`${name}\` must be a map`);
+    throw new FieldError(`\`${name}\` must be a map`);
   }
   return value as Fields;
 }
 
-function signedKey(value: unknown, name: string, maxKeyBytes: number, invalid: Invalid): SignedPreKey {
-  const fields = map(value, name, invalid);
+function signedKey(value: unknown, name: string, maxKeyBytes: number): SignedPreKey {
+  const fields = map(value, name);
   return {
-    id: keyId(fields.id, `${name}.id`, invalid),
-    key: keyBytes(fields.key, `${name}.key`, maxKeyBytes, invalid),
-    sig: keyBytes(fields.sig, `${name}.sig`, KEY_LIMITS.maxSignatureBytes, invalid),
+    id: keyId(fields.id, `${name}.id`),
+    key: keyBytes(fields.key, `${name}.key`, maxKeyBytes),
+    sig: keyBytes(fields.sig, `${name}.sig`, KEY_LIMITS.maxSignatureBytes),
   };
 }
 
-function prekeyList(value: unknown, invalid: Invalid): OneTimePreKey[] {
+function prekeyList(value: unknown): OneTimePreKey[] {
   if (!Array.isArray(value) || value.length > KEY_LIMITS.maxPrekeysPerPut) {
-    throw invalid(`\`prekeys\` must be an array of 0-${KEY_LIMITS.maxPrekeysPerPut} prekeys`);
+    throw new FieldError(`\`prekeys\` must be an array of 0-${KEY_LIMITS.maxPrekeysPerPut} prekeys`);
   }
   const ids = new Set<number>();
   return value.map((entry, i) => {
-    const fields = map(entry, `prekeys[${i}]`, invalid);
-    const prekey = { id: keyId(fields.id, `prekeys[${i}].id`, invalid), key: keyBytes(fields.key, `prekeys[${i}].key`, KEY_LIMITS.maxKeyBytes, invalid) };
-    if (ids.has(prekey.id)) throw invalid(`\`prekeys\` names id ${prekey.id} twice`);
+    const fields = map(entry, `prekeys[${i}]`);
+    const prekey = { id: keyId(fields.id, `prekeys[${i}].id`), key: keyBytes(fields.key, `prekeys[${i}].key`, KEY_LIMITS.maxKeyBytes) };
+    if (ids.has(prekey.id)) throw new FieldError(`\`prekeys\` names id ${prekey.id} twice`);
     ids.add(prekey.id);
     return prekey;
   });
 }
 
-function absent(value: unknown): boolean {
-  return value === undefined || value === null;
+function keysGet(fields: Fields): KeysGetFrame {
+  const r = requestId(fields);
+  if (!isUserId(fields.user)) throw new FieldError("`user` must be a user id (1-64 of A-Za-z0-9_.@+-)");
+  let device: string | undefined;
+  if (!absent(fields.device)) {
+    if (typeof fields.device !== "string" || !DEVICE_ID_PATTERN.test(fields.device)) throw new FieldError("`device` must be a device id");
+    device = fields.device;
+  }
+  return { t: "keys.get", r, user: fields.user, device };
 }
 
-/** `keys.put` and `keys.get`, for validate.ts; `invalid` makes its field error. */
-export function parseKeysFrame(fields: Fields, invalid: Invalid): KeysRequestFrame {
-  if (!unsigned(fields.r, Number.MAX_SAFE_INTEGER)) throw invalid("`r` must be an unsigned integer");
-  const r = fields.r;
-  if (fields.t === "keys.get") {
-    if (!isUserId(fields.user)) throw invalid("`user` must be a user id (1-64 of A-Za-z0-9_.@+-)");
-    let device: string | undefined;
-    if (!absent(fields.device)) {
-      if (typeof fields.device !== "string" || !DEVICE_ID_PATTERN.test(fields.device)) throw invalid("`device` must be a device id");
-      device = fields.device;
-    }
-    return { t: "keys.get", r, user: fields.user, device };
-  }
-  const frame: KeysRequestFrame = {
+function keysPut(fields: Fields): KeysPutFrame {
+  const frame: KeysPutFrame = {
     t: "keys.put",
-    r,
-    identity: keyBytes(fields.identity, "identity", KEY_LIMITS.maxKeyBytes, invalid),
-    signed: signedKey(fields.signed, "signed", KEY_LIMITS.maxKeyBytes, invalid),
-    prekeys: prekeyList(fields.prekeys, invalid),
+    r: requestId(fields),
+    identity: keyBytes(fields.identity, "identity", KEY_LIMITS.maxKeyBytes),
+    signed: signedKey(fields.signed, "signed", KEY_LIMITS.maxKeyBytes),
+    prekeys: prekeyList(fields.prekeys),
   };
-  if (!absent(fields.kyber)) frame.kyber = signedKey(fields.kyber, "kyber", KEY_LIMITS.maxKyberKeyBytes, invalid);
+  if (!absent(fields.kyber)) frame.kyber = signedKey(fields.kyber, "kyber", KEY_LIMITS.maxKyberKeyBytes);
   if (!absent(fields.reg)) {
-    if (!unsigned(fields.reg, KEY_LIMITS.maxRegistrationId)) throw invalid("`reg` must be an unsigned 32-bit integer");
+    if (!unsigned(fields.reg, KEY_LIMITS.maxRegistrationId)) throw new FieldError("`reg` must be an unsigned 32-bit integer");
     frame.reg = fields.reg;
   }
   return frame;
 }
+
+/** Publishing a device's prekeys and fetching a user's. */
+export const KEYS_PARSERS: FrameParsers<KeysRequestFrame> = { "keys.put": keysPut, "keys.get": keysGet };
