@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { NatsConnection, Subscription } from "nats";
+import { headers, type MsgHdrs, type NatsConnection, type Subscription } from "nats";
 import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
 import type { CloseCode, ConnectionRef, FrameShare } from "../seams.ts";
 import type { PresenceShown } from "../actors/presence-hub.ts";
@@ -20,6 +20,20 @@ export type Envelope =
   /** To the node a call's id names (src/calls/call-id.ts). */
   | { to: "call"; key: string; message: CallMessage };
 
+/** Sees each batch arrive: how long since its first envelope was queued on the sending node. */
+export interface DispatchObserver {
+  dispatched: { observe(seconds: number): void };
+}
+
+/**
+ * Wall-clock milliseconds (fractional) when a batch's first envelope was queued. A header, so
+ * peers that do not read it are unaffected; across machines it is as good as their clock sync.
+ */
+const QUEUED_AT_HEADER = "Router-Queued-At";
+
+/** Wall-clock milliseconds with sub-millisecond precision. */
+const wallNow = () => performance.timeOrigin + performance.now();
+
 export interface EnvelopeHandler {
   (envelope: Envelope, from: NodeId): void;
 }
@@ -35,6 +49,7 @@ const BATCH_FLUSH_BYTES = 256 * 1024;
 interface PendingBatch {
   parts: Uint8Array[];
   bytes: number;
+  queuedAt: number;
 }
 
 // Between nodes only: records are fine here, but plain maps keep envelopes readable in a capture.
@@ -75,6 +90,7 @@ export class RemoteDispatch {
     readonly nodeId: NodeId,
     private readonly subjectPrefix: string,
     private readonly log: Logger,
+    private readonly observer?: DispatchObserver,
   ) {
     this.ring = Ring.of([nodeId]);
   }
@@ -102,7 +118,9 @@ export class RemoteDispatch {
         this.log.error({ err: error, to: envelope.to }, "envelope handling failed");
       }
     };
-    const onMessage = (data: Uint8Array) => {
+    const onMessage = (data: Uint8Array, headers: MsgHdrs | undefined) => {
+      const queuedAt = Number(headers?.get(QUEUED_AT_HEADER));
+      if (this.observer && queuedAt > 0) this.observer.dispatched.observe(Math.max(0, wallNow() - queuedAt) / 1000);
       let decoded: unknown;
       try {
         decoded = packr.unpack(data);
@@ -122,7 +140,7 @@ export class RemoteDispatch {
         this.nats.subscribe(subject, {
           callback: (error, message) => {
             if (error) this.log.warn({ err: error, subject }, "subscription error");
-            else onMessage(message.data);
+            else onMessage(message.data, message.headers);
           },
         }),
       );
@@ -154,7 +172,7 @@ export class RemoteDispatch {
     }
     let batch = this.pending.get(subject);
     if (!batch) {
-      batch = { parts: [], bytes: 0 };
+      batch = { parts: [], bytes: 0, queuedAt: this.observer ? wallNow() : 0 };
       this.pending.set(subject, batch);
     }
     batch.parts.push(packed);
@@ -178,12 +196,19 @@ export class RemoteDispatch {
 
   private publishBatch(subject: string, batch: PendingBatch): void {
     try {
-      this.nats.publish(subject, Buffer.concat([arrayHeader(batch.parts.length + 1), packr.pack(this.nodeId), ...batch.parts]));
+      this.nats.publish(subject, Buffer.concat([arrayHeader(batch.parts.length + 1), packr.pack(this.nodeId), ...batch.parts]), this.publishOptions(batch));
     } catch (error) {
       // Closed or draining connection: the envelopes are lost in transit. Durable messages are
       // recovered by devices from their cursors; this is logged.
       this.log.warn({ err: error, subject, envelopes: batch.parts.length }, "publish to peer failed");
     }
+  }
+
+  private publishOptions(batch: PendingBatch): { headers: MsgHdrs } | undefined {
+    if (batch.queuedAt === 0) return undefined;
+    const stamped = headers();
+    stamped.set(QUEUED_AT_HEADER, batch.queuedAt.toFixed(3));
+    return { headers: stamped };
   }
 
   private nodeSubject(node: NodeId): string {

@@ -12,6 +12,7 @@ import { CallTracker, type CallService } from "../calls/service.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "../calls/user-calls.ts";
 import type { ClusterNode } from "../cluster/cluster-node.ts";
 import type { LocalTargets } from "../cluster/routing.ts";
+import type { DispatchObserver } from "../cluster/remote-dispatch.ts";
 import type { NodeConfig } from "../config.ts";
 import type { MediaAccess } from "../media/access.ts";
 import type { PushService } from "../push/service.ts";
@@ -20,7 +21,7 @@ import type { ConnectionRegistry } from "../transport/registry.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { startCalls, userCallDeps } from "./calls.ts";
-import type { NodeCounters } from "./metrics.ts";
+import type { NodeCounters, NodeHistograms } from "./metrics.ts";
 import type { Shutdown } from "./shutdown.ts";
 
 /** How long a stopping node lets actors finish what they queued and started (store writes). */
@@ -55,6 +56,7 @@ export interface ActorParts {
   media: MediaAccess;
   push: PushService;
   counters: NodeCounters;
+  histograms: NodeHistograms;
   shutdown: Shutdown;
   /** Where blocking decides whether a call may ring. */
   callHooks: CallHooks | undefined;
@@ -87,7 +89,9 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   // Call frames to this node's sockets pass the tracker, so it knows which devices are in which calls.
   const callTracker = new CallTracker();
   const localLink = callTracker.tap(registry);
-  const cluster = await joinClusterIfConfigured(config, { ...local, connections: localLink, presence }, log, shutdown);
+  const cluster = await joinClusterIfConfigured(config, { ...local, connections: localLink, presence }, log, shutdown, {
+    dispatched: parts.histograms.natsDispatch.labels(),
+  });
   const routes: NodeActors["routes"] = cluster?.routing ?? { ...local, link: localLink };
   if (cluster) presence.announce = (user, online, at, shown) => cluster.dispatch.broadcast({ to: "presence", user, online, at, shown });
 
@@ -156,11 +160,12 @@ async function joinClusterIfConfigured(
   local: LocalTargets,
   log: Logger,
   shutdown: Shutdown,
+  observe: DispatchObserver,
 ): Promise<ClusterNode | undefined> {
   if (!config.cluster.nats) return undefined;
   // The NATS client loads only for a cluster.
   const { joinCluster } = await import("../cluster/cluster-node.ts");
-  const cluster = await joinCluster(config, local, log);
+  const cluster = await joinCluster(config, local, log, observe);
   shutdown.add({ name: "close cluster link", run: () => cluster.close() });
   return cluster;
 }

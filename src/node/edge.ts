@@ -25,6 +25,7 @@ import type { Metrics } from "../util/metrics.ts";
 import type { NodeActors } from "./actors.ts";
 import type { Readiness } from "./readiness.ts";
 import type { NodeCounters } from "./metrics.ts";
+import type { ClientLatency } from "../observability/latency.ts";
 
 export interface EdgeParts {
   config: NodeConfig;
@@ -43,6 +44,7 @@ export interface EdgeParts {
   status: StatusService;
   metrics: Metrics;
   counters: NodeCounters;
+  latency: ClientLatency;
   startedAt: number;
   readiness: Readiness;
 }
@@ -61,6 +63,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
       log: log.child({ component: "transport" }),
       outbound: {
         framesOut: (count) => counters.framesOut(count),
+        sending: (connection, frame) => parts.latency.outbound(connection, frame),
         droppedEphemeral: () => counters.droppedEphemeral(),
         slowConsumer: () => counters.slowConsumers(),
       },
@@ -78,7 +81,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
         connections: registry.size,
       }),
       ready: () => parts.readiness.state(),
-      metrics: () => parts.metrics.render(),
+      metrics: async () => ({ contentType: parts.metrics.contentType, body: await parts.metrics.render() }),
       routes: httpRoutes(parts),
     },
   );
@@ -122,7 +125,14 @@ function sessionProtocol(parts: EdgeParts, connectionLog: ConnectionLog): Sessio
     calls: parts.actors.callService,
     status: parts.status,
     log: log.child({ component: "session" }),
-    events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
+    events: {
+      frameIn: () => counters.framesIn(),
+      rejected: (code) => counters.rejected(1, { code }),
+      handle: (connection, frame, run) => {
+        parts.latency.inbound(connection, frame);
+        run();
+      },
+    },
   });
 }
 

@@ -21,6 +21,8 @@ export interface OutboundLimits {
 
 export interface OutboundEvents {
   framesOut(count: number): void;
+  /** Each frame handed to the connection, before it is encoded (latency metrics read a few kinds). */
+  sending?(connection: ClientConnection, frame: ServerFrame): void;
   droppedEphemeral(): void;
   slowConsumer(): void;
 }
@@ -139,6 +141,7 @@ export class ClientConnection {
 
   send(frame: ServerFrame, ephemeral = false): void {
     if (!this.open) return;
+    this.events.sending?.(this, frame);
     const r = (frame as { r?: unknown }).r;
     if (typeof r === "number") {
       if (this.expired.delete(r)) return;

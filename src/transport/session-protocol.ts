@@ -64,6 +64,8 @@ export interface SessionDeps {
   events: {
     frameIn(): void;
     rejected(code: ErrorCode): void;
+    /** Runs the handling of each validated frame: metrics start their clocks, tracing opens its span. */
+    handle?(connection: ClientConnection, frame: ClientFrame, run: () => void): void;
   };
 }
 
@@ -116,6 +118,11 @@ export class SessionProtocol {
       return;
     }
     const frame = result.frame;
+    if (this.deps.events.handle) this.deps.events.handle(connection, frame, () => this.route(connection, frame));
+    else this.route(connection, frame);
+  }
+
+  private route(connection: ClientConnection, frame: ClientFrame): void {
     if (connection.phase === "awaiting_hello") {
       if (frame.t !== "hello") {
         this.reject(connection, "hello_required", "the first frame must be `hello`", "r" in frame ? frame.r : undefined);
