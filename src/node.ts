@@ -7,7 +7,7 @@ import { MediaAccess } from "./media/access.ts";
 import { ProfileService } from "./accounts/profiles.ts";
 import { drainActors, startActors, type NodeActors } from "./node/actors.ts";
 import { startEdge } from "./node/edge.ts";
-import { instrumentBackend, nodeMetrics, watchGauges } from "./node/metrics.ts";
+import { instrumentBackend, nodeMetrics, startTracing, watchGauges } from "./node/metrics.ts";
 import { accountService, startPush, startRevocations } from "./node/services.ts";
 import { Readiness } from "./node/readiness.ts";
 import { Shutdown } from "./node/shutdown.ts";
@@ -86,7 +86,8 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   const smsSender = validateSignupConfig(config.signup);
   const secret = config.secret || (config.secretFile ? readSecretFile(config.secretFile) : loadOrCreateSecret(config.dataDir));
   const { metrics, counters, histograms, latency } = nodeMetrics();
-  const backend = instrumentBackend(await openBackend(config, log, overrides.stores), histograms);
+  const tracing = await startTracing(config, shutdown);
+  const backend = instrumentBackend(await openBackend(config, log, overrides.stores), histograms, tracing);
   shutdown.add({ name: "close stores", run: () => backend.stores.close() });
   const mediaStore = overrides.media ?? (await openMediaStore(config));
   shutdown.add({ name: "close media store", run: () => mediaStore.close() });
@@ -97,7 +98,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   const registry = new ConnectionRegistry(config.nodeId);
   const { revocations, store: revocationStore } = await startRevocations(config, backend, registry, log, shutdown);
   const push = startPush(config, backend, counters, clock, log, shutdown, overrides.pushObserver);
-  const actors = await startActors({ config, log, clock, backend, registry, media, push, counters, histograms, shutdown, callHooks: overrides.callHooks });
+  const actors = await startActors({ config, log, clock, backend, registry, media, push, counters, histograms, tracing, shutdown, callHooks: overrides.callHooks });
   const status = startStatus({ config, log, clock, backend, actors, media, metrics, hooks: overrides.statusHooks, shutdown });
   watchGauges(metrics, {
     connections: () => registry.size,
@@ -110,7 +111,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   // Any chat id will do: the probe asks the message store one cheap question.
   const readiness = new Readiness(() => backend.stores.messages.lastSeq("d:readyz:readyz"), log.child({ component: "readiness" }));
   readiness.start();
-  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, revocationStore, media, profiles, accounts, status, metrics, counters, latency, startedAt, readiness });
+  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, revocationStore, media, profiles, accounts, status, metrics, counters, latency, tracing, startedAt, readiness });
   stopTakingWork(actors, registry, transport, shutdown);
   // Added last, so it runs first: load balancers stop sending clients before anything closes.
   shutdown.add({ name: "report not ready", run: () => readiness.markStopping() });

@@ -23,6 +23,11 @@ export type Envelope =
 /** Sees each batch arrive: how long since its first envelope was queued on the sending node. */
 export interface DispatchObserver {
   dispatched: { observe(seconds: number): void };
+  /** With tracing on: the active trace's headers to send, and the received ones to continue. */
+  tracing?: {
+    outgoingHeaders(): Record<string, string> | undefined;
+    withIncoming(read: (name: string) => string | undefined, run: () => void): void;
+  };
 }
 
 /**
@@ -135,12 +140,14 @@ export class RemoteDispatch {
       const [from, ...envelopes] = decoded as [NodeId, ...Envelope[]];
       for (const envelope of envelopes) handle(envelope, from);
     };
+    const tracing = this.observer?.tracing;
     for (const subject of [this.nodeSubject(this.nodeId), this.broadcastSubject()]) {
       this.subscriptions.push(
         this.nats.subscribe(subject, {
           callback: (error, message) => {
             if (error) this.log.warn({ err: error, subject }, "subscription error");
-            else onMessage(message.data, message.headers);
+            else if (!tracing) onMessage(message.data, message.headers);
+            else tracing.withIncoming((name) => message.headers?.get(name) || undefined, () => onMessage(message.data, message.headers));
           },
         }),
       );
@@ -170,6 +177,11 @@ export class RemoteDispatch {
       this.log.error({ err: error, subject, to: envelope.to }, "unencodable envelope dropped");
       return;
     }
+    const traceHeaders = this.observer?.tracing?.outgoingHeaders();
+    if (traceHeaders) {
+      this.publishTraced(subject, packed, traceHeaders);
+      return;
+    }
     let batch = this.pending.get(subject);
     if (!batch) {
       batch = { parts: [], bytes: 0, queuedAt: this.observer ? wallNow() : 0 };
@@ -194,9 +206,9 @@ export class RemoteDispatch {
     for (const [subject, batch] of batches) this.publishBatch(subject, batch);
   }
 
-  private publishBatch(subject: string, batch: PendingBatch): void {
+  private publishBatch(subject: string, batch: PendingBatch, traceHeaders?: Record<string, string>): void {
     try {
-      this.nats.publish(subject, Buffer.concat([arrayHeader(batch.parts.length + 1), packr.pack(this.nodeId), ...batch.parts]), this.publishOptions(batch));
+      this.nats.publish(subject, Buffer.concat([arrayHeader(batch.parts.length + 1), packr.pack(this.nodeId), ...batch.parts]), this.publishOptions(batch, traceHeaders));
     } catch (error) {
       // Closed or draining connection: the envelopes are lost in transit. Durable messages are
       // recovered by devices from their cursors; this is logged.
@@ -204,10 +216,26 @@ export class RemoteDispatch {
     }
   }
 
-  private publishOptions(batch: PendingBatch): { headers: MsgHdrs } | undefined {
+  /**
+   * An envelope of a trace travels alone, its trace context in the NATS headers (a batch has
+   * one set of headers, and its envelopes belong to many traces). What is pending for the
+   * subject goes first, so the order of envelopes on the subject is kept.
+   */
+  private publishTraced(subject: string, packed: Uint8Array, traceHeaders: Record<string, string>): void {
+    const pending = this.pending.get(subject);
+    if (pending) {
+      this.pending.delete(subject);
+      this.publishBatch(subject, pending);
+    }
+    const batch: PendingBatch = { parts: [packed], bytes: packed.byteLength, queuedAt: wallNow() };
+    this.publishBatch(subject, batch, traceHeaders);
+  }
+
+  private publishOptions(batch: PendingBatch, traceHeaders?: Record<string, string>): { headers: MsgHdrs } | undefined {
     if (batch.queuedAt === 0) return undefined;
     const stamped = headers();
     stamped.set(QUEUED_AT_HEADER, batch.queuedAt.toFixed(3));
+    for (const [name, value] of Object.entries(traceHeaders ?? {})) stamped.set(name, value);
     return { headers: stamped };
   }
 

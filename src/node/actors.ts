@@ -23,6 +23,8 @@ import type { Logger } from "../util/logger.ts";
 import { startCalls, userCallDeps } from "./calls.ts";
 import type { NodeCounters, NodeHistograms } from "./metrics.ts";
 import type { Shutdown } from "./shutdown.ts";
+import { TracedDirectory, tracedBehaviour } from "../observability/traced-actors.ts";
+import type { NodeTracing } from "../observability/tracing.ts";
 
 /** How long a stopping node lets actors finish what they queued and started (store writes). */
 const DRAIN_TIMEOUT_MS = 5000;
@@ -57,6 +59,8 @@ export interface ActorParts {
   push: PushService;
   counters: NodeCounters;
   histograms: NodeHistograms;
+  /** Present when tracing is on: actor messages then carry their trace. */
+  tracing: NodeTracing | undefined;
   shutdown: Shutdown;
   /** Where blocking decides whether a call may ring. */
   callHooks: CallHooks | undefined;
@@ -89,8 +93,10 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   // Call frames to this node's sockets pass the tracker, so it knows which devices are in which calls.
   const callTracker = new CallTracker();
   const localLink = callTracker.tap(registry);
+  const tracing = parts.tracing;
   const cluster = await joinClusterIfConfigured(config, { ...local, connections: localLink, presence }, log, shutdown, {
     dispatched: parts.histograms.natsDispatch.labels(),
+    ...(tracing ? { tracing } : {}),
   });
   const routes: NodeActors["routes"] = cluster?.routing ?? { ...local, link: localLink };
   if (cluster) presence.announce = (user, online, at, shown) => cluster.dispatch.broadcast({ to: "presence", user, online, at, shown });
@@ -105,7 +111,7 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   const users = new ActorDirectory(
     system,
     "users",
-    userBehaviour({ ...userDeps(parts, routes, presence), calls: userCallDeps(config, cluster, routes, parts.callHooks ?? NO_CALL_BLOCKING) }),
+    traced("users", userBehaviour({ ...userDeps(parts, routes, presence), calls: userCallDeps(config, cluster, routes, parts.callHooks ?? NO_CALL_BLOCKING) }), tracing),
     config.actors,
     log.child({ component: "users" }),
     events,
@@ -113,7 +119,7 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   const conversations = new ActorDirectory<ConversationMessage, ConversationState>(
     system,
     "conversations",
-    (self) => conversationBehaviour(conversationDeps(parts, routes, self)),
+    (self) => traced("conversations", conversationBehaviour(conversationDeps(parts, routes, self)), tracing),
     config.actors,
     log.child({ component: "conversations" }),
     events,
@@ -130,8 +136,8 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
     tracker: callTracker,
     events,
   });
-  local.users.bind(users);
-  local.conversations.bind(conversations);
+  local.users.bind(tracing ? new TracedDirectory(users, tracing) : users);
+  local.conversations.bind(tracing ? new TracedDirectory(conversations, tracing) : conversations);
   local.calls.bind(calls);
   shutdown.add({
     name: "stop actors",
@@ -216,6 +222,10 @@ function conversationDeps(
     onConflict: () => counters.writeConflicts(),
     onDurable: (entries) => parts.push.onDurable(entries),
   };
+}
+
+function traced<B extends { handle(state: never, message: never, key: string): unknown }>(kind: string, behaviour: B, tracing: NodeTracing | undefined): B {
+  return tracing ? tracedBehaviour(kind, behaviour, tracing) : behaviour;
 }
 
 /** A directory built after it is handed out; using it before then is a bug in the wiring. */

@@ -19,13 +19,15 @@ import type { RevocationStore } from "../storage/revocations.ts";
 import type { ConnectionRegistry } from "../transport/registry.ts";
 import { ConnectionLog } from "../transport/connection-log.ts";
 import { startTransport, type RunningTransport } from "../transport/server.ts";
-import { SessionProtocol } from "../transport/session-protocol.ts";
+import { SessionProtocol, type SessionDeps } from "../transport/session-protocol.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import type { NodeActors } from "./actors.ts";
 import type { Readiness } from "./readiness.ts";
 import type { NodeCounters } from "./metrics.ts";
 import type { ClientLatency } from "../observability/latency.ts";
+import type { NodeTracing } from "../observability/tracing.ts";
+import type { OutboundEvents } from "../transport/connection.ts";
 
 export interface EdgeParts {
   config: NodeConfig;
@@ -45,6 +47,7 @@ export interface EdgeParts {
   metrics: Metrics;
   counters: NodeCounters;
   latency: ClientLatency;
+  tracing: NodeTracing | undefined;
   startedAt: number;
   readiness: Readiness;
 }
@@ -63,7 +66,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
       log: log.child({ component: "transport" }),
       outbound: {
         framesOut: (count) => counters.framesOut(count),
-        sending: (connection, frame) => parts.latency.outbound(connection, frame),
+        sending: watchOutbound(parts.latency, parts.tracing),
         droppedEphemeral: () => counters.droppedEphemeral(),
         slowConsumer: () => counters.slowConsumers(),
       },
@@ -128,12 +131,34 @@ function sessionProtocol(parts: EdgeParts, connectionLog: ConnectionLog): Sessio
     events: {
       frameIn: () => counters.framesIn(),
       rejected: (code) => counters.rejected(1, { code }),
-      handle: (connection, frame, run) => {
-        parts.latency.inbound(connection, frame);
-        run();
-      },
+      handle: watchInbound(parts.latency, parts.tracing),
     },
   });
+}
+
+type FrameHandling = NonNullable<SessionDeps["events"]["handle"]>;
+
+/** Each validated frame starts its latency clock and, with tracing on, runs in its span. */
+function watchInbound(latency: ClientLatency, tracing: NodeTracing | undefined): FrameHandling {
+  if (!tracing) {
+    return (connection, frame, run) => {
+      latency.inbound(connection, frame);
+      run();
+    };
+  }
+  return (connection, frame, run) => {
+    latency.inbound(connection, frame);
+    tracing.request(connection, connection.id, frame, run);
+  };
+}
+
+/** Each frame out may stop a latency clock and, with tracing on, end its request's span. */
+function watchOutbound(latency: ClientLatency, tracing: NodeTracing | undefined): NonNullable<OutboundEvents["sending"]> {
+  if (!tracing) return (connection, frame) => latency.outbound(connection, frame);
+  return (connection, frame) => {
+    latency.outbound(connection, frame);
+    tracing.answered(connection, frame);
+  };
 }
 
 function httpRoutes(parts: EdgeParts): Array<(app: TemplatedApp) => void> {

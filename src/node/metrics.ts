@@ -1,6 +1,10 @@
 import { ClientLatency } from "../observability/latency.ts";
 import { instrumentStores } from "../observability/store-metrics.ts";
+import type { NodeTracing } from "../observability/tracing.ts";
+import type { NodeConfig } from "../config.ts";
 import type { Backend } from "../storage/open-stores.ts";
+import { VERSION } from "../version.ts";
+import type { Shutdown } from "./shutdown.ts";
 import { Metrics } from "../util/metrics.ts";
 
 export type NodeCounters = ReturnType<typeof nodeCounters>;
@@ -51,9 +55,23 @@ function nodeHistograms(metrics: Metrics) {
   };
 }
 
-/** The backend with every store operation timed (and traced, when tracing is on). */
-export function instrumentBackend(backend: Backend, histograms: NodeHistograms): Backend {
-  return { ...backend, stores: instrumentStores(backend.stores, { latency: histograms.storeLatency, failures: histograms.storeFailures }) };
+/**
+ * Tracing, when `ROUTER_OTEL_ENDPOINT` names a collector; otherwise undefined, and OpenTelemetry
+ * is not even loaded. Added to the shutdown early, so it runs late: spans of the stop are exported.
+ */
+export async function startTracing(config: NodeConfig, shutdown: Shutdown): Promise<NodeTracing | undefined> {
+  if (!config.tracing.otelEndpoint) return undefined;
+  const { NodeTracing } = await import("../observability/tracing.ts");
+  const tracing = new NodeTracing({ endpoint: config.tracing.otelEndpoint, nodeId: config.nodeId, version: VERSION });
+  shutdown.add({ name: "export traces", run: () => tracing.shutdown() });
+  return tracing;
+}
+
+/** The backend with every store operation timed, and traced when tracing is on. */
+export function instrumentBackend(backend: Backend, histograms: NodeHistograms, tracing: NodeTracing | undefined): Backend {
+  const timers = { latency: histograms.storeLatency, failures: histograms.storeFailures };
+  const span = tracing ? <T>(name: string, call: () => T) => tracing.child(name, call) : undefined;
+  return { ...backend, stores: instrumentStores(backend.stores, span ? { ...timers, span } : timers) };
 }
 
 /** Gauges sampled at scrape time from what the node holds. */
