@@ -1,4 +1,5 @@
-import type { Counter, Histogram } from "prom-client";
+import type { Counter } from "prom-client";
+import type { HistogramFamily } from "../util/metrics.ts";
 import type { Stores } from "../storage/stores.ts";
 import type { Observe } from "./latency.ts";
 
@@ -6,7 +7,7 @@ type StoreLabel = "backend" | "store" | "operation";
 
 /** Where store operations are counted; `span` is the tracing hook (absent when tracing is off). */
 export interface StoreTimers {
-  latency: Histogram<StoreLabel>;
+  latency: HistogramFamily<StoreLabel>;
   failures: Counter<StoreLabel>;
   /** Runs `call` as a child span of whatever span is active; absent when tracing is off. */
   span?: <T>(name: string, call: () => T) => T;
