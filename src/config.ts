@@ -443,6 +443,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${config.logLevel}`);
   }
+  if (config.tracing.otelEndpoint && !/^https?:\/\/[^/\s]+/.test(config.tracing.otelEndpoint)) {
+    throw new ConfigError(`ROUTER_OTEL_ENDPOINT must be an http(s) URL of an OTLP/HTTP collector, got ${config.tracing.otelEndpoint}`);
+  }
   return config;
 }
 
