@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { connect } from "nats";
 import { Ring } from "../../src/cluster/ring.ts";
 import { chatKey } from "../../src/cluster/routing.ts";
 import { directChatId } from "../../src/protocol/frames.ts";
@@ -69,5 +70,43 @@ describe("tracing over OTLP/HTTP, across nodes", () => {
     assert.equal(store!.parentSpanId, actor!.spanId, "the message's write is a child of the chat actor's span");
     assert.match(request!.traceId, /^[0-9a-f]{32}$/);
     await sender.close();
+  });
+});
+
+describe("tracing off (the default)", () => {
+  let nats: NatsServer;
+  let node: TestNode;
+  const prefix = `untraced${process.pid}`;
+  before(async () => {
+    nats = await startNatsServer();
+    node = await TestNode.start({
+      config: (c) => {
+        c.cluster.nats = nats.url;
+        c.cluster.subjectPrefix = prefix;
+        c.cluster.unsafeLocalStore = true;
+      },
+    });
+    await node.node.cluster!.whenMembers(1);
+  });
+  after(async () => {
+    await node.stop();
+    await nats.stop();
+  });
+
+  it("sends envelopes between nodes with no trace context, only the dispatch timestamp", async () => {
+    const watcher = await connect({ servers: nats.url });
+    try {
+      const subscription = watcher.subscribe(`${prefix}.all`, { max: 1, timeout: 60_000 });
+      await watcher.flush();
+      // A user coming online is announced to every node.
+      const client = await node.connect("untraced-user");
+      for await (const message of subscription) {
+        assert.ok(Number(message.headers?.get("Router-Queued-At")) > 0, "the batch says when it was queued");
+        assert.equal(message.headers?.get("traceparent") ?? "", "", "no trace context without ROUTER_OTEL_ENDPOINT");
+      }
+      await client.close();
+    } finally {
+      await watcher.close();
+    }
   });
 });
