@@ -16,6 +16,13 @@ export interface NodeConfig {
   /** A file holding the secret (kept out of `ps`, unlike `--secret`). */
   secretFile: string;
   logLevel: string;
+  tracing: {
+    /**
+     * An OTLP/HTTP collector (`http://collector:4318`, or its full `/v1/traces` URL): spans
+     * are exported there. Empty (the default): tracing is off and costs nothing.
+     */
+    otelEndpoint: string;
+  };
   limits: {
     /** Largest inbound WebSocket message in bytes; larger ones close the connection with 1009. */
     maxFrameBytes: number;
@@ -193,6 +200,7 @@ export function defaultConfig(): NodeConfig {
     secret: "",
     secretFile: "",
     logLevel: "info",
+    tracing: { otelEndpoint: "" },
     limits: {
       maxFrameBytes: 64 * 1024,
       framesPerSecond: 1000,
@@ -257,6 +265,7 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_SECRET: "secret",
   ROUTER_SECRET_FILE: "secretFile",
   ROUTER_LOG_LEVEL: "logLevel",
+  ROUTER_OTEL_ENDPOINT: "tracing.otelEndpoint",
   ROUTER_MAX_FRAME_BYTES: "limits.maxFrameBytes",
   ROUTER_FRAMES_PER_SECOND: "limits.framesPerSecond",
   ROUTER_FRAME_BURST: "limits.frameBurst",
@@ -440,6 +449,9 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (config.calls.turn.secret && !config.calls.turn.urls.trim()) throw new ConfigError("ROUTER_TURN_SECRET needs ROUTER_TURN_URLS: the TURN server's turn: / stun: URLs");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     throw new ConfigError(`unknown log level ${config.logLevel}`);
+  }
+  if (config.tracing.otelEndpoint && !/^https?:\/\/[^/\s]+/.test(config.tracing.otelEndpoint)) {
+    throw new ConfigError(`ROUTER_OTEL_ENDPOINT must be an http(s) URL of an OTLP/HTTP collector, got ${config.tracing.otelEndpoint}`);
   }
   return config;
 }

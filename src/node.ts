@@ -7,7 +7,7 @@ import { MediaAccess } from "./media/access.ts";
 import { ProfileService } from "./accounts/profiles.ts";
 import { drainActors, startActors, type NodeActors } from "./node/actors.ts";
 import { startEdge } from "./node/edge.ts";
-import { nodeMetrics, watchGauges } from "./node/metrics.ts";
+import { instrumentBackend, nodeMetrics, startTracing, watchGauges } from "./node/metrics.ts";
 import { accountService, startPush, startRevocations } from "./node/services.ts";
 import { Readiness } from "./node/readiness.ts";
 import { Shutdown } from "./node/shutdown.ts";
@@ -86,7 +86,10 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   // Before anything opens: a sender that cannot work is a ConfigError, not a 502 per request.
   const smsSender = validateSignupConfig(config.signup);
   const secret = config.secret || (config.secretFile ? readSecretFile(config.secretFile) : loadOrCreateSecret(config.dataDir));
-  const opened = await openBackend(config, log, overrides.stores);
+  const { metrics, counters, histograms, latency } = nodeMetrics();
+  const tracing = await startTracing(config, shutdown);
+  // Instrumented below the coalescer, so store latency counts the writes that reach the store.
+  const opened = instrumentBackend(await openBackend(config, log, overrides.stores), histograms, tracing);
   const backend = { ...opened, stores: withCoalescedWatermarks(opened.stores, { windowMs: config.storage.watermarkFlushMs, clock, log }) };
   shutdown.add({ name: "close stores", run: () => backend.stores.close() });
   const mediaStore = overrides.media ?? (await openMediaStore(config));
@@ -95,11 +98,10 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   // Profile photos are readable by whoever may see the profile: media access asks the profiles.
   const profiles = stores.profiles ? new ProfileService({ profiles: stores.profiles, privacy: stores.privacy, contacts: stores.contacts, blocks: stores.blocks, media: mediaStore }) : undefined;
   const media = new MediaAccess(mediaStore, stores.groups, profiles);
-  const { metrics, counters } = nodeMetrics();
   const registry = new ConnectionRegistry(config.nodeId);
   const { revocations, store: revocationStore } = await startRevocations(config, backend, registry, log, shutdown);
   const push = startPush(config, backend, counters, clock, log, shutdown, overrides.pushObserver);
-  const actors = await startActors({ config, log, clock, backend, registry, media, push, counters, shutdown, callHooks: overrides.callHooks });
+  const actors = await startActors({ config, log, clock, backend, registry, media, push, counters, histograms, tracing, shutdown, callHooks: overrides.callHooks });
   const status = startStatus({ config, log, clock, backend, actors, media, metrics, hooks: overrides.statusHooks, shutdown });
   watchGauges(metrics, {
     connections: () => registry.size,
@@ -112,7 +114,7 @@ async function startParts(config: NodeConfig, overrides: NodeOverrides, log: Log
   // Any chat id will do: the probe asks the message store one cheap question.
   const readiness = new Readiness(() => backend.stores.messages.lastSeq("d:readyz:readyz"), log.child({ component: "readiness" }));
   readiness.start();
-  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, revocationStore, media, profiles, accounts, status, metrics, counters, startedAt, readiness });
+  const transport = await startEdge({ config, log, secret, backend, registry, actors, push, revocations, revocationStore, media, profiles, accounts, status, metrics, counters, latency, tracing, startedAt, readiness });
   stopTakingWork(actors, registry, transport, shutdown);
   // Added last, so it runs first: load balancers stop sending clients before anything closes.
   shutdown.add({ name: "report not ready", run: () => readiness.markStopping() });

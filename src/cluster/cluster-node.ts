@@ -4,7 +4,7 @@ import type { Logger } from "../util/logger.ts";
 import { serveAdmin } from "./admin.ts";
 import { Membership, type NodeLoad } from "./membership.ts";
 import { connectNats } from "./nats-connection.ts";
-import { RemoteDispatch } from "./remote-dispatch.ts";
+import { RemoteDispatch, type DispatchObserver } from "./remote-dispatch.ts";
 import type { Ring } from "./ring.ts";
 import { ClusterRouting, type LocalTargets } from "./routing.ts";
 import { VERSION } from "../version.ts";
@@ -28,13 +28,13 @@ export interface ClusterNode {
  * This node's part in a cluster: its NATS connection, its membership heartbeats, the ring
  * built from the live members, and the routing of messages to whichever node owns them.
  */
-export async function joinCluster(config: NodeConfig, local: LocalTargets, log: Logger): Promise<ClusterNode> {
+export async function joinCluster(config: NodeConfig, local: LocalTargets, log: Logger, observe?: DispatchObserver): Promise<ClusterNode> {
   const nats: NatsConnection = await connectNats(
     { servers: config.cluster.nats.split(",").map((server) => server.trim()), name: config.nodeId },
     log.child({ component: "nats" }),
   );
   const prefix = config.cluster.subjectPrefix;
-  const dispatch = new RemoteDispatch(nats, config.nodeId, prefix, log.child({ component: "dispatch" }));
+  const dispatch = new RemoteDispatch(nats, config.nodeId, prefix, log.child({ component: "dispatch" }), observe);
   const routing = new ClusterRouting(dispatch, local, log.child({ component: "routing" }));
   dispatch.start((envelope, from) => routing.receive(envelope, from));
   let membership: Membership | undefined;

@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { NatsConnection, Subscription } from "nats";
+import { headers, type MsgHdrs, type NatsConnection, type Subscription } from "nats";
 import type { ConversationMessage, UserMessage } from "../actors/messages.ts";
 import type { CloseCode, ConnectionRef, FrameShare } from "../seams.ts";
 import type { PresenceShown } from "../actors/presence-hub.ts";
@@ -20,6 +20,25 @@ export type Envelope =
   /** To the node a call's id names (src/calls/call-id.ts). */
   | { to: "call"; key: string; message: CallMessage };
 
+/** Sees each batch arrive: how long since its first envelope was queued on the sending node. */
+export interface DispatchObserver {
+  dispatched: { observe(seconds: number): void };
+  /** With tracing on: the active trace's headers to send, and the received ones to continue. */
+  tracing?: {
+    outgoingHeaders(): Record<string, string> | undefined;
+    withIncoming(read: (name: string) => string | undefined, run: () => void): void;
+  };
+}
+
+/**
+ * Wall-clock milliseconds (fractional) when a batch's first envelope was queued. A header, so
+ * peers that do not read it are unaffected; across machines it is as good as their clock sync.
+ */
+const QUEUED_AT_HEADER = "Router-Queued-At";
+
+/** Wall-clock milliseconds with sub-millisecond precision. */
+const wallNow = () => performance.timeOrigin + performance.now();
+
 export interface EnvelopeHandler {
   (envelope: Envelope, from: NodeId): void;
 }
@@ -35,6 +54,7 @@ const BATCH_FLUSH_BYTES = 256 * 1024;
 interface PendingBatch {
   parts: Uint8Array[];
   bytes: number;
+  queuedAt: number;
 }
 
 // Between nodes only: records are fine here, but plain maps keep envelopes readable in a capture.
@@ -75,6 +95,7 @@ export class RemoteDispatch {
     readonly nodeId: NodeId,
     private readonly subjectPrefix: string,
     private readonly log: Logger,
+    private readonly observer?: DispatchObserver,
   ) {
     this.ring = Ring.of([nodeId]);
   }
@@ -102,7 +123,9 @@ export class RemoteDispatch {
         this.log.error({ err: error, to: envelope.to }, "envelope handling failed");
       }
     };
-    const onMessage = (data: Uint8Array) => {
+    const onMessage = (data: Uint8Array, headers: MsgHdrs | undefined) => {
+      const queuedAt = Number(headers?.get(QUEUED_AT_HEADER));
+      if (this.observer && queuedAt > 0) this.observer.dispatched.observe(Math.max(0, wallNow() - queuedAt) / 1000);
       let decoded: unknown;
       try {
         decoded = packr.unpack(data);
@@ -117,12 +140,14 @@ export class RemoteDispatch {
       const [from, ...envelopes] = decoded as [NodeId, ...Envelope[]];
       for (const envelope of envelopes) handle(envelope, from);
     };
+    const tracing = this.observer?.tracing;
     for (const subject of [this.nodeSubject(this.nodeId), this.broadcastSubject()]) {
       this.subscriptions.push(
         this.nats.subscribe(subject, {
           callback: (error, message) => {
             if (error) this.log.warn({ err: error, subject }, "subscription error");
-            else onMessage(message.data);
+            else if (!tracing) onMessage(message.data, message.headers);
+            else tracing.withIncoming((name) => message.headers?.get(name) || undefined, () => onMessage(message.data, message.headers));
           },
         }),
       );
@@ -152,9 +177,14 @@ export class RemoteDispatch {
       this.log.error({ err: error, subject, to: envelope.to }, "unencodable envelope dropped");
       return;
     }
+    const traceHeaders = this.observer?.tracing?.outgoingHeaders();
+    if (traceHeaders) {
+      this.publishTraced(subject, packed, traceHeaders);
+      return;
+    }
     let batch = this.pending.get(subject);
     if (!batch) {
-      batch = { parts: [], bytes: 0 };
+      batch = { parts: [], bytes: 0, queuedAt: this.observer ? wallNow() : 0 };
       this.pending.set(subject, batch);
     }
     batch.parts.push(packed);
@@ -176,14 +206,37 @@ export class RemoteDispatch {
     for (const [subject, batch] of batches) this.publishBatch(subject, batch);
   }
 
-  private publishBatch(subject: string, batch: PendingBatch): void {
+  private publishBatch(subject: string, batch: PendingBatch, traceHeaders?: Record<string, string>): void {
     try {
-      this.nats.publish(subject, Buffer.concat([arrayHeader(batch.parts.length + 1), packr.pack(this.nodeId), ...batch.parts]));
+      this.nats.publish(subject, Buffer.concat([arrayHeader(batch.parts.length + 1), packr.pack(this.nodeId), ...batch.parts]), this.publishOptions(batch, traceHeaders));
     } catch (error) {
       // Closed or draining connection: the envelopes are lost in transit. Durable messages are
       // recovered by devices from their cursors; this is logged.
       this.log.warn({ err: error, subject, envelopes: batch.parts.length }, "publish to peer failed");
     }
+  }
+
+  /**
+   * An envelope of a trace travels alone, its trace context in the NATS headers (a batch has
+   * one set of headers, and its envelopes belong to many traces). What is pending for the
+   * subject goes first, so the order of envelopes on the subject is kept.
+   */
+  private publishTraced(subject: string, packed: Uint8Array, traceHeaders: Record<string, string>): void {
+    const pending = this.pending.get(subject);
+    if (pending) {
+      this.pending.delete(subject);
+      this.publishBatch(subject, pending);
+    }
+    const batch: PendingBatch = { parts: [packed], bytes: packed.byteLength, queuedAt: wallNow() };
+    this.publishBatch(subject, batch, traceHeaders);
+  }
+
+  private publishOptions(batch: PendingBatch, traceHeaders?: Record<string, string>): { headers: MsgHdrs } | undefined {
+    if (batch.queuedAt === 0) return undefined;
+    const stamped = headers();
+    stamped.set(QUEUED_AT_HEADER, batch.queuedAt.toFixed(3));
+    for (const [name, value] of Object.entries(traceHeaders ?? {})) stamped.set(name, value);
+    return { headers: stamped };
   }
 
   private nodeSubject(node: NodeId): string {

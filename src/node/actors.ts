@@ -12,6 +12,7 @@ import { CallTracker, type CallService } from "../calls/service.ts";
 import { NO_CALL_BLOCKING, type CallHooks } from "../calls/user-calls.ts";
 import type { ClusterNode } from "../cluster/cluster-node.ts";
 import type { LocalTargets } from "../cluster/routing.ts";
+import type { DispatchObserver } from "../cluster/remote-dispatch.ts";
 import type { NodeConfig } from "../config.ts";
 import type { MediaAccess } from "../media/access.ts";
 import type { PushService } from "../push/service.ts";
@@ -20,8 +21,10 @@ import type { ConnectionRegistry } from "../transport/registry.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { startCalls, userCallDeps } from "./calls.ts";
-import type { NodeCounters } from "./metrics.ts";
+import type { NodeCounters, NodeHistograms } from "./metrics.ts";
 import type { Shutdown } from "./shutdown.ts";
+import { TracedDirectory, tracedBehaviour } from "../observability/traced-actors.ts";
+import type { NodeTracing } from "../observability/tracing.ts";
 
 /** How long a stopping node lets actors finish what they queued and started (store writes). */
 const DRAIN_TIMEOUT_MS = 5000;
@@ -55,6 +58,9 @@ export interface ActorParts {
   media: MediaAccess;
   push: PushService;
   counters: NodeCounters;
+  histograms: NodeHistograms;
+  /** Present when tracing is on: actor messages then carry their trace. */
+  tracing: NodeTracing | undefined;
   shutdown: Shutdown;
   /** Where blocking decides whether a call may ring. */
   callHooks: CallHooks | undefined;
@@ -87,7 +93,11 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   // Call frames to this node's sockets pass the tracker, so it knows which devices are in which calls.
   const callTracker = new CallTracker();
   const localLink = callTracker.tap(registry);
-  const cluster = await joinClusterIfConfigured(config, { ...local, connections: localLink, presence }, log, shutdown);
+  const tracing = parts.tracing;
+  const cluster = await joinClusterIfConfigured(config, { ...local, connections: localLink, presence }, log, shutdown, {
+    dispatched: parts.histograms.natsDispatch.labels(),
+    ...(tracing ? { tracing } : {}),
+  });
   const routes: NodeActors["routes"] = cluster?.routing ?? { ...local, link: localLink };
   if (cluster) presence.announce = (user, online, at, shown) => cluster.dispatch.broadcast({ to: "presence", user, online, at, shown });
 
@@ -101,7 +111,7 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   const users = new ActorDirectory(
     system,
     "users",
-    userBehaviour({ ...userDeps(parts, routes, presence), calls: userCallDeps(config, cluster, routes, parts.callHooks ?? NO_CALL_BLOCKING) }),
+    traced("users", userBehaviour({ ...userDeps(parts, routes, presence), calls: userCallDeps(config, cluster, routes, parts.callHooks ?? NO_CALL_BLOCKING) }), tracing),
     config.actors,
     log.child({ component: "users" }),
     events,
@@ -109,7 +119,7 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
   const conversations = new ActorDirectory<ConversationMessage, ConversationState>(
     system,
     "conversations",
-    (self) => conversationBehaviour(conversationDeps(parts, routes, self)),
+    (self) => traced("conversations", conversationBehaviour(conversationDeps(parts, routes, self)), tracing),
     config.actors,
     log.child({ component: "conversations" }),
     events,
@@ -126,8 +136,8 @@ export async function startActors(parts: ActorParts): Promise<NodeActors> {
     tracker: callTracker,
     events,
   });
-  local.users.bind(users);
-  local.conversations.bind(conversations);
+  local.users.bind(tracing ? new TracedDirectory(users, tracing) : users);
+  local.conversations.bind(tracing ? new TracedDirectory(conversations, tracing) : conversations);
   local.calls.bind(calls);
   shutdown.add({
     name: "stop actors",
@@ -156,11 +166,12 @@ async function joinClusterIfConfigured(
   local: LocalTargets,
   log: Logger,
   shutdown: Shutdown,
+  observe: DispatchObserver,
 ): Promise<ClusterNode | undefined> {
   if (!config.cluster.nats) return undefined;
   // The NATS client loads only for a cluster.
   const { joinCluster } = await import("../cluster/cluster-node.ts");
-  const cluster = await joinCluster(config, local, log);
+  const cluster = await joinCluster(config, local, log, observe);
   shutdown.add({ name: "close cluster link", run: () => cluster.close() });
   return cluster;
 }
@@ -211,6 +222,10 @@ function conversationDeps(
     onConflict: () => counters.writeConflicts(),
     onDurable: (entries) => parts.push.onDurable(entries),
   };
+}
+
+function traced<B extends { handle(state: never, message: never, key: string): unknown }>(kind: string, behaviour: B, tracing: NodeTracing | undefined): B {
+  return tracing ? tracedBehaviour(kind, behaviour, tracing) : behaviour;
 }
 
 /** A directory built after it is handed out; using it before then is a bug in the wiring. */

@@ -19,12 +19,15 @@ import type { RevocationStore } from "../storage/revocations.ts";
 import type { ConnectionRegistry } from "../transport/registry.ts";
 import { ConnectionLog } from "../transport/connection-log.ts";
 import { startTransport, type RunningTransport } from "../transport/server.ts";
-import { SessionProtocol } from "../transport/session-protocol.ts";
+import { SessionProtocol, type SessionDeps } from "../transport/session-protocol.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import type { NodeActors } from "./actors.ts";
 import type { Readiness } from "./readiness.ts";
 import type { NodeCounters } from "./metrics.ts";
+import type { ClientLatency } from "../observability/latency.ts";
+import type { NodeTracing } from "../observability/tracing.ts";
+import type { OutboundEvents } from "../transport/connection.ts";
 
 export interface EdgeParts {
   config: NodeConfig;
@@ -43,6 +46,8 @@ export interface EdgeParts {
   status: StatusService;
   metrics: Metrics;
   counters: NodeCounters;
+  latency: ClientLatency;
+  tracing: NodeTracing | undefined;
   startedAt: number;
   readiness: Readiness;
 }
@@ -61,6 +66,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
       log: log.child({ component: "transport" }),
       outbound: {
         framesOut: (count) => counters.framesOut(count),
+        sending: watchOutbound(parts.latency, parts.tracing),
         droppedEphemeral: () => counters.droppedEphemeral(),
         slowConsumer: () => counters.slowConsumers(),
       },
@@ -78,7 +84,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
         connections: registry.size,
       }),
       ready: () => parts.readiness.state(),
-      metrics: () => parts.metrics.render(),
+      metrics: async () => ({ contentType: parts.metrics.contentType, body: await parts.metrics.render() }),
       routes: httpRoutes(parts),
     },
   );
@@ -122,8 +128,37 @@ function sessionProtocol(parts: EdgeParts, connectionLog: ConnectionLog): Sessio
     calls: parts.actors.callService,
     status: parts.status,
     log: log.child({ component: "session" }),
-    events: { frameIn: () => counters.framesIn(), rejected: (code) => counters.rejected(1, { code }) },
+    events: {
+      frameIn: () => counters.framesIn(),
+      rejected: (code) => counters.rejected(1, { code }),
+      handle: watchInbound(parts.latency, parts.tracing),
+    },
   });
+}
+
+type FrameHandling = NonNullable<SessionDeps["events"]["handle"]>;
+
+/** Each validated frame starts its latency clock and, with tracing on, runs in its span. */
+function watchInbound(latency: ClientLatency, tracing: NodeTracing | undefined): FrameHandling {
+  if (!tracing) {
+    return (connection, frame, run) => {
+      latency.inbound(connection, frame);
+      run();
+    };
+  }
+  return (connection, frame, run) => {
+    latency.inbound(connection, frame);
+    tracing.request(connection, connection.id, frame, run);
+  };
+}
+
+/** Each frame out may stop a latency clock and, with tracing on, end its request's span. */
+function watchOutbound(latency: ClientLatency, tracing: NodeTracing | undefined): NonNullable<OutboundEvents["sending"]> {
+  if (!tracing) return (connection, frame) => latency.outbound(connection, frame);
+  return (connection, frame) => {
+    latency.outbound(connection, frame);
+    tracing.answered(connection, frame);
+  };
 }
 
 function httpRoutes(parts: EdgeParts): Array<(app: TemplatedApp) => void> {

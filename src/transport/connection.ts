@@ -28,6 +28,8 @@ export interface ConnectionsShared {
 
 export interface OutboundEvents {
   framesOut(count: number): void;
+  /** Each frame handed to the connection, before it is encoded (latency metrics read a few kinds). */
+  sending?(connection: ClientConnection, frame: ServerFrame): void;
   droppedEphemeral(): void;
   slowConsumer(): void;
 }
@@ -151,6 +153,7 @@ export class ClientConnection implements DeadlineOwner {
 
   send(frame: ServerFrame, ephemeral = false): void {
     if (!this.open) return;
+    this.events.sending?.(this, frame);
     const r = (frame as { r?: unknown }).r;
     if (typeof r === "number") {
       if (this.expired.delete(r)) return;

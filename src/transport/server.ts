@@ -43,7 +43,8 @@ export interface TransportHooks {
   health(): { status: "ok" | "degraded"; [key: string]: unknown };
   /** Readiness: whether a load balancer should send this node new clients. */
   ready(): { ready: boolean; reasons: string[] };
-  metrics(): string;
+  /** The Prometheus exposition, and its content type. */
+  metrics(): Promise<{ contentType: string; body: string }>;
   /** Further HTTP routes on the same app and port (media), registered before the 404 fallback. */
   routes?: Array<(app: TemplatedApp) => void>;
 }
@@ -181,7 +182,15 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
     reply(res, readiness.ready ? "200 OK" : "503 Service Unavailable", "application/json", JSON.stringify(readiness));
   });
   app.get("/metrics", (res) => {
-    reply(res, "200 OK", "text/plain; version=0.0.4", hooks.metrics());
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    hooks.metrics().then(
+      (exposition) => aborted || reply(res, "200 OK", exposition.contentType, exposition.body),
+      (error: unknown) => {
+        hooks.log.error({ err: error }, "metrics collection failed");
+        if (!aborted) reply(res, "500 Internal Server Error", "text/plain", "metrics collection failed\n");
+      },
+    );
   });
   for (const register of hooks.routes ?? []) register(app);
   app.any("/*", (res) => {

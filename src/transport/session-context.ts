@@ -55,6 +55,8 @@ export interface SessionDeps {
   events: {
     frameIn(): void;
     rejected(code: ErrorCode): void;
+    /** Runs the handling of each validated frame: metrics start their clocks, tracing opens its span. */
+    handle?(connection: ClientConnection, frame: ClientFrame, run: () => void): void;
   };
 }
 

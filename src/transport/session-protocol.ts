@@ -1,6 +1,6 @@
 import { InvalidTokenError, verifyToken } from "../auth/tokens.ts";
 import { decodeValue, UndecodableFrameError } from "../protocol/codec.ts";
-import { CLOSE_CODES, DEFAULT_DEVICE, type ErrorCode, type HelloFrame } from "../protocol/frames.ts";
+import { CLOSE_CODES, DEFAULT_DEVICE, type ClientFrame, type ErrorCode, type HelloFrame } from "../protocol/frames.ts";
 import { validateFrame } from "../protocol/validate.ts";
 import type { ClientConnection } from "./connection.ts";
 import { FRAME_HANDLERS } from "./handlers/table.ts";
@@ -61,6 +61,11 @@ export class SessionProtocol {
       return;
     }
     const frame = result.frame;
+    if (this.deps.events.handle) this.deps.events.handle(connection, frame, () => this.route(connection, frame));
+    else this.route(connection, frame);
+  }
+
+  private route(connection: ClientConnection, frame: ClientFrame): void {
     if (connection.phase === "awaiting_hello") {
       if (frame.t !== "hello") {
         this.reject(connection, "hello_required", "the first frame must be `hello`", "r" in frame ? frame.r : undefined);

@@ -61,8 +61,8 @@ describe("cluster routing over NATS", () => {
     );
     // The actors really are spread: every node hosts some users and some chats.
     for (const node of nodes) {
-      assert.ok(node.node.metrics.value("router_user_actors") > 0, `${node.config.nodeId} hosts users`);
-      assert.ok(node.node.metrics.value("router_conversation_actors") > 0, `${node.config.nodeId} hosts chats`);
+      assert.ok((await node.node.metrics.value("router_user_actors")) > 0, `${node.config.nodeId} hosts users`);
+      assert.ok((await node.node.metrics.value("router_conversation_actors")) > 0, `${node.config.nodeId} hosts chats`);
     }
     await Promise.all(clients.map((client) => client.close()));
   });

@@ -9,8 +9,8 @@ import { TestNode } from "../support/node.ts";
 
 const TTL_MS = 8000;
 
-function sweptCount(node: TestNode): number {
-  const line = node.node.metrics.render().split("\n").find((l) => l.startsWith("router_status_swept_total"));
+async function sweptCount(node: TestNode): Promise<number> {
+  const line = (await node.node.metrics.render()).split("\n").find((l) => l.startsWith("router_status_swept_total"));
   return line ? Number(line.split(" ").pop()) : 0;
 }
 
@@ -83,8 +83,8 @@ describe("status across a cluster", () => {
     // Reads never return an expired status, swept or not: checked once, right after expiry.
     await eventually(() => Date.now() > posted.expires, "the status's lifetime passed");
     assert.deepEqual((await viewer.listStatuses([posterId])).posters, []);
-    await eventually(() => sweptCount(nodes[0]!) + sweptCount(nodes[1]!) >= 1, "one node swept it");
-    assert.equal(Math.min(sweptCount(nodes[0]!), sweptCount(nodes[1]!)), 0, "only the ring's owner of the sweep sweeps");
+    await eventually(async () => (await sweptCount(nodes[0]!)) + (await sweptCount(nodes[1]!)) >= 1, "one node swept it");
+    assert.equal(Math.min(await sweptCount(nodes[0]!), await sweptCount(nodes[1]!)), 0, "only the ring's owner of the sweep sweeps");
     await Promise.all([poster.close(), viewer.close(), outsider.close()]);
   });
 });

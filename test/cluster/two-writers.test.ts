@@ -79,7 +79,7 @@ for (const backend of SHARED_STORES) describe(`two nodes that both believe they 
     const stored = await shared.messages.readAfter(chat, 0, 1000);
     assert.deepEqual(stored.map((m) => m.seq), Array.from({ length: 2 * perSide }, (_, i) => i + 1));
     for (const answer of answers) assert.equal(stored[answer.seq - 1]?.cid, answer.cid, `seq ${answer.seq} holds ${answer.cid}`);
-    const conflicts = nodes.reduce((sum, node) => sum + node.node.metrics.value("router_write_conflicts_total"), 0);
+    const conflicts = (await Promise.all(nodes.map((node) => node.node.metrics.value("router_write_conflicts_total")))).reduce((sum, value) => sum + value, 0);
     assert.ok(conflicts > 0, "the two writers did collide, and the store refused one");
     await Promise.all([alice.close(), bob.close()]);
   });

@@ -60,7 +60,7 @@ describe("a cluster node when Redis goes away mid-traffic", () => {
     const carolLeft = await lastSeenOf(watcher, "carol");
     const before = await sendAll(alice, "bob", 0, 20);
     assert.deepEqual((await health(node)).body.status, "ok");
-    assert.equal(node.node.metrics.value("router_redis_up"), 1);
+    assert.equal((await node.node.metrics.value("router_redis_up")), 1);
 
     await redis.kill();
     await logs.waitFor((line) => line.msg === UNREACHABLE);
@@ -72,7 +72,7 @@ describe("a cluster node when Redis goes away mid-traffic", () => {
     assert.equal((await fetch(`${node.httpUrl}/readyz`)).status, 200);
     assert.equal(degraded.body.redis, "down");
     assert.match(degraded.body.reasons?.[0] ?? "", /redis unreachable since .*messaging unaffected/);
-    assert.equal(node.node.metrics.value("router_redis_up"), 0);
+    assert.equal((await node.node.metrics.value("router_redis_up")), 0);
 
     // Messages flow as before: nothing on their path waits on Redis.
     const during = await sendAll(alice, "bob", 20, 50);
@@ -93,7 +93,7 @@ describe("a cluster node when Redis goes away mid-traffic", () => {
     await logs.waitFor((line) => line.msg === "last seen replayed to redis");
     const healthy = await health(node);
     assert.deepEqual([healthy.code, healthy.body.status, healthy.body.redis], [200, "ok", "up"]);
-    assert.equal(node.node.metrics.value("router_redis_up"), 1);
+    assert.equal((await node.node.metrics.value("router_redis_up")), 1);
     const inspect = new Redis(redis.url);
     try {
       assert.equal(await inspect.get(keys.lastSeen("frank")), String(frankLeft.last_seen), "the outage's last seen reached Redis");

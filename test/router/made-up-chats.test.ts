@@ -5,9 +5,9 @@ import { directChatId, type ServerFrame, type TypingFrame } from "../../src/prot
 import { TestNode } from "../support/node.ts";
 
 /** Polls `check` until it holds or the (generous) deadline passes. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await delay(20);
   }
@@ -29,12 +29,12 @@ describe("frames naming chats that do not exist", () => {
 
   it("typing activates no chat actor, and still reaches a connected peer", async () => {
     const typist = await node.connect("mu-typist");
-    const baseline = liveChats();
+    const baseline = await liveChats();
     for (let i = 0; i < 500; i += 1) typist.typing(directChatId("mu-typist", `mu-ghost-${i}`), i % 2 === 0);
     for (let i = 0; i < 100; i += 1) typist.typing(`g:madeupgroup${String(i).padStart(4, "0")}`, true);
     // Frames of one connection are handled in order: once the ping is answered, every typing was.
     assert.equal((await typist.request({ t: "ping" })).t, "pong");
-    assert.equal(liveChats(), baseline);
+    assert.equal(await liveChats(), baseline);
 
     // A new direct chat (no message yet, so no actor) with a connected peer: relayed,
     // throttled and switched off, without waking the chat.
@@ -46,7 +46,7 @@ describe("frames naming chats that do not exist", () => {
     typist.typing(chat, false);
     await peer.waitFor((f) => f.t === "typing" && (f as TypingFrame).chat === chat && !(f as TypingFrame).on);
     assert.deepEqual(typingOf(peer.frames).map((f) => f.on), [true, false]);
-    assert.equal(liveChats(), baseline);
+    assert.equal(await liveChats(), baseline);
 
     // An existing chat whose actor is live relays as before.
     await typist.send("mu-peer", "hello");
@@ -61,7 +61,7 @@ describe("frames naming chats that do not exist", () => {
 
   it("requests about chats that do not exist leave no actor behind", async () => {
     const client = await node.connect("mu-asker");
-    const baseline = liveChats();
+    const baseline = await liveChats();
     const answers: Array<Promise<unknown>> = [];
     for (let i = 0; i < 40; i += 1) {
       const group = `g:neverexisted${String(i).padStart(4, "0")}`;
@@ -84,7 +84,7 @@ describe("frames naming chats that do not exist", () => {
     const settled = await Promise.allSettled(answers);
     assert.equal(settled.length, 40 * 9);
     assert.equal((await client.request({ t: "ping" })).t, "pong");
-    await eventually(() => liveChats() === baseline, `the live chat actors to return to ${baseline} (now ${liveChats()})`);
+    await eventually(async () => (await liveChats()) === baseline, `the live chat actors to return to ${baseline}`);
 
     // The chats still do not exist afterwards: nothing was written for them.
     const history = await client.history(directChatId("mu-asker", "mu-nobody-0"));

@@ -53,13 +53,13 @@ describe("supervision", () => {
     const bob = await node.connect("bob");
     const carol = await node.connect("carol");
     await alice.send("bob", "before", { cid: "ok-1" });
-    const restartsBefore = node.node.metrics.value("router_actor_restarts_total", { kind: "conversations" });
+    const restartsBefore = (await node.node.metrics.value("router_actor_restarts_total", { kind: "conversations" }));
 
     // Crash alice-bob while carol-bob is busy: carol's messages all go through meanwhile.
     const carolSends = Promise.all(Array.from({ length: 50 }, (_, i) => carol.send("bob", `c${i}`)));
     await assert.rejects(alice.send("bob", "boom", { cid: "crash-1" }), (e: RequestError) => e.code === "internal");
     assert.equal((await carolSends).at(-1)?.seq, 50);
-    assert.equal(node.node.metrics.value("router_actor_restarts_total", { kind: "conversations" }), restartsBefore + 1);
+    assert.equal((await node.node.metrics.value("router_actor_restarts_total", { kind: "conversations" })), restartsBefore + 1);
 
     // The restarted actor reloaded its seq from the store: numbering continues without a gap.
     const after = await alice.send("bob", "after", { cid: "ok-2" });
@@ -74,7 +74,7 @@ describe("supervision", () => {
     for (let i = 0; i < 4; i += 1) {
       await assert.rejects(dave.send("erin", "boom", { cid: `crash-e${i}` }), (e: RequestError) => e.code === "internal");
     }
-    assert.equal(node.node.metrics.value("router_actor_escalations_total", { kind: "conversations" }), 1);
+    assert.equal((await node.node.metrics.value("router_actor_escalations_total", { kind: "conversations" })), 1);
     const sent = await dave.send("erin", "still here");
     assert.equal(sent.seq, 1);
     assert.equal((await dave.request({ t: "ping" })).t, "pong");
@@ -84,7 +84,7 @@ describe("supervision", () => {
   it("has a user's devices reconnect when its actor crashes, without touching other users", async () => {
     const bystander = await node.connect("frank");
     await assert.rejects(node.connect("crashy"), /internal|closed/);
-    assert.equal(node.node.metrics.value("router_actor_restarts_total", { kind: "users" }), 1);
+    assert.equal((await node.node.metrics.value("router_actor_restarts_total", { kind: "users" })), 1);
     const sent = await bystander.send("grace", "unaffected");
     assert.equal(sent.seq, 1);
     assert.equal(bystander.closed, undefined);

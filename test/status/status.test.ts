@@ -23,8 +23,8 @@ async function eventually(check: () => Promise<boolean>, what: string, deadlineM
   }
 }
 
-function sweptCount(node: TestNode): number {
-  const line = node.node.metrics.render().split("\n").find((l) => l.startsWith("router_status_swept_total"));
+async function sweptCount(node: TestNode): Promise<number> {
+  const line = (await node.node.metrics.render()).split("\n").find((l) => l.startsWith("router_status_swept_total"));
   return line ? Number(line.split(" ").pop()) : 0;
 }
 
@@ -245,7 +245,7 @@ describe("status expiry", () => {
     await rejectsWith(viewer.viewStatus("st-ephemeral", text.id), "not_found");
     await rejectsWith(poster.statusViewers(text.id), "not_found");
     assert.equal((await download(node, "st-eph-viewer", media.id)).status, 403);
-    await eventually(async () => sweptCount(node) >= 2, "the sweep removed both");
+    await eventually(async () => (await sweptCount(node)) >= 2, "the sweep removed both");
     await Promise.all([poster.close(), viewer.close()]);
   });
 });
