@@ -209,6 +209,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Closes the connection and stops reconnecting; unanswered sends are rejected. */
   async stop(): Promise<void> {
     this.stopRequested = true;
+    if (this.currentState === "idle") {
+      this.finish({ reason: "stopped" });
+      return;
+    }
     this.wake?.();
     await this.connection?.close();
     await this.running;
