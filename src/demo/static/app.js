@@ -1,12 +1,13 @@
 // The demo chat: plain DOM, built on the SDK (served at /demo/sdk/). Text is only ever set
 // with textContent, never innerHTML: message bodies are other people's input.
 import { connectDemo } from "/demo/connection.js";
-import { uploadMedia, downloadMedia } from "/demo/sdk/media.js";
 
 const DEMO_PREFIX = "demo.";
 const HISTORY_PAGE = 30;
 const TYPING_REPEAT_MS = 2000;
 const TYPING_SHOWN_MS = 7000;
+/** Chats whose last message is fetched for the list's preview line after a (re)connect. */
+const PREVIEWS = 20;
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -94,6 +95,15 @@ async function refreshChats() {
     chat.unread = state.open === entry.chat ? 0 : entry.unread;
     if (entry.name) chat.title = entry.name;
   }
+  renderChatList();
+  // The list carries no message text: a preview costs one single-message history read per chat.
+  const unpreviewed = [...state.chats.values()].filter((chat) => !chat.preview && chat.lastSeq > 0).slice(0, PREVIEWS);
+  await Promise.all(
+    unpreviewed.map(async (chat) => {
+      const last = (await state.client.history(chat.chat, undefined, 1)).msgs.at(-1);
+      if (last && !chat.preview) chat.preview = previewOf(last);
+    }),
+  );
   renderChatList();
   if (state.open) await loadHistory(state.open, true);
 }
@@ -227,7 +237,7 @@ function renderImage(media) {
   const image = element("img");
   image.alt = "image";
   // Downloads need the bearer token, which an <img src> cannot carry: fetch, then show a blob.
-  downloadMedia(location.origin, state.session.token, media.id).then(
+  state.client.download(media.id).then(
     (bytes) => (image.src = URL.createObjectURL(new Blob([bytes], { type: media.mime }))),
     () => (image.alt = "image unavailable"),
   );
@@ -344,7 +354,7 @@ async function sendText(id, text) {
 
 async function sendImage(id, file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const media = await uploadMedia(location.origin, state.session.token, bytes, file.type || "application/octet-stream");
+  const media = await state.client.upload(bytes, file.type || "application/octet-stream");
   const target = isGroup(id) ? { group: id } : { to: peerOf(id) };
   const sent = await state.client.sendMedia(target, media, "");
   onMessage({ t: "msg", chat: sent.chat, seq: sent.seq, from: state.session.user, ts: sent.ts, body: "", kind: "media", media });
