@@ -1,9 +1,9 @@
 /**
- * The reference client for protocol v1 (docs/protocol.md): what a Swift or Kotlin client does,
- * in TypeScript. Tests and bench/ drive the router through it.
+ * One connection of protocol v1 (docs/protocol.md): hello, requests matched by `r`, contiguous
+ * acks. It never reconnects: ChatClient (chat-client.ts) does, on top of it. Tests drive the
+ * router through this class, and keep every frame it received to wait on.
  */
-import WebSocket from "ws";
-import { decodeValue, encodeValue } from "../src/protocol/codec.ts";
+import { decodeFrame, encodeFrame } from "./codec.ts";
 import type {
   BlocksFrame,
   CallOkFrame,
@@ -33,7 +33,8 @@ import type {
   StatusViewersFrame,
   SyncedFrame,
   WelcomeFrame,
-} from "../src/protocol/frames.ts";
+} from "./frames.ts";
+import { messageBytes, OPEN, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 
 export interface ClientOptions {
   url: string;
@@ -43,9 +44,25 @@ export interface ClientOptions {
   autoAck?: boolean;
   /** How long a request waits for its answer. Default 10 s. */
   requestTimeoutMs?: number;
+  /** The WebSocket implementation; default: the one registered or globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * Keep every frame, message and event received (`frames`, `messages`, `events`), which
+   * `waitFor` searches. Default true; a long-lived connection passes false and listens instead.
+   */
+  keepFrames?: boolean;
+  /** Called with every frame received, in order, after the connection's own bookkeeping. */
+  onFrame?: (frame: ServerFrame) => void;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** A request (or wait) cut short because the connection closed; `close` says how. */
+export class ConnectionClosedError extends Error {
+  constructor(readonly close: CloseInfo) {
+    super(`connection closed (${close.code} ${close.reason})`);
+  }
+}
 
 export class RequestError extends Error {
   constructor(readonly frame: ErrorFrame) {
@@ -60,7 +77,7 @@ interface Waiter {
   match(frame: ServerFrame): boolean;
   resolve(frame: ServerFrame): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 export interface CloseInfo {
@@ -87,19 +104,19 @@ export class RouterClient {
   private readonly closedPromise: Promise<CloseInfo>;
 
   private constructor(
-    private readonly socket: WebSocket,
+    private readonly socket: WebSocketLike,
     private readonly options: ClientOptions,
   ) {
-    socket.binaryType = "nodebuffer";
-    socket.on("message", (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.onFrame(decodeValue(data) as ServerFrame);
+    socket.addEventListener("message", (event) => {
+      const bytes = messageBytes(event.data);
+      if (bytes) this.onFrame(decodeFrame(bytes) as ServerFrame);
     });
     this.closedPromise = new Promise((resolve) => {
-      socket.on("close", (code: number, reason: Buffer) => {
-        this.closed = { code, reason: reason.toString() };
+      socket.addEventListener("close", (event) => {
+        this.closed = { code: event.code, reason: event.reason };
         for (const waiter of this.waiters) {
           clearTimeout(waiter.timer);
-          waiter.reject(new Error(`connection closed (${code} ${reason.toString()})`));
+          waiter.reject(new ConnectionClosedError(this.closed));
         }
         this.waiters = [];
         resolve(this.closed);
@@ -109,31 +126,40 @@ export class RouterClient {
 
   /** Opens a socket without saying hello: for tests of what the server does before it. */
   static async open(url: string, options: Partial<ClientOptions> = {}): Promise<RouterClient> {
-    const socket = new WebSocket(url);
+    const Implementation = await resolveWebSocket(options.WebSocket);
+    const socket = new Implementation(url);
+    socket.binaryType = "arraybuffer";
     await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
+      socket.addEventListener("open", () => resolve());
+      socket.addEventListener("error", () => reject(new Error(`could not connect to ${url}`)));
+      socket.addEventListener("close", (event) => reject(new ConnectionClosedError({ code: event.code, reason: event.reason })));
     });
-    socket.on("error", () => {});
     return new RouterClient(socket, { url, token: "", ...options });
   }
 
   /** Connects, says hello, and waits until the server has replayed what this device missed. */
   static async connect(options: ClientOptions): Promise<RouterClient> {
     const client = await RouterClient.open(options.url, options);
-    // Replay may take as long as any request: a device far behind is sent a lot.
-    const synced = client.waitFor((frame): frame is SyncedFrame => frame.t === "synced", options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
-    // It may time out while hello is still unanswered: handled here, so that never surfaces as
-    // an unhandled rejection; awaiting it below still throws.
-    synced.catch(() => undefined);
     try {
-      client.welcome = (await client.request({ t: "hello", token: options.token, device: options.device })) as WelcomeFrame;
-      client.synced = await synced;
+      await client.hello(options.token, options.device);
     } catch (error) {
       await client.close();
       throw error;
     }
     return client;
+  }
+
+  /** Says hello and waits for `synced`: the replay of what this device had not acked is over. */
+  async hello(token: string, device?: string): Promise<SyncedFrame> {
+    this.options.token = token;
+    // Replay may take as long as any request: a device far behind is sent a lot.
+    const synced = this.waitFor((frame): frame is SyncedFrame => frame.t === "synced", this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    // It may time out while hello is still unanswered: handled here, so that never surfaces as
+    // an unhandled rejection; awaiting it below still throws.
+    synced.catch(() => undefined);
+    this.welcome = (await this.request({ t: "hello", token, device })) as WelcomeFrame;
+    this.synced = await synced;
+    return this.synced;
   }
 
   get user(): string {
@@ -142,11 +168,13 @@ export class RouterClient {
 
   /** Sends any value as one binary frame (tests use it for malformed frames). */
   sendRaw(value: unknown): void {
-    this.socket.send(encodeValue(value));
+    this.sendBytes(encodeFrame(value));
   }
 
+  /** Sends bytes as one binary message, or a string as a text message (which the server refuses). */
   sendBytes(bytes: Uint8Array | string): void {
-    this.socket.send(bytes, { binary: typeof bytes !== "string" });
+    // A frame sent on a closing socket is lost either way; the caller learns of it from the close.
+    if (this.socket.readyState === OPEN) this.socket.send(bytes);
   }
 
   /** Sends a request with a fresh `r` and resolves with its answer (rejects on `err`). */
@@ -390,7 +418,7 @@ export class RouterClient {
 
   /** Like waitFor, but only frames that arrive from now on. */
   nextFrame<T extends ServerFrame>(predicate: (frame: ServerFrame) => boolean, timeoutMs = 10_000): Promise<T> {
-    if (this.closed) return Promise.reject(new Error(`connection closed (${this.closed.code})`));
+    if (this.closed) return Promise.reject(new ConnectionClosedError(this.closed));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         match: predicate,
@@ -422,9 +450,14 @@ export class RouterClient {
     return this.closedPromise;
   }
 
-  /** Drops the TCP connection without a close handshake, as a phone losing signal does. */
+  /**
+   * Drops the TCP connection without a close handshake, as a phone losing signal does (with
+   * `ws`; a browser's WebSocket cannot, and closes instead).
+   */
   terminate(): Promise<CloseInfo> {
-    this.socket.terminate();
+    const socket = this.socket as WebSocketLike & { terminate?: () => void };
+    if (socket.terminate) socket.terminate();
+    else socket.close(1000, "bye");
     return this.closedPromise;
   }
 
@@ -449,9 +482,10 @@ export class RouterClient {
   private onFrame(frame: ServerFrame): void {
     // Messages and events share one order per chat: `seq` for a message, `pos` for an event.
     const position = frame.t === "msg" ? frame.seq : "pos" in frame ? frame.pos : undefined;
+    const keep = this.options.keepFrames !== false;
     if (position !== undefined && "chat" in frame) {
       const key = `${frame.chat}\u0000${position}`;
-      if (!this.seen.has(key)) {
+      if (keep && !this.seen.has(key)) {
         this.seen.add(key);
         if (frame.t === "msg") this.messages.push(frame);
         // A `skip` holds a position and nothing else: acked below, shown nowhere.
@@ -461,7 +495,7 @@ export class RouterClient {
     }
     // This device's own messages are answered with `sent`, not sent back: it holds them too.
     if (frame.t === "sent") this.hold(frame.chat, frame.seq);
-    this.frames.push(frame);
+    if (keep) this.frames.push(frame);
     const waiting = this.waiters;
     this.waiters = [];
     for (const waiter of waiting) {
@@ -472,5 +506,6 @@ export class RouterClient {
         this.waiters.push(waiter);
       }
     }
+    this.options.onFrame?.(frame);
   }
 }

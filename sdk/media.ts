@@ -2,7 +2,7 @@
  * Media over HTTP (docs/protocol.md, Media): what a mobile client does with its platform's
  * HTTP stack. `base` is the node's http(s)://host:port; tokens are the WebSocket's.
  */
-import type { MediaRef } from "../src/protocol/frames.ts";
+import type { MediaRef } from "./frames.ts";
 
 export class MediaError extends Error {
   constructor(
