@@ -56,11 +56,13 @@ export async function loadDemoAssets(log: Logger): Promise<DemoAssets> {
   await buildSdkIfStale(log);
   const staticDir = join(here, "static");
   const sdkDir = join(root, "sdk", "dist");
-  if (!existsSync(join(sdkDir, "index.js"))) log.warn({ sdkDir }, "STOPGAP: no sdk build yet");
+  if (!existsSync(join(sdkDir, "index.js"))) throw new Error(`the demo needs the SDK's browser build in ${sdkDir}: run npm run build`);
   const msgpackrDir = dirname(fileURLToPath(import.meta.resolve("msgpackr")));
   const files = new Map<string, Asset>();
   for (const file of filesUnder(staticDir)) files.set(urlPath("/demo", staticDir, file), asset(file));
-  for (const file of existsSync(sdkDir) ? filesUnder(sdkDir) : [].filter((path) => path.endsWith(".js"))) files.set(urlPath("/demo/sdk", sdkDir, file), asset(file));
+  // node.js registers the ws package for Node 20: browsers have their own WebSocket.
+  const browserSdk = filesUnder(sdkDir).filter((path) => path.endsWith(".js") && path !== join(sdkDir, "node.js"));
+  for (const file of browserSdk) files.set(urlPath("/demo/sdk", sdkDir, file), asset(file));
   for (const name of MSGPACKR_FILES) files.set(`/demo/vendor/msgpackr/${name}`, asset(join(msgpackrDir, name)));
   const page = files.get("/demo/index.html");
   if (!page) throw new Error(`no demo page in ${staticDir}`);

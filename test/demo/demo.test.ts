@@ -15,7 +15,7 @@ async function signIn(page: Page, url: string, name: string): Promise<void> {
   await page.goto(`${url}/demo`);
   await page.type("#name", name);
   await page.click("#sign-in-button");
-  await page.waitForSelector('#connection[data-state="online"]', { timeout: WAIT_MS });
+  await page.waitForSelector('#connection[data-state="ready"]', { timeout: WAIT_MS });
 }
 
 /** Waits until the open conversation shows a message whose text is `text`. */
@@ -159,7 +159,7 @@ describe("the browser demo, in headless Chromium", () => {
 
     // A reload keeps the tab's session and finds the direct chat's history.
     await alice.page.reload();
-    await alice.page.waitForSelector('#connection[data-state="online"]', { timeout: WAIT_MS });
+    await alice.page.waitForSelector('#connection[data-state="ready"]', { timeout: WAIT_MS });
     await openChatNamed(alice.page, "bob");
     await waitForMessage(alice.page, "hello bob", true);
     await waitForMessage(alice.page, "hi alice", false);
@@ -183,7 +183,7 @@ describe("the browser demo, in headless Chromium", () => {
     }
     // After a reload the chat opens on its newest page of 30: line 1 comes with the next.
     await carol.page.reload();
-    await carol.page.waitForSelector('#connection[data-state="online"]', { timeout: WAIT_MS });
+    await carol.page.waitForSelector('#connection[data-state="ready"]', { timeout: WAIT_MS });
     await openChatNamed(carol.page, "dave");
     await waitForMessage(carol.page, "line 35", true);
     const shown = () => carol.page.$$eval("#messages li.message .body", (bodies) => bodies.map((body) => body.textContent));

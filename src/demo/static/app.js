@@ -1,6 +1,6 @@
 // The demo chat: plain DOM, built on the SDK (served at /demo/sdk/). Text is only ever set
 // with textContent, never innerHTML: message bodies are other people's input.
-import { connectDemo } from "/demo/connection.js";
+import { ChatClient, directChatId, downloadMedia, uploadMedia } from "/demo/sdk/index.js";
 
 const DEMO_PREFIX = "demo.";
 const HISTORY_PAGE = 30;
@@ -31,10 +31,10 @@ const state = {
 
 const nameOf = (user) => (user.startsWith(DEMO_PREFIX) ? user.slice(DEMO_PREFIX.length) : user);
 const userOf = (name) => `${DEMO_PREFIX}${name.trim().toLowerCase()}`;
-const directChatId = (a, b) => (a < b ? `d:${a}:${b}` : `d:${b}:${a}`);
 const peerOf = (chat) => chat.slice(2).split(":").find((user) => user !== state.session.user) ?? state.session.user;
 const textOf = (body) => (typeof body === "string" ? body : new TextDecoder().decode(body ?? new Uint8Array()));
 const isGroup = (chat) => chat.startsWith("g:");
+const targetOf = (chat) => (isGroup(chat) ? { group: chat } : { to: peerOf(chat) });
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -71,17 +71,37 @@ async function start(session) {
   $("app").hidden = false;
   $("sign-out").hidden = false;
   $("me").textContent = nameOf(session.user);
-  state.client = await connectDemo({
-    token: session.token,
+  // The saved token first; when it runs out (or a reload finds it expired), sign in again.
+  let saved = session.token;
+  const client = new ChatClient({
+    url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`,
     device: session.device,
-    onState: (connection) => {
-      $("connection").dataset.state = connection;
-      $("connection").textContent = connection;
-      if (connection === "online") void refreshChats();
+    token: async () => {
+      const token = saved ?? (await signIn(nameOf(session.user))).token;
+      saved = undefined;
+      return token;
     },
-    onFrame,
-    refreshToken: async () => (await signIn(nameOf(session.user))).token,
   });
+  state.client = client;
+  client.on("state", showConnection);
+  // Watch lists and the chat list belong to a connection: set up again after every reconnect.
+  client.on("ready", () => {
+    void refreshChats().catch((error) => showError("sidebar-error", error));
+    if (state.open && !isGroup(state.open)) void client.watch([peerOf(state.open)]).catch(() => undefined);
+  });
+  client.on("message", onMessage);
+  client.on("receipt", onReceipt);
+  client.on("typing", onTyping);
+  client.on("presence", onPresence);
+  await client.start();
+}
+
+const STATE_TEXT = { idle: "offline", connecting: "connecting…", ready: "online", waiting: "reconnecting…", stopped: "signed out" };
+
+function showConnection(change) {
+  $("connection").dataset.state = change.state;
+  $("connection").textContent = STATE_TEXT[change.state] ?? change.state;
+  if (change.state === "stopped" && change.error) showError("sign-in-error", change.error);
 }
 
 // ---- chat list --------------------------------------------------------------------------
@@ -100,7 +120,7 @@ async function refreshChats() {
   const unpreviewed = [...state.chats.values()].filter((chat) => !chat.preview && chat.lastSeq > 0).slice(0, PREVIEWS);
   await Promise.all(
     unpreviewed.map(async (chat) => {
-      const last = (await state.client.history(chat.chat, undefined, 1)).msgs.at(-1);
+      const last = (await state.client.history(chat.chat, { limit: 1 })).msgs.at(-1);
       if (last && !chat.preview) chat.preview = previewOf(last);
     }),
   );
@@ -145,15 +165,14 @@ async function openChat(id) {
   $("typing").textContent = "";
   $("messages").replaceChildren();
   renderChatList();
-  if (!isGroup(id)) state.client.watch([peerOf(id)]);
-  else state.client.watch([]);
+  void state.client.watch(isGroup(id) ? [] : [peerOf(id)]).catch(() => undefined);
   await loadHistory(id, true);
   $("text").focus();
 }
 
 async function loadHistory(id, newest) {
   const before = newest ? undefined : state.oldest.get(id)?.seq;
-  const answer = await state.client.history(id, before, HISTORY_PAGE);
+  const answer = await state.client.history(id, { before, limit: HISTORY_PAGE });
   const messages = messagesOf(id);
   for (const msg of answer.msgs) messages.set(msg.seq, msg);
   const lowest = answer.msgs[0]?.seq;
@@ -237,7 +256,7 @@ function renderImage(media) {
   const image = element("img");
   image.alt = "image";
   // Downloads need the bearer token, which an <img src> cannot carry: fetch, then show a blob.
-  state.client.download(media.id).then(
+  downloadMedia(location.origin, state.client.currentToken, media.id).then(
     (bytes) => (image.src = URL.createObjectURL(new Blob([bytes], { type: media.mime }))),
     () => (image.alt = "image unavailable"),
   );
@@ -255,21 +274,6 @@ function markRead(id) {
 }
 
 // ---- what arrives -----------------------------------------------------------------------
-
-function onFrame(frame) {
-  switch (frame.t) {
-    case "msg":
-      return onMessage(frame);
-    case "receipt":
-      return onReceipt(frame);
-    case "typing":
-      return onTyping(frame);
-    case "presence":
-      return onPresence(frame);
-    default:
-      return undefined;
-  }
-}
 
 function onMessage(msg) {
   messagesOf(msg.chat).set(msg.seq, msg);
@@ -296,7 +300,7 @@ function previewOf(msg) {
 }
 
 async function nameGroup(id) {
-  const group = await state.client.group("info", { chat: id }).catch(() => undefined);
+  const group = await state.client.request({ t: "group.info", chat: id }).catch(() => undefined);
   if (!group) return;
   upsertChat(id).title = group.name;
   if (state.open === id) $("conversation-title").textContent = group.name;
@@ -344,7 +348,7 @@ async function sendText(id, text) {
   state.pending.set(cid, { chat: id, body: text });
   renderMessages();
   try {
-    const sent = isGroup(id) ? await state.client.sendToGroup(id, text, { cid }) : await state.client.send(peerOf(id), text, { cid });
+    const sent = await state.client.send(targetOf(id), text, { cid });
     onMessage({ t: "msg", chat: sent.chat, seq: sent.seq, from: state.session.user, ts: sent.ts, body: text, kind: "text" });
   } finally {
     state.pending.delete(cid);
@@ -354,9 +358,8 @@ async function sendText(id, text) {
 
 async function sendImage(id, file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const media = await state.client.upload(bytes, file.type || "application/octet-stream");
-  const target = isGroup(id) ? { group: id } : { to: peerOf(id) };
-  const sent = await state.client.sendMedia(target, media, "");
+  const media = await uploadMedia(location.origin, state.client.currentToken, bytes, file.type || "application/octet-stream");
+  const sent = await state.client.send(targetOf(id), "", { media });
   onMessage({ t: "msg", chat: sent.chat, seq: sent.seq, from: state.session.user, ts: sent.ts, body: "", kind: "media", media });
 }
 
@@ -388,7 +391,7 @@ function wire() {
     event.preventDefault();
     showError("sidebar-error");
     const members = $("group-members").value.split(",").map((name) => name.trim()).filter(Boolean).map(userOf);
-    state.client.group("create", { name: $("group-name").value.trim(), members }).then(
+    state.client.createGroup($("group-name").value.trim(), members).then(
       (group) => {
         $("group-name").value = "";
         $("group-members").value = "";
