@@ -165,6 +165,10 @@ describe("the browser demo, in headless Chromium", () => {
     await waitForMessage(alice.page, "hi alice", false);
     await tickOf(alice.page, "are you there?", "read");
 
+    // Bob types to alice: the screenshot shows ticks, presence and typing at once.
+    await openChatNamed(bob.page, "alice");
+    await bob.page.type("#text", "see you");
+    await alice.page.waitForFunction(() => document.querySelector("#typing")?.textContent === "bob is typing…", { timeout: WAIT_MS });
     mkdirSync(join(root, "docs"), { recursive: true });
     await alice.page.screenshot({ path: join(root, "docs", "demo.png") });
     assert.deepEqual(alice.problems, []);

@@ -294,7 +294,7 @@ function onMessage(msg) {
 }
 
 function previewOf(msg) {
-  if (msg.kind === "media") return "📷 image";
+  if (msg.kind === "media") return "[image]";
   if (msg.kind === "system") return describeSystem(msg);
   return textOf(msg.body).slice(0, 60);
 }
