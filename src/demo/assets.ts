@@ -92,5 +92,8 @@ async function buildSdkIfStale(log: Logger): Promise<void> {
     child.once("error", reject);
     child.once("exit", resolve);
   });
-  if (status !== 0) throw new Error(`compiling the sdk (${tsconfig}) failed with status ${status}`);
+  if (status === 0) return;
+  // tsc still writes JavaScript when the types are wrong: a type error in the SDK is reported
+  // here, and only a missing build stops the demo (loadDemoAssets checks for it).
+  log.error({ tsconfig, status }, "demo: compiling the sdk failed; serving what it wrote, if anything");
 }
