@@ -156,6 +156,8 @@ function renderChatList() {
 
 async function openChat(id) {
   state.open = id;
+  // The typing throttle is per chat: typing in the next chat starts its own indicator at once.
+  state.typingSentAt = 0;
   const chat = upsertChat(id);
   chat.unread = 0;
   $("conversation").hidden = false;
