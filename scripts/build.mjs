@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm run build`: compiles src/ and sdk/ to dist/ (ES modules with source maps), copies the
-// files the code reads at run time (CQL migrations), and stamps the build so bin/router.mjs
-// can tell whether dist/ is older than the sources.
+// `npm run build`: compiles src/ and sdk/ to dist/ (ES modules with source maps), the SDK's
+// browser build to dist/sdk/dist (what the demo serves), copies the files the code reads at run
+// time (CQL migrations, the demo's page), and stamps the build so bin/router.mjs can tell whether
+// dist/ is older than the sources.
 //
 //   node scripts/build.mjs              into dist/
 //   node scripts/build.mjs --out DIR    elsewhere (tests build into a folder of their own)
@@ -14,7 +15,7 @@ import { parseArgs } from "node:util";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { out: { type: "string" } } });
 const dist = values.out ? resolve(values.out) : join(root, "dist");
-const ASSET = /\.cql$/;
+const ASSET = /\.cql$|[\\/]demo[\\/]static[\\/]/;
 
 function filesUnder(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -28,6 +29,11 @@ const tsc = spawnSync(process.execPath, [join(root, "node_modules", "typescript"
   stdio: "inherit",
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// The SDK as its own package compiles it (browser and Node alike): the demo serves this copy.
+const sdk = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "sdk", "tsconfig.json"), "--outDir", join(dist, "sdk", "dist")], {
+  stdio: "inherit",
+});
+if (sdk.status !== 0) process.exit(sdk.status ?? 1);
 for (const file of filesUnder(join(root, "src")).filter((path) => ASSET.test(path))) {
   cpSync(file, join(dist, relative(root, file)));
 }

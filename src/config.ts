@@ -172,6 +172,12 @@ export interface NodeConfig {
      */
     watermarkFlushMs: number;
   };
+  /** The browser demo at `/demo` (docs/demo.md): development only, since it hands out tokens for any name. */
+  demo: {
+    enabled: boolean;
+    /** Sign-ins (tokens minted) per source address per minute. */
+    signInsPerMinute: number;
+  };
   media: {
     /** `file`: under `<dataDir>/media`; `s3`: an S3-compatible bucket shared by the cluster. */
     backend: string;
@@ -233,6 +239,7 @@ export function defaultConfig(): NodeConfig {
     signup: defaultSignupConfig(),
     calls: { ringTimeoutMs: 45_000, maxParticipants: 8, turn: { secret: "", urls: "", ttlSeconds: 3600 } },
     status: { ttlMs: 24 * 3600_000, postsPerDay: 100, maxActive: 100, sweepIntervalMs: 60_000 },
+    demo: { enabled: false, signInsPerMinute: 10 },
     media: {
       backend: "file",
       maxUploadBytes: 100 * 1024 * 1024,
@@ -345,6 +352,8 @@ export const ENVIRONMENT_TABLE = {
   ROUTER_STATUS_POSTS_PER_DAY: "status.postsPerDay",
   ROUTER_STATUS_MAX_ACTIVE: "status.maxActive",
   ROUTER_STATUS_SWEEP_INTERVAL_MS: "status.sweepIntervalMs",
+  ROUTER_DEMO: "demo.enabled",
+  ROUTER_DEMO_SIGN_INS_PER_MINUTE: "demo.signInsPerMinute",
   ROUTER_MEDIA_BACKEND: "media.backend",
   ROUTER_MEDIA_MAX_UPLOAD_BYTES: "media.maxUploadBytes",
   ROUTER_MEDIA_PRESIGN_TTL_SECONDS: "media.presignTtlSeconds",
@@ -445,6 +454,7 @@ export function validateConfig(config: NodeConfig): NodeConfig {
   if (config.status.ttlMs < 1000) throw new ConfigError("status.ttlMs must be at least 1000");
   if (!(config.status.postsPerDay >= 1 && config.status.maxActive >= 1)) throw new ConfigError("status.postsPerDay and status.maxActive must be at least 1");
   if (config.status.sweepIntervalMs < 100) throw new ConfigError("status.sweepIntervalMs must be at least 100");
+  if (!(config.demo.signInsPerMinute >= 1)) throw new ConfigError("demo.signInsPerMinute must be at least 1");
   if (config.calls.turn.ttlSeconds < 60) throw new ConfigError("calls.turn.ttlSeconds must be at least 60");
   if (config.calls.turn.secret && !config.calls.turn.urls.trim()) throw new ConfigError("ROUTER_TURN_SECRET needs ROUTER_TURN_URLS: the TURN server's turn: / stun: URLs");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {

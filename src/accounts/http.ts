@@ -50,18 +50,17 @@ function refuse(status: number, error: string, message: string): Answer {
 }
 
 /**
- * `POST /v1/verify/start`, `POST /v1/verify/finish` and `POST /v1/token/refresh`: small JSON
- * bodies in, JSON out, `{error, message}` on failure. The routes know uWS; AccountService knows
- * the rules.
+ * A POST route taking a small JSON body (at most MAX_ACCOUNT_BODY_BYTES) and answering JSON,
+ * `{error, message}` on failure: what `handle` resolves with, or 503 / 500 when it throws.
+ * Shared by the account routes and the demo's sign-in.
  */
-export function registerAccountRoutes(
-  app: TemplatedApp,
-  service: AccountService,
+export function jsonPostRoute(
+  name: string,
+  handle: (body: unknown, address: string) => Promise<Answer>,
   log: Logger,
-  /** Sees every answer's status, for metrics (texts sent, codes refused, reuse detected). */
   observe: (route: string, status: number, error?: string) => void = () => {},
-): void {
-  const route = (name: string, handle: (body: unknown, address: string) => Promise<Answer>) => (res: HttpResponse, req: HttpRequest) => {
+): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
     // The request object dies when this handler returns: copy what is needed now.
     const contentType = req.getHeader("content-type");
     const declared = req.getHeader("content-length");
@@ -99,17 +98,31 @@ export function registerAccountRoutes(
         (reply) => answer(exchange, reply),
         (error: unknown) => {
           if (error instanceof StorageUnavailableError) {
-            log.warn({ err: error.message }, "account request failed: storage unavailable");
+            log.warn({ err: error.message }, "request failed: storage unavailable");
             answer(exchange, { ...refuse(503, "unavailable", "try again later"), retryAfterSeconds: 5 });
             return;
           }
-          log.error({ err: error }, "account request failed");
+          log.error({ err: error }, "request failed");
           answer(exchange, refuse(500, "internal", "the server failed handling this request"));
         },
       );
     });
   };
+}
 
+/**
+ * `POST /v1/verify/start`, `POST /v1/verify/finish` and `POST /v1/token/refresh`: small JSON
+ * bodies in, JSON out, `{error, message}` on failure. The routes know uWS; AccountService knows
+ * the rules.
+ */
+export function registerAccountRoutes(
+  app: TemplatedApp,
+  service: AccountService,
+  log: Logger,
+  /** Sees every answer's status, for metrics (texts sent, codes refused, reuse detected). */
+  observe: (route: string, status: number, error?: string) => void = () => {},
+): void {
+  const route = (name: string, handle: (body: unknown, address: string) => Promise<Answer>) => jsonPostRoute(name, handle, log, observe);
   app.post("/v1/verify/start", route("verify_start", (body, address) => service.start(body, address)));
   app.post("/v1/verify/finish", route("verify_finish", (body, address) => service.finish(body, address)));
   app.post("/v1/token/refresh", route("token_refresh", (body, address) => service.refresh(body, address)));

@@ -23,6 +23,7 @@ import { SessionProtocol, type SessionDeps } from "../transport/session-protocol
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import type { NodeActors } from "./actors.ts";
+import { demoRoutes } from "./demo.ts";
 import type { Readiness } from "./readiness.ts";
 import type { NodeCounters } from "./metrics.ts";
 import type { ClientLatency } from "../observability/latency.ts";
@@ -53,8 +54,9 @@ export interface EdgeParts {
 }
 
 /** What clients reach: the WebSocket sessions and the HTTP routes, listening on the node's port. */
-export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
+export async function startEdge(parts: EdgeParts): Promise<RunningTransport> {
   const { config, log, registry, counters, backend } = parts;
+  const demo = await demoRoutes(parts);
   const { routes, presence } = parts.actors;
   const connectionLog = new ConnectionLog(log.child({ component: "connections" }));
   return startTransport(
@@ -85,7 +87,7 @@ export function startEdge(parts: EdgeParts): Promise<RunningTransport> {
       }),
       ready: () => parts.readiness.state(),
       metrics: async () => ({ contentType: parts.metrics.contentType, body: await parts.metrics.render() }),
-      routes: httpRoutes(parts),
+      routes: [...httpRoutes(parts), ...demo],
     },
   );
 }

@@ -36,6 +36,11 @@ describe("the compiled build", () => {
     assert.ok(existsSync(join(out, "src", "node.js.map")));
   });
 
+  it("holds the demo's page and the SDK's browser build", () => {
+    assert.ok(existsSync(join(out, "src", "demo", "static", "index.html")));
+    assert.ok(existsSync(join(out, "sdk", "dist", "index.js")));
+  });
+
   it("runs a node on plain node that carries a message", async () => {
     const port = await freePort();
     const entry = pathToFileURL(join(out, "src", "cli", "main.js")).href;
@@ -47,7 +52,8 @@ describe("the compiled build", () => {
         `const { main } = await import(${JSON.stringify(entry)}); process.exitCode = await main(process.argv.slice(1));`,
         ...["node", "start", "--port", String(port), "--data", dataDir, "--secret", TEST_SECRET, "--log-level", "info"],
       ],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+      // The demo on: its page and the SDK come from the build, with no sources to compile.
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ROUTER_DEMO: "1" } },
     );
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     try {
@@ -59,6 +65,9 @@ describe("the compiled build", () => {
         });
         void exited.then((code) => reject(new Error(`built node exited with ${code} before listening: ${stderr}`)));
       });
+      for (const path of ["/demo", "/demo/app.js", "/demo/sdk/index.js", "/demo/vendor/msgpackr/index.js"]) {
+        assert.equal((await fetch(`http://127.0.0.1:${port}${path}`)).status, 200, path);
+      }
       const url = `ws://127.0.0.1:${port}/ws`;
       const alice = await RouterClient.connect({ url, token: await tokenFor("alice") });
       const bob = await RouterClient.connect({ url, token: await tokenFor("bob") });
