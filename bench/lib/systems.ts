@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { startNatsServer } from "../../test/support/nats.ts";
 import { join } from "node:path";
 import { CeilingProcess } from "../baselines/ceiling/ceiling-process.ts";
+import { EjabberdProcess } from "../baselines/ejabberd/ejabberd-process.ts";
 import { ScriptProcess } from "../baselines/script-process.ts";
 import type { Target } from "../load/protocol.ts";
 import { readCpuMs, readIo, readMemory } from "./proc.ts";
@@ -61,6 +62,23 @@ export async function startCeilingSystem(): Promise<SystemUnderTest> {
     rssKb: () => server.rssKb(),
     diskWriteBytes: () => readIo(server.pid).writeBytes,
     stop: () => ceiling.stop(),
+  };
+}
+
+/**
+ * The incumbent: ejabberd from Debian's package (installed by the bench when missing), its own
+ * node on its own port, mnesia with the message archive on, driven over XMPP with stream
+ * management. Its CPU and RSS are the Erlang VM's (beam.smp).
+ */
+export async function startEjabberdSystem(): Promise<SystemUnderTest> {
+  const server = await EjabberdProcess.start();
+  return {
+    name: "ejabberd (mnesia + archive, stream acks)",
+    target: { kind: "xmpp", url: server.url },
+    cpuMs: () => server.cpuMs(),
+    rssKb: () => server.rssKb(),
+    diskWriteBytes: () => readIo(server.pid).writeBytes,
+    stop: () => server.stop(),
   };
 }
 
