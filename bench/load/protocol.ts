@@ -11,8 +11,9 @@ export interface Target {
   /** Router clients ack what they receive (default); off isolates delivery from ack handling. */
   acks?: boolean;
   /**
-   * Router clients are the lean direct-traffic client (clients/lean-router-client.ts): bare
-   * sockets and pre-encoded frames. Direct ramps only: it cannot create groups or replay a storm.
+   * Router and relay clients are the lean direct-traffic ones (clients/lean-router-client.ts,
+   * lean-relay-client.ts): bare sockets, the router's frames pre-encoded. Direct ramps only:
+   * they cannot create groups or replay a storm.
    */
   lean?: boolean;
 }

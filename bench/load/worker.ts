@@ -3,6 +3,7 @@
  * under the per-process open-file limit and uses its own 127.0.0.x source address, so the
  * kernel has a fresh range of ephemeral ports for each) and runs the parent's commands.
  */
+import { LeanRelayClient } from "./clients/lean-relay-client.ts";
 import { LeanRouterClient } from "./clients/lean-router-client.ts";
 import { BenchRouterClient } from "./clients/router-client.ts";
 import { NatsLoadClient } from "./clients/nats-client.ts";
@@ -28,7 +29,7 @@ function connectOne(spec: ClientSpec): Promise<LoadClient> {
       return target.lean ? LeanRouterClient.connect(spec, options) : BenchRouterClient.connect(spec, options);
     }
     case "relay":
-      return RelayClient.connect(spec, target.url, localAddress, hub);
+      return target.lean ? LeanRelayClient.connect(spec, target.url, localAddress, hub) : RelayClient.connect(spec, target.url, localAddress, hub);
     case "nats":
       return NatsLoadClient.connect(spec, target.url, hub);
     case "xmpp": {

@@ -33,11 +33,11 @@ export const DEFAULT_RATES = [250, 500, 1000, 1500, 2000, 3000, 5000, 7500, 10_0
 /** Coarser steps for `--quick`: the bisection step after the first failure narrows it down. */
 export const QUICK_RATES = [250, 1000, 3000, 7500, 15_000, 30_000, 60_000];
 
-/** The router's own client for direct ramps is the lean one: the load generator must not be the limit. */
+/** Direct ramps use the lean clients (router, ceiling, relay): the load generator must not be the limit. */
 function lean(start: () => Promise<SystemUnderTest>): () => Promise<SystemUnderTest> {
   return async () => {
     const system = await start();
-    if (system.target.kind === "router") system.target.lean = true;
+    if (system.target.kind === "router" || system.target.kind === "relay") system.target.lean = true;
     return system;
   };
 }
