@@ -5,10 +5,11 @@
  *   all          every scenario, one after the other (about half an hour)
  *   report       only rewrite bench/results/REPORT.md from the JSON already there
  *
- *   --quick            smaller numbers, for trying the harness out
+ *   --quick            smaller numbers and coarser rate steps: direct with every baseline in a few minutes
  *   --pairs N          direct, cluster: number of chatting pairs (default 1000)
  *   --step-seconds S   seconds per load step
- *   --no-baselines     direct: skip the plain relay and NATS runs
+ *   --no-baselines     direct: skip the baseline runs (ceiling prototype, plain relay, NATS, ejabberd)
+ *   --no-ejabberd      direct: skip only ejabberd (its install script needs root and apt-get)
  *   --no-profile       direct: skip the CPU-profiled run
  *   --scylla HOSTS --redis URL   direct: also run against the CQL + Redis backend
  *   --out DIR          where JSON and REPORT.md go (default bench/results)
@@ -26,6 +27,7 @@ const { values, positionals } = parseArgs({
     pairs: { type: "string" },
     "step-seconds": { type: "string" },
     "no-baselines": { type: "boolean", default: false },
+    "no-ejabberd": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     scylla: { type: "string" },
     redis: { type: "string" },
@@ -34,7 +36,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const usage = `usage: npm run bench -- <${SCENARIOS.map((s) => s.name).join("|")}|all|report> [--quick] [--pairs N] [--step-seconds S] [--no-baselines] [--no-profile] [--scylla HOSTS --redis URL] [--out DIR]\n\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.summary}`).join("\n")}\n`;
+const usage = `usage: npm run bench -- <${SCENARIOS.map((s) => s.name).join("|")}|all|report> [--quick] [--pairs N] [--step-seconds S] [--no-baselines] [--no-ejabberd] [--no-profile] [--scylla HOSTS --redis URL] [--out DIR]\n\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.summary}`).join("\n")}\n`;
 
 if (values.help || positionals.length === 0) {
   process.stdout.write(usage);
@@ -53,6 +55,7 @@ const flags: CommonFlags = {
   pairs: values.pairs ? Number(values.pairs) : undefined,
   stepSeconds: values["step-seconds"] ? Number(values["step-seconds"]) : undefined,
   baselines: !values["no-baselines"],
+  ejabberd: !values["no-ejabberd"],
   profile: !values["no-profile"],
   cqlFlags: [...(values.scylla ? ["--scylla", values.scylla] : []), ...(values.redis ? ["--redis", values.redis] : [])],
 };

@@ -79,7 +79,8 @@ export async function startClusterSystem(nodeIds: readonly string[], options: Ro
       nodes,
       nats,
       prefix,
-      target: { kind: "router", url: nodes[0]!.router.url, secret },
+      // Direct ramps only, so the lean client, as the single-node direct scenario uses.
+      target: { kind: "router", url: nodes[0]!.router.url, secret, lean: true },
       cpuMs: () => nodes.reduce((sum, node) => sum + node.router.cpuMs(), 0) + cpuOf(natsPid),
       rssKb: () => nodes.reduce((sum, node) => sum + node.router.memory().rssKb, 0) + (natsPid ? readMemory(natsPid).rssKb : 0),
       diskWriteBytes: () => nodes.reduce((sum, node) => sum + readIo(node.router.pid).writeBytes, 0) + (natsPid ? readIo(natsPid).writeBytes : 0),

@@ -1,6 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { startNatsServer } from "../../test/support/nats.ts";
-import { RelayProcess } from "../baselines/relay-process.ts";
+import { join } from "node:path";
+import { CeilingProcess } from "../baselines/ceiling/ceiling-process.ts";
+import { EjabberdProcess } from "../baselines/ejabberd/ejabberd-process.ts";
+import { ScriptProcess } from "../baselines/script-process.ts";
 import type { Target } from "../load/protocol.ts";
 import { readCpuMs, readIo, readMemory } from "./proc.ts";
 import { RouterProcess, type RouterProcessOptions } from "./router-process.ts";
@@ -37,14 +40,45 @@ export async function startRouterSystem(options: RouterProcessOptions = {}, name
 }
 
 export async function startRelaySystem(): Promise<SystemUnderTest> {
-  const relay = await RelayProcess.start();
+  const relay = await ScriptProcess.start(join(import.meta.dirname, "../baselines/plain-relay.ts"));
   return {
     name: "plain relay (ws + JSON)",
-    target: { kind: "relay", url: relay.url },
+    target: { kind: "relay", url: `ws://127.0.0.1:${relay.port}/` },
     cpuMs: () => relay.cpuMs(),
     rssKb: () => relay.rssKb(),
     diskWriteBytes: () => readIo(relay.pid).writeBytes,
     stop: () => relay.stop(),
+  };
+}
+
+/** The minimal durable router (bench/baselines/ceiling/): the same protocol and durable work, no actors. */
+export async function startCeilingSystem(): Promise<SystemUnderTest> {
+  const ceiling = await CeilingProcess.start();
+  const { server } = ceiling;
+  return {
+    name: "ceiling prototype (uWS + msgpackr + LMDB)",
+    target: { kind: "router", url: ceiling.url, secret: ceiling.secret },
+    cpuMs: () => server.cpuMs(),
+    rssKb: () => server.rssKb(),
+    diskWriteBytes: () => readIo(server.pid).writeBytes,
+    stop: () => ceiling.stop(),
+  };
+}
+
+/**
+ * The incumbent: ejabberd from Debian's package (installed by the bench when missing), its own
+ * node on its own port, mnesia with the message archive on, driven over XMPP with stream
+ * management. Its CPU and RSS are the Erlang VM's (beam.smp).
+ */
+export async function startEjabberdSystem(): Promise<SystemUnderTest> {
+  const server = await EjabberdProcess.start();
+  return {
+    name: "ejabberd (mnesia + archive, stream acks)",
+    target: { kind: "xmpp", url: server.url },
+    cpuMs: () => server.cpuMs(),
+    rssKb: () => server.rssKb(),
+    diskWriteBytes: () => readIo(server.pid).writeBytes,
+    stop: () => server.stop(),
   };
 }
 

@@ -55,8 +55,10 @@ export class LoadPool {
 
   static async start(count: number): Promise<LoadPool> {
     const processes = Array.from({ length: count }, (_, index) => {
+      // BENCH_LOAD_PROFILE_DIR=dir: each load process writes a V8 CPU profile there when it exits.
+      const profileDir = process.env.BENCH_LOAD_PROFILE_DIR;
       const child = fork(WORKER, [], {
-        execArgv: ["--import", "tsx"],
+        execArgv: ["--import", "tsx", ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])],
         env: { ...process.env, BENCH_LOCAL_ADDRESS: sourceAddress(index) },
         stdio: ["ignore", "inherit", "inherit", "ipc"],
       });

@@ -14,10 +14,15 @@ const HEADER_BYTES = 16;
 
 export function encodeProbe(probe: Probe, bodyBytes: number): Buffer {
   const bytes = Buffer.alloc(Math.max(HEADER_BYTES, bodyBytes));
-  bytes.writeDoubleLE(probe.sentAtNs, 0);
-  bytes.writeUInt32LE(probe.sender, 8);
-  bytes.writeUInt32LE(probe.n, 12);
+  writeProbe(bytes, 0, probe);
   return bytes;
+}
+
+/** Writes the probe's bytes into `out` at `at` (a pre-encoded frame's body). */
+export function writeProbe(out: Buffer, at: number, probe: Probe): void {
+  out.writeDoubleLE(probe.sentAtNs, at);
+  out.writeUInt32LE(probe.sender, at + 8);
+  out.writeUInt32LE(probe.n, at + 12);
 }
 
 export function decodeProbe(bytes: Uint8Array): Probe | undefined {

@@ -1,15 +1,21 @@
 /** The load processes' IPC: the parent sends commands, each answered once by `id`. */
 
-export type TargetKind = "router" | "relay" | "nats";
+export type TargetKind = "router" | "relay" | "nats" | "xmpp";
 
 export interface Target {
   kind: TargetKind;
-  /** ws:// for the router and the relay, nats:// for NATS. */
+  /** ws:// for the router and the relay, nats:// for NATS, xmpp://host:port/ for the XMPP baseline (domain `localhost`). */
   url: string;
   /** HS256 secret of the router, so load processes sign their own tokens. */
   secret?: string;
   /** Router clients ack what they receive (default); off isolates delivery from ack handling. */
   acks?: boolean;
+  /**
+   * Router and relay clients are the lean direct-traffic ones (clients/lean-router-client.ts,
+   * lean-relay-client.ts): bare sockets, the router's frames pre-encoded. Direct ramps only:
+   * they cannot create groups or replay a storm.
+   */
+  lean?: boolean;
 }
 
 export interface ClientSpec {

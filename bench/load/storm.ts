@@ -1,7 +1,6 @@
 import { nowNs, sleep } from "../lib/clock.ts";
 import { encodeHistogram, newHistogram, recordNs } from "../lib/histogram.ts";
 import type { LoadClient } from "./clients/types.ts";
-import { encodeProbe } from "./probe.ts";
 import type { ClientSpec, ReconnectResult } from "./protocol.ts";
 import { Recorder, type EventHub } from "./recorder.ts";
 
@@ -23,7 +22,7 @@ export async function sendToRecipients(
     const sender = clients[index % clients.length]!;
     for (let k = 0; k < options.perRecipient; k += 1) {
       const probe = { sentAtNs: nowNs(), sender: sender.spec.index, n: sender.nextN++ };
-      sender.send(recipient, encodeProbe(probe, options.bodyBytes), probe);
+      sender.send(recipient, probe, options.bodyBytes);
       recorder.sent += 1;
     }
     index += 1;

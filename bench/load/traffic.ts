@@ -3,7 +3,7 @@ import { encodeHistogram, recordNs } from "../lib/histogram.ts";
 import type { BenchRouterClient } from "./clients/router-client.ts";
 import type { LoadClient } from "./clients/types.ts";
 import { paced } from "./pacing.ts";
-import { encodeProbe, type Probe } from "./probe.ts";
+import type { Probe } from "./probe.ts";
 import type { DirectResult, GroupStepResult, HotResult } from "./protocol.ts";
 import { EventHub, Recorder } from "./recorder.ts";
 
@@ -34,7 +34,7 @@ export async function runDirect(
   const run = await paced(options.rate, options.durationMs, (index, intendedNs, now) => {
     const sender = senders[index % senders.length]!;
     const probe = nextProbe(sender, intendedNs);
-    sender.send(sender.spec.peer!, encodeProbe(probe, options.bodyBytes), probe);
+    sender.send(sender.spec.peer!, probe, options.bodyBytes);
     recordNs(recorder.lag, now - intendedNs);
   });
   recorder.sent = run.sent;
@@ -64,7 +64,7 @@ export async function runHot(hub: EventHub, clients: readonly LoadClient[], opti
   let running = true;
   const sendOne = (sender: LoadClient): void => {
     const probe = nextProbe(sender, nowNs());
-    sender.send(sender.spec.peer!, encodeProbe(probe, options.bodyBytes), probe);
+    sender.send(sender.spec.peer!, probe, options.bodyBytes);
     recorder.sent += 1;
   };
   hub.afterAnswer = (client) => {
@@ -110,7 +110,7 @@ export async function runGroupStep(
       : await paced(options.rate, options.durationMs, (index, intendedNs) => {
           const { client, chat } = senders[index % senders.length]!;
           const probe = nextProbe(client, intendedNs);
-          client.send(chat, encodeProbe(probe, options.bodyBytes), probe, true);
+          client.send(chat, probe, options.bodyBytes, true);
         });
   if (senders.length === 0) await sleep(options.durationMs);
   recorder.sent = run.sent;

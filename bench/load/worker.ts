@@ -3,10 +3,13 @@
  * under the per-process open-file limit and uses its own 127.0.0.x source address, so the
  * kernel has a fresh range of ephemeral ports for each) and runs the parent's commands.
  */
+import { LeanRelayClient } from "./clients/lean-relay-client.ts";
+import { LeanRouterClient } from "./clients/lean-router-client.ts";
 import { BenchRouterClient } from "./clients/router-client.ts";
 import { NatsLoadClient } from "./clients/nats-client.ts";
 import { RelayClient } from "./clients/relay-client.ts";
 import type { LoadClient } from "./clients/types.ts";
+import { XmppLoadClient } from "./clients/xmpp-client.ts";
 import type { ClientSpec, Command, Counters, GroupCreateResult, OpenResult, Reply, Request, Target } from "./protocol.ts";
 import { EventHub } from "./recorder.ts";
 import { reconnectAll, sendToRecipients } from "./storm.ts";
@@ -21,12 +24,18 @@ let dropped: ClientSpec[] = [];
 function connectOne(spec: ClientSpec): Promise<LoadClient> {
   if (!target) throw new Error("no target: open first");
   switch (target.kind) {
-    case "router":
-      return BenchRouterClient.connect(spec, { url: spec.url ?? target.url, secret: target.secret ?? "", localAddress, events: hub, acks: target.acks });
+    case "router": {
+      const options = { url: spec.url ?? target.url, secret: target.secret ?? "", localAddress, events: hub, acks: target.acks };
+      return target.lean ? LeanRouterClient.connect(spec, options) : BenchRouterClient.connect(spec, options);
+    }
     case "relay":
-      return RelayClient.connect(spec, target.url, localAddress, hub);
+      return target.lean ? LeanRelayClient.connect(spec, target.url, localAddress, hub) : RelayClient.connect(spec, target.url, localAddress, hub);
     case "nats":
       return NatsLoadClient.connect(spec, target.url, hub);
+    case "xmpp": {
+      const { hostname, port } = new URL(target.url);
+      return XmppLoadClient.connect(spec, { host: hostname, port: Number(port), domain: "localhost" }, localAddress, hub);
+    }
   }
 }
 
@@ -73,7 +82,7 @@ async function handle(command: Command): Promise<unknown> {
       target = command.target;
       return open(command.clients, command.concurrency);
     case "direct":
-      return runDirect(hub, [...clients.values()], { ...command, acks: target?.kind === "router" });
+      return runDirect(hub, [...clients.values()], { ...command, acks: target?.kind === "router" || target?.kind === "xmpp" });
     case "hot":
       return runHot(hub, [...clients.values()], command);
     case "drop": {

@@ -8,7 +8,7 @@ import type { GroupScenarioResult } from "../scenarios/group.ts";
 import type { HotChatResult } from "../scenarios/hot-chat.ts";
 import type { ReconnectScenarioResult } from "../scenarios/reconnect.ts";
 import { clusterSection, connectionsSection, directSection, groupSection, hotChatSection, profileSection, reconnectSection, type Section } from "./sections.ts";
-import { targetRows } from "./targets.ts";
+import { baselineRows, targetRows } from "./targets.ts";
 
 /** The hand-written reading of the numbers, kept beside them and included as it is. */
 const READING_FILE = "reading.md";
@@ -48,6 +48,7 @@ export function writeReport(dir: string): string {
   if (direct) sections.push(profileSection(direct));
 
   const rows = targetRows(records);
+  const againstBaselines = baselineRows(records);
   const readingPath = join(dir, READING_FILE);
   const reading = existsSync(readingPath) ? readFileSync(readingPath, "utf8").trim() : "";
   const markdown = [
@@ -61,6 +62,14 @@ export function writeReport(dir: string): string {
     "| figure | target | measured | verdict |",
     "|---|---|---|---|",
     ...rows.map((row) => `| ${row.figure} | ${row.target} | ${row.measured} | ${row.verdict} |`),
+    "",
+    "### The hot path against its baselines (issue 13)",
+    "",
+    "Ratios to the ceiling prototype (bench/baselines/ceiling/), the plain relay and ejabberd, all measured in the same `direct` run; see the direct section for each figure's rates.",
+    "",
+    "| figure | target | measured | verdict |",
+    "|---|---|---|---|",
+    ...againstBaselines.map((row) => `| ${row.figure} | ${row.target} | ${row.measured} | ${row.verdict} |`),
     "",
     reading ? `${reading}\n` : "",
     ...sections.map((section) => section.markdown),

@@ -41,18 +41,42 @@ function rampTable(ramp: DirectRamp): string {
     step.serverCpuMsPer1000,
     step.serverDiskBytesPerMessage ? Math.round(step.serverDiskBytesPerMessage / 102.4) / 10 : 0,
     step.loadCpuPercent,
+    step.loadCpuMsPer1000,
     errorsOf(step),
     step.passed ? "ok" : "**over**",
   ]);
   return table(
-    ["offered /s", "delivered /s", "e2e p50 ms", "p99 ms", "p999 ms", "durable ack p99 ms", "server CPU % of a core", "server CPU ms / 1k msgs", "disk KB / msg", "load CPU %", "problems", ""],
+    ["offered /s", "delivered /s", "e2e p50 ms", "p99 ms", "p999 ms", "durable ack p99 ms", "server CPU % of a core", "server CPU ms / 1k msgs", "disk KB / msg", "load CPU %", "load CPU ms / 1k", "problems", ""],
     rows,
   );
 }
 
+/** The issue-13 figures as ratios to each baseline of the same run. */
+function baselinesPart(result: DirectScenarioResult): string[] {
+  const comparisons = result.comparisons ?? [];
+  if (comparisons.length === 0) return ["No baselines in this run (`--no-baselines`): no ratios.", ""];
+  const rows = comparisons.map((c) => [
+    c.baseline,
+    c.rateRatio === undefined ? undefined : `**${n(c.rateRatio)}×**`,
+    c.cpuAtSameRate ? `${n(c.cpuAtSameRate.oursMsPer1000)} / ${n(c.cpuAtSameRate.theirsMsPer1000)} at ${n(c.cpuAtSameRate.offeredPerSec)}/s${c.cpuAtSameRate.bothPassed ? "" : " (not both passed)"}` : undefined,
+    c.cpuAtSameRate?.ratio === undefined ? undefined : `**${n(c.cpuAtSameRate.ratio)}×**`,
+    c.halfRateP99 ? `${n(c.halfRateP99.oursMs)} at ${n(c.halfRateP99.oursAtPerSec)}/s / ${n(c.halfRateP99.theirsMs)} at ${n(c.halfRateP99.theirsAtPerSec)}/s` : undefined,
+    c.halfRateP99?.ratio === undefined ? undefined : `${n(c.halfRateP99.ratio)}×`,
+  ]);
+  return [
+    "### The router against its baselines, same run",
+    "",
+    "Each figure is the router's over the baseline's. Highest rate: higher is better for the router. Server CPU per 1,000 messages is compared at one offered rate both ran (the highest both passed), since a per-turn design's cost per message falls as its rate rises; lower is better. p99 at half rate is each system at half of its own highest rate.",
+    "",
+    table(["baseline", "highest rate at p99 < 100 ms, ratio", "server CPU ms / 1k: router / baseline", "CPU ratio", "p99 ms at half rate: router / baseline", "p99 ratio"], rows),
+    "",
+  ];
+}
+
 export function directSection(result: DirectScenarioResult): Section {
   const charts = new Map<string, string>();
-  const ramps = [result.router, result.baselines.relay, result.baselines.nats, result.cql && "steps" in result.cql ? result.cql : undefined].filter(
+  const ran = (value: DirectRamp | { skipped: string } | undefined): DirectRamp | undefined => (value && "steps" in value ? value : undefined);
+  const ramps = [result.router, result.baselines.ceiling, result.baselines.relay, ran(result.baselines.ejabberd), result.baselines.nats, ran(result.cql)].filter(
     (ramp): ramp is DirectRamp => ramp !== undefined,
   );
   charts.set(
@@ -98,14 +122,15 @@ export function directSection(result: DirectScenarioResult): Section {
     "",
     table(["system", "clients", "highest sustained msgs/s (p99 < 100 ms)", "half rate /s", "p50 ms there", "p99 ms there", "p999 ms there", "server CPU ms / 1k there"], summaryRows),
     "",
-    `Ratios of our highest sustained rate to each baseline's: plain relay **${n(result.ratios.relay)}×**, NATS core **${n(result.ratios.nats)}×**.`,
-    "",
+    ...baselinesPart(result),
     "![latency](direct-latency.svg)",
     "",
     "![throughput](direct-throughput.svg)",
     "",
   ];
   for (const ramp of ramps) parts.push(`### ${ramp.system}`, "", rampTable(ramp), "");
+  const ejabberd = result.baselines.ejabberd;
+  if (ejabberd && "skipped" in ejabberd) parts.push("### ejabberd", "", `Skipped: ${ejabberd.skipped}`, "");
   if (result.cql && "skipped" in result.cql) parts.push(`### CQL + Redis backend`, "", `Skipped: ${result.cql.skipped}`, "");
   if (!result.cql) parts.push("### CQL + Redis backend", "", "Not run: pass `--scylla HOSTS --redis URL` once the node takes them.", "");
   return { markdown: parts.join("\n"), charts };

@@ -28,6 +28,7 @@ function atLeast(measured: number | undefined, target: number, unit: string): [s
   if (measured === undefined) return ["not measured", "—"];
   const shown = `${fmt(measured)}${unit ? ` ${unit}` : ""}`;
   if (measured >= target) return [shown, "**met**"];
+  if (measured === 0) return [shown, "missed: no step passed"];
   return [shown, `missed: ${fmt(measured / target)} of the target (${fmt(target / Math.max(measured, 1e-9))}× short)`];
 }
 
@@ -84,6 +85,36 @@ export function targetRows(records: Map<string, ScenarioRecord>): TargetRow[] {
     target: "all recovered within 5 s",
     measured: stormShown,
     verdict: storm === Number.POSITIVE_INFINITY ? `missed: ${reconnect?.failed} failed, ${reconnect?.incomplete} incomplete` : stormVerdict,
+  });
+  return rows;
+}
+
+/** Issue 13's figures: the router against the baselines measured in the same direct run. */
+export function baselineRows(records: Map<string, ScenarioRecord>): TargetRow[] {
+  const direct = result<DirectScenarioResult>(records, "direct");
+  const against = (prefix: string) => direct?.comparisons?.find((c) => c.baseline.startsWith(prefix));
+  const ceiling = against("ceiling");
+  const relay = against("plain relay");
+  const ejabberd = against("ejabberd");
+  const cpuContext = (c: typeof ceiling): string =>
+    c?.cpuAtSameRate ? `at ${fmt(c.cpuAtSameRate.offeredPerSec)} msgs/s offered${c.cpuAtSameRate.bothPassed ? "" : ", where not both passed"}` : "";
+  const rows: TargetRow[] = [];
+  const add = (figure: string, target: string, [measured, verdict]: [string, string]): void => {
+    rows.push({ figure, target, measured, verdict });
+  };
+  add("server CPU per 1,000 durable direct messages, vs the ceiling prototype at the same offered rate", "≤ 1.3×", atMost(ceiling?.cpuAtSameRate?.ratio, 1.3, "×", cpuContext(ceiling)));
+  add("same, vs the plain relay", "≤ 3×", atMost(relay?.cpuAtSameRate?.ratio, 3, "×", cpuContext(relay)));
+  add("highest durable direct rate at p99 < 100 ms, vs the ceiling prototype", "≥ 0.9×", atLeast(ceiling?.rateRatio, 0.9, "×"));
+  add("same, vs the plain relay", "≥ 0.5×", atLeast(relay?.rateRatio, 0.5, "×"));
+  add("highest durable direct rate at p99 < 100 ms (a quiet machine)", "≥ 12,000 msgs/s", atLeast(direct?.router.maxSustainedPerSec, 12_000, "msgs/s"));
+  const skipped = direct?.baselines.ejabberd && "skipped" in direct.baselines.ejabberd ? direct.baselines.ejabberd.skipped : undefined;
+  rows.push({
+    figure: "the incumbent: highest rate and server CPU per 1,000 vs ejabberd",
+    target: "shown beside us",
+    measured: ejabberd
+      ? `${fmt(ejabberd.rateRatio ?? 0)}× its rate; ${fmt(ejabberd.cpuAtSameRate?.ratio ?? 0)}× its CPU per message ${cpuContext(ejabberd)}`
+      : "not measured",
+    verdict: ejabberd ? "—" : skipped ? `skipped: ${skipped}` : "run `npm run bench -- direct`",
   });
   return rows;
 }

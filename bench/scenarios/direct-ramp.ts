@@ -38,6 +38,8 @@ export interface DirectStep {
   serverCpuPercent: number;
   serverCpuMsPer1000: number;
   loadCpuPercent: number;
+  /** The load processes' CPU (every thread) per 1,000 messages: what the generator itself costs. */
+  loadCpuMsPer1000: number;
   machineCpuPercent: number;
   serverRssKb: number;
   serverDiskBytesPerMessage: number;
@@ -91,6 +93,7 @@ export async function runDirectStep(pool: LoadPool, system: SystemUnderTest, rat
   const machineAfter = readMachineCpuMs();
   const wallMs = Math.max(...results.map((result) => result.windowMs));
   const serverCpuMs = system.cpuMs() - cpuBefore;
+  const loadCpuMs = pool.cpuMs() - loadBefore;
   const sum = (pick: (result: DirectResult) => number): number => results.reduce((total, result) => total + pick(result), 0);
   const errors: Record<string, number> = {};
   for (const result of results) for (const [code, count] of Object.entries(result.errors)) errors[code] = (errors[code] ?? 0) + count;
@@ -120,7 +123,8 @@ export async function runDirectStep(pool: LoadPool, system: SystemUnderTest, rat
     // CPU covers the window and the drain, as does the delivered count it is divided by.
     serverCpuPercent: Math.round((100 * serverCpuMs) / Math.max(1, machineMs / 2)),
     serverCpuMsPer1000: delivered > 0 ? Math.round((serverCpuMs * 1000 * 100) / delivered) / 100 : 0,
-    loadCpuPercent: Math.round((100 * (pool.cpuMs() - loadBefore)) / Math.max(1, machineMs / 2)),
+    loadCpuPercent: Math.round((100 * loadCpuMs) / Math.max(1, machineMs / 2)),
+    loadCpuMsPer1000: delivered > 0 ? Math.round((loadCpuMs * 1000 * 100) / delivered) / 100 : 0,
     machineCpuPercent: Math.round((100 * (machineAfter.busyMs - machineBefore.busyMs)) / Math.max(1, machineMs)),
     serverRssKb: system.rssKb(),
     serverDiskBytesPerMessage: delivered > 0 ? Math.round((system.diskWriteBytes() - diskBefore) / delivered) : 0,
@@ -132,7 +136,7 @@ function describeStep(step: DirectStep): string {
   const errors = Object.entries(step.errors).map(([code, count]) => `${code}=${count}`).join(" ");
   return (
     `offered ${step.offeredPerSec}/s  delivered ${step.deliveredPerSec}/s  e2e p50 ${step.e2e.p50Ms} p99 ${step.e2e.p99Ms} p999 ${step.e2e.p999Ms} ms` +
-    `  server cpu ${step.serverCpuPercent}% (${step.serverCpuMsPer1000} ms/1k)  load cpu ${step.loadCpuPercent}%` +
+    `  server cpu ${step.serverCpuPercent}% (${step.serverCpuMsPer1000} ms/1k)  load cpu ${step.loadCpuPercent}% (${step.loadCpuMsPer1000} ms/1k)` +
     `${step.lost ? `  lost ${step.lost}` : ""}${errors ? `  errors ${errors}` : ""}  ${step.passed ? "ok" : "FAILED"}`
   );
 }

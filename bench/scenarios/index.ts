@@ -1,7 +1,7 @@
 import type { Progress } from "../lib/progress.ts";
 import { runClusterScenario, type ClusterOptions } from "./cluster.ts";
 import { runConnectionsScenario, type ConnectionsOptions } from "./connections.ts";
-import { DEFAULT_RATES, runDirectScenario, type DirectScenarioOptions } from "./direct.ts";
+import { DEFAULT_RATES, QUICK_RATES, runDirectScenario, type DirectScenarioOptions } from "./direct.ts";
 import { runGroupScenario, type GroupOptions } from "./group.ts";
 import { runHotChatScenario, type HotChatOptions } from "./hot-chat.ts";
 import { runReconnectScenario, type ReconnectOptions } from "./reconnect.ts";
@@ -12,6 +12,7 @@ export interface CommonFlags {
   pairs?: number;
   stepSeconds?: number;
   baselines: boolean;
+  ejabberd: boolean;
   profile: boolean;
   cqlFlags: string[];
 }
@@ -27,7 +28,7 @@ function directOptions(flags: CommonFlags): DirectScenarioOptions {
   return {
     pairs: flags.pairs ?? (flags.quick ? 100 : 1000),
     processes: 2,
-    rates: flags.quick ? DEFAULT_RATES.slice(0, 6) : DEFAULT_RATES,
+    rates: flags.quick ? QUICK_RATES : DEFAULT_RATES,
     stepSeconds: flags.stepSeconds ?? (flags.quick ? 2 : 5),
     drainMs: 5000,
     bodyBytes: 64,
@@ -35,6 +36,7 @@ function directOptions(flags: CommonFlags): DirectScenarioOptions {
     halfRateCheck: true,
     warmupSeconds: 2,
     baselines: flags.baselines,
+    ejabberd: flags.ejabberd,
     profile: flags.profile,
     profileSeconds: flags.quick ? 4 : 10,
     cqlFlags: flags.cqlFlags,
@@ -56,7 +58,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "direct",
-    summary: "pairs at a rising rate until p99 > 100 ms, with the plain relay and NATS baselines and a CPU profile",
+    summary: "pairs at a rising rate until p99 > 100 ms; the same ramp on the ceiling prototype, the plain relay, NATS and ejabberd; a CPU profile",
     options: directOptions,
     run: (options, progress) => runDirectScenario(options as DirectScenarioOptions, progress),
   },

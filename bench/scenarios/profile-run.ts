@@ -28,6 +28,8 @@ export interface ProfiledRun {
  */
 export async function profileDirect(rate: number, seconds: number, options: DirectOptions, progress: Progress): Promise<ProfiledRun | undefined> {
   const system = await startRouterSystem({ nodeFlags: ["--cpu-prof", "--cpu-prof-dir={profileDir}"] }, "router (profiled)");
+  // The same lean client as the ramps, so the profile is of the load the ramps measured.
+  system.target.lean = true;
   const pool = await LoadPool.start(Math.max(1, Math.min(options.processes, options.pairs)));
   let step: DirectStep;
   let window: { startUs: number; endUs: number };

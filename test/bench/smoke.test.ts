@@ -14,6 +14,8 @@ import { runDirectRamp } from "../../bench/scenarios/direct-ramp.ts";
 describe("bench harness smoke run", () => {
   it("direct with 20 pairs for 2 s: every message sent arrives once, in order, with sane numbers", async () => {
     const system = await startRouterSystem();
+    // The lean client, as `npm run bench -- direct` drives the router.
+    system.target.lean = true;
     const startedAt = new Date();
     let ramp;
     try {
@@ -40,6 +42,7 @@ describe("bench harness smoke run", () => {
     assert.equal(step.e2e.count, step.delivered);
     assert.ok(step.e2e.p50Ms > 0 && step.e2e.p50Ms <= step.e2e.p99Ms && step.e2e.p99Ms <= step.e2e.maxMs);
     assert.ok(step.serverCpuMsPer1000 > 0, "router CPU was read from /proc");
+    assert.ok(step.loadCpuMsPer1000 > 0, "the load processes' CPU was read from /proc");
     assert.ok(step.serverRssKb > 10_000, "router RSS was read from /proc");
 
     const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));

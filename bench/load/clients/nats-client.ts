@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from "nats";
-import { decodeProbe, type Probe } from "../probe.ts";
+import { decodeProbe, encodeProbe, type Probe } from "../probe.ts";
 import type { ClientSpec } from "../protocol.ts";
 import type { ClientEvents, LoadClient } from "./types.ts";
 
@@ -31,8 +31,8 @@ export class NatsLoadClient implements LoadClient {
     return client;
   }
 
-  send(to: string, body: Buffer, _probe: Probe): void {
-    this.connection.publish(`u.${to}`, body);
+  send(to: string, probe: Probe, bodyBytes: number): void {
+    this.connection.publish(`u.${to}`, encodeProbe(probe, bodyBytes));
   }
 
   terminate(): void {

@@ -31,8 +31,8 @@ export class RelayClient implements LoadClient {
     return new RelayClient(socket, spec, events);
   }
 
-  send(to: string, body: Buffer, probe: Probe): void {
-    this.socket.send(JSON.stringify({ to, body: probeText(probe, body.length) }));
+  send(to: string, probe: Probe, bodyBytes: number): void {
+    this.socket.send(JSON.stringify({ to, body: probeText(probe, bodyBytes) }));
   }
 
   terminate(): void {

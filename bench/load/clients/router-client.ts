@@ -3,8 +3,9 @@ import { signToken } from "../../../src/auth/tokens.ts";
 import { decodeValue, encodeValue } from "../../../src/protocol/codec.ts";
 import type { ServerFrame } from "../../../src/protocol/frames.ts";
 import { nowNs } from "../../lib/clock.ts";
-import { decodeProbe, type Probe } from "../probe.ts";
+import { decodeProbe, encodeProbe, type Probe } from "../probe.ts";
 import type { ClientSpec } from "../protocol.ts";
+import { scheduleAcks } from "./ack-batch.ts";
 import type { ClientEvents, LoadClient } from "./types.ts";
 
 export interface RouterClientOptions {
@@ -14,21 +15,6 @@ export interface RouterClientOptions {
   events: ClientEvents;
   acks?: boolean;
   timeoutMs?: number;
-}
-
-// Acks are watermarks: one per chat per event-loop turn is what a phone's client sends after a
-// burst, and it keeps the bench from spending the router's rate limit on acks.
-const ackQueue = new Set<BenchRouterClient>();
-let ackFlushScheduled = false;
-function scheduleAcks(client: BenchRouterClient): void {
-  ackQueue.add(client);
-  if (ackFlushScheduled) return;
-  ackFlushScheduled = true;
-  setImmediate(() => {
-    ackFlushScheduled = false;
-    for (const queued of ackQueue) queued.flushAcks();
-    ackQueue.clear();
-  });
 }
 
 /**
@@ -85,11 +71,11 @@ export class BenchRouterClient implements LoadClient {
     return client;
   }
 
-  send(to: string, body: Buffer, _probe: Probe, group = false): void {
+  send(to: string, probe: Probe, bodyBytes: number, group = false): void {
     const r = this.nextR++;
     this.inFlight.set(r, nowNs());
     const target = group ? { group: to } : { to };
-    this.write({ t: "send", r, cid: `${this.spec.index}-${r}`, ...target, body });
+    this.write({ t: "send", r, cid: `${this.spec.index}-${r}`, ...target, body: encodeProbe(probe, bodyBytes) });
   }
 
   /** A request whose answer the caller awaits (group.create). */

@@ -18,8 +18,8 @@ export interface LoadClient {
   nextN: number;
   /** Per sender index: the number of the last probe received from it. */
   readonly lastFrom: Map<number, number>;
-  /** Sends `body` to `to`'s devices (directly, or to a group chat id with `group`). */
-  send(to: string, body: Buffer, probe: Probe, group?: boolean): void;
+  /** Sends `probe` in a body of `bodyBytes` to `to`'s devices (directly, or to a group chat id with `group`). */
+  send(to: string, probe: Probe, bodyBytes: number, group?: boolean): void;
   /** Drops the TCP connection without a close handshake, as a phone losing signal does. */
   terminate(): void;
   close(): Promise<void>;

@@ -1,29 +1,25 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { readCpuMs, readMemory } from "../lib/proc.ts";
 
-/** The plain relay (plain-relay.ts) as its own process, measured like the router. */
-export class RelayProcess {
+/**
+ * A baseline server (a TypeScript file beside this one) as its own process, measured like the
+ * router: it prints `listening PORT` on its first line once it accepts connections.
+ */
+export class ScriptProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
   ) {}
 
-  static async start(): Promise<RelayProcess> {
-    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "plain-relay.ts"), "0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+  static async start(script: string, args: readonly string[] = ["0"]): Promise<ScriptProcess> {
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     const port = await new Promise<number>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
       lines.once("line", (line) => resolve(Number(line.split(" ")[1])));
-      child.once("exit", (code) => reject(new Error(`relay exited with ${code} before listening`)));
+      child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before listening`)));
     });
-    return new RelayProcess(child, port);
-  }
-
-  get url(): string {
-    return `ws://127.0.0.1:${this.port}/`;
+    return new ScriptProcess(child, port);
   }
 
   get pid(): number {

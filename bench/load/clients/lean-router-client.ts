@@ -1,0 +1,144 @@
+import { Unpackr, type Options } from "msgpackr";
+import { signToken } from "../../../src/auth/tokens.ts";
+import { encodeValue } from "../../../src/protocol/codec.ts";
+import { nowNs } from "../../lib/clock.ts";
+import { decodeProbe, type Probe } from "../probe.ts";
+import type { ClientSpec } from "../protocol.ts";
+import { RawWebSocket } from "../wire/raw-websocket.ts";
+import { SendTemplate } from "../wire/send-template.ts";
+import { clientFrame, OPCODE_BINARY } from "../wire/ws-frames.ts";
+import { scheduleAcks } from "./ack-batch.ts";
+import type { RouterClientOptions } from "./router-client.ts";
+import type { ClientEvents, LoadClient } from "./types.ts";
+
+/** Server frames are trusted here: no syntax walk, and bodies are read before the next frame. */
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "auto" } as unknown as Options);
+
+interface InFrame {
+  t: string;
+  r?: number;
+  chat?: string;
+  seq?: number;
+  body?: Uint8Array;
+  code?: string;
+  recovered?: boolean;
+}
+
+/**
+ * The load generator's router client for direct traffic, built to cost as little as the
+ * protocol allows: a bare-socket WebSocket (raw-websocket.ts), each `send` a copy of a
+ * pre-encoded frame with its numbers patched in (send-template.ts), no promise or timer per
+ * message, acks as one watermark per chat per turn. It speaks hello, send and ack only;
+ * groups and the reconnect storm use BenchRouterClient.
+ */
+export class LeanRouterClient implements LoadClient {
+  nextN = 1;
+  readonly lastFrom = new Map<number, number>();
+  private nextR = 1;
+  private synced = false;
+  private socket: RawWebSocket | undefined;
+  private template: SendTemplate | undefined;
+  /** r → when that send was written; answers come back in order, so this stays small. */
+  private readonly inFlight = new Map<number, number>();
+  private readonly acks = new Map<string, number>();
+  private onSynced: ((ok: boolean, why?: string) => void) | undefined;
+
+  private constructor(
+    readonly spec: ClientSpec,
+    private readonly events: ClientEvents,
+    private readonly acking: boolean,
+  ) {}
+
+  static async connect(spec: ClientSpec, options: RouterClientOptions): Promise<LeanRouterClient> {
+    const token = await signToken(options.secret, { user: spec.user }, 24 * 3600);
+    const client = new LeanRouterClient(spec, options.events, options.acks !== false);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    client.socket = await RawWebSocket.connect(
+      options.url,
+      options.localAddress,
+      {
+        message: (opcode, payload) => {
+          if (opcode === OPCODE_BINARY) client.onFrame(unpackr.unpack(payload) as InFrame);
+        },
+        ping: () => options.events.ping(),
+        closed: (code) => {
+          client.onSynced?.(false, `closed ${code} before synced`);
+          options.events.closed(client, code);
+        },
+      },
+      timeoutMs,
+    );
+    const synced = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no synced in time")), timeoutMs);
+      client.onSynced = (ok, why) => {
+        clearTimeout(timer);
+        client.onSynced = undefined;
+        if (ok) resolve();
+        else reject(new Error(why));
+      };
+    });
+    client.write({ t: "hello", r: client.nextR++, token });
+    await synced;
+    return client;
+  }
+
+  send(to: string, probe: Probe, bodyBytes: number): void {
+    const r = this.nextR++;
+    this.template ??= new SendTemplate(this.spec.index, to, bodyBytes);
+    this.inFlight.set(r, nowNs());
+    this.socket!.write(this.template.render(r, probe));
+  }
+
+  flushAcks(): void {
+    for (const [chat, seq] of this.acks) this.write({ t: "ack", chat, seq });
+    this.acks.clear();
+  }
+
+  terminate(): void {
+    this.socket?.terminate();
+  }
+
+  async close(): Promise<void> {
+    await this.socket?.close();
+  }
+
+  private write(frame: Record<string, unknown>): void {
+    this.socket?.write(clientFrame(OPCODE_BINARY, encodeValue(frame)));
+  }
+
+  private onFrame(frame: InFrame): void {
+    switch (frame.t) {
+      case "msg": {
+        const probe = frame.body ? decodeProbe(frame.body) : undefined;
+        if (probe) this.events.probe(this, probe, !this.synced);
+        const chat = frame.chat!;
+        if (this.acking && frame.seq! > (this.acks.get(chat) ?? 0)) {
+          this.acks.set(chat, frame.seq!);
+          scheduleAcks(this);
+        }
+        return;
+      }
+      case "sent":
+        this.answered(frame.r!, undefined);
+        return;
+      case "err":
+        if (frame.r !== undefined) this.answered(frame.r, frame.code);
+        return;
+      case "synced":
+        this.synced = true;
+        this.onSynced?.(true);
+        return;
+    }
+  }
+
+  private answered(r: number, errorCode: string | undefined): void {
+    const writtenAt = this.inFlight.get(r);
+    if (writtenAt === undefined) {
+      // An `err` to the hello: the connection will not sync.
+      if (!this.synced && errorCode) this.onSynced?.(false, `hello refused: ${errorCode}`);
+      return;
+    }
+    this.inFlight.delete(r);
+    this.events.answer(this, nowNs() - writtenAt, errorCode);
+  }
+}

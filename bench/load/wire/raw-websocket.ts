@@ -1,0 +1,110 @@
+import { randomBytes } from "node:crypto";
+import { connect, type Socket } from "node:net";
+import { clientFrame, OPCODE_CLOSE, OPCODE_PONG, ServerFrameReader } from "./ws-frames.ts";
+
+export interface RawWebSocketHandlers {
+  message(opcode: number, payload: Buffer): void;
+  ping?(): void;
+  closed(code: number): void;
+}
+
+const HEADER_END = Buffer.from("\r\n\r\n");
+
+/**
+ * A WebSocket client over a bare TCP socket: the upgrade, then whole frames written as given.
+ * It has no send queue or promise of its own: `write` goes straight to the socket.
+ */
+export class RawWebSocket {
+  private open = true;
+  private closeCode = 1006;
+
+  private constructor(
+    private readonly socket: Socket,
+    handlers: RawWebSocketHandlers,
+    leftover: Buffer,
+  ) {
+    const reader = new ServerFrameReader({
+      message: handlers.message,
+      ping: (payload) => {
+        handlers.ping?.();
+        this.write(clientFrame(OPCODE_PONG, payload));
+      },
+      close: (code) => {
+        this.closeCode = code;
+        this.write(clientFrame(OPCODE_CLOSE, Buffer.from([code >> 8, code & 0xff])));
+        this.socket.end();
+      },
+    });
+    socket.on("data", (chunk: Buffer) => reader.push(chunk));
+    socket.on("close", () => {
+      this.open = false;
+      handlers.closed(this.closeCode);
+    });
+    socket.on("error", () => {});
+    if (leftover.length > 0) reader.push(leftover);
+  }
+
+  /** Connects from `localAddress`, upgrades `url` (ws://host:port/path) and resolves once it is a WebSocket. */
+  static connect(url: string, localAddress: string, handlers: RawWebSocketHandlers, timeoutMs = 30_000): Promise<RawWebSocket> {
+    const { hostname, port, pathname, search } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: hostname, port: Number(port), localAddress, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no upgrade from ${url} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      let head = Buffer.alloc(0);
+      const fail = (error: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      };
+      const onData = (chunk: Buffer): void => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf(HEADER_END);
+        if (end < 0) return;
+        socket.off("data", onData);
+        socket.off("error", fail);
+        clearTimeout(timer);
+        const status = head.subarray(0, head.indexOf("\r\n")).toString("latin1");
+        if (!/^HTTP\/1\.1 101 /.test(status)) {
+          socket.destroy();
+          reject(new Error(`upgrade refused: ${status}`));
+          return;
+        }
+        resolve(new RawWebSocket(socket, handlers, head.subarray(end + HEADER_END.length)));
+      };
+      socket.on("data", onData);
+      socket.once("error", fail);
+      socket.once("connect", () => {
+        socket.write(
+          `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
+      });
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** A whole frame, header included (see ws-frames.ts). */
+  write(frame: Uint8Array): void {
+    if (this.open) this.socket.write(frame);
+  }
+
+  terminate(): void {
+    this.socket.destroy();
+  }
+
+  close(): Promise<void> {
+    if (!this.open) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once("close", () => resolve());
+      this.closeCode = 1000;
+      this.write(clientFrame(OPCODE_CLOSE, Buffer.from([0x03, 0xe8])));
+      this.socket.end();
+    });
+  }
+}
