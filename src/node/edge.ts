@@ -133,25 +133,18 @@ function sessionProtocol(parts: EdgeParts, connectionLog: ConnectionLog): Sessio
     events: {
       frameIn: () => counters.framesIn(),
       rejected: (code) => counters.rejected(1, { code }),
-      handle: watchInbound(parts.latency, parts.tracing),
+      received: (connection, frame) => parts.latency.inbound(connection, frame),
+      handle: traceInbound(parts.tracing),
     },
   });
 }
 
 type FrameHandling = NonNullable<SessionDeps["events"]["handle"]>;
 
-/** Each validated frame starts its latency clock and, with tracing on, runs in its span. */
-function watchInbound(latency: ClientLatency, tracing: NodeTracing | undefined): FrameHandling {
-  if (!tracing) {
-    return (connection, frame, run) => {
-      latency.inbound(connection, frame);
-      run();
-    };
-  }
-  return (connection, frame, run) => {
-    latency.inbound(connection, frame);
-    tracing.request(connection, connection.id, frame, run);
-  };
+/** With tracing on, each validated frame runs in its span; off, there is no hook at all. */
+function traceInbound(tracing: NodeTracing | undefined): FrameHandling | undefined {
+  if (!tracing) return undefined;
+  return (connection, frame, run) => tracing.request(connection, connection.id, frame, run);
 }
 
 /** Each frame out may stop a latency clock and, with tracing on, end its request's span. */

@@ -61,6 +61,7 @@ export class SessionProtocol {
       return;
     }
     const frame = result.frame;
+    this.deps.events.received?.(connection, frame);
     if (this.deps.events.handle) this.deps.events.handle(connection, frame, () => this.route(connection, frame));
     else this.route(connection, frame);
   }
