@@ -89,9 +89,9 @@ export async function handleContactsRequest(deps: ContactListDeps, state: Contac
           return false;
         }
         // Stored before the chat hears of it: a chat actor that starts meanwhile reads the
-        // store, one already running gets this notice (wherever the ring placed it).
-        deps.conversations.tellIfActive(directChatId(user, other), { type: "block", by: user, user: other, on });
-        link.send(replyTo.conn, { t: "blocks", r: replyTo.r, count: blocks.size });
+        // store, one already running gets this notice (wherever the ring placed it). The chat's
+        // side answers, once the block holds there (BlockNotice).
+        deps.conversations.tellIfActive(directChatId(user, other), { type: "block", by: user, user: other, on, replyTo, count: blocks.size });
         return true;
       }
     }

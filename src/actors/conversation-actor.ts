@@ -19,6 +19,7 @@ import { handleGroupCommand } from "./group-commands.ts";
 import { handleMessageOperation } from "./message-operations.ts";
 import {
   replyError,
+  type BlockNotice,
   type ConversationMessage,
   type HistoryRequest,
   type MarkUpdate,
@@ -55,18 +56,24 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
     // no actor. A group's members are known only to its actor: typing into an idle group goes
     // nowhere until the group is active again (any message, ack, read or history wakes it).
     missed(msg, chat) {
+      // No live chat: the next one loads the block from the store, so it already holds.
+      if (msg.type === "block") return answerBlock(deps, msg);
       if (msg.type !== "typing" || isGroupChat(chat)) return;
       const members = directChatMembers(chat);
       if (!members?.includes(msg.user) || members[0] === members[1]) return;
       chats.unattendedTyping.handle(chat, members, msg);
     },
     answerCrash(msg, error) {
-      if (msg.type === "send" || msg.type === "history" || msg.type === "group" || msg.type === "operation" || msg.type === "receipts") {
+      if (msg.type === "send" || msg.type === "history" || msg.type === "group" || msg.type === "operation" || msg.type === "receipts" || msg.type === "block") {
         const code = error instanceof StorageUnavailableError ? "unavailable" : "internal";
         replyError(deps.link, msg.replyTo, code, code === "unavailable" ? "storage unavailable; retry" : "the chat failed handling this request");
       }
     },
   };
+}
+
+function answerBlock(deps: ConversationDeps, notice: BlockNotice): void {
+  deps.link.send(notice.replyTo.conn, { t: "blocks", r: notice.replyTo.r, count: notice.count });
 }
 
 /** The handlers of every chat of a node (one instance, state passed in), and the kit its helpers use. */
@@ -121,6 +128,7 @@ class Conversations implements ConversationKit {
         break;
       case "block":
         state.blocks.apply(msg, state.members);
+        answerBlock(deps, msg);
         break;
       case "typing":
       case "typing-expired":

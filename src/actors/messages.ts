@@ -93,12 +93,17 @@ export interface BatchWritten {
 /**
  * A member of a direct chat blocked (`on`) or unblocked the other: from the blocker's actor,
  * after the store has it, so the chat's actor withholds (or again delivers) what `user` sends.
+ * The chat's side answers the blocker's `blocks` (`count`: their list's size) once the block
+ * holds there, wherever the ring placed the chat: a `blocks` answer means the next message
+ * from `user` is withheld, not that a notice is on its way.
  */
 export interface BlockNotice {
   type: "block";
   by: string;
   user: string;
   on: boolean;
+  replyTo: ReplyTo;
+  count: number;
 }
 
 /**
