@@ -151,6 +151,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Sends without `sent`, in the order they were made: resent with their cid on each connect. */
   private readonly outbox = new Map<string, PendingSend>();
   private readonly delivered = new Map<string, Delivered>();
+  /** Read marks asked for while not ready (messages arrive during sync, before `ready`): the highest per chat. */
+  private readonly unsentReads = new Map<string, number>();
   private stopRequested = false;
   private wake: (() => void) | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -268,9 +270,13 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     if (this.currentState === "ready") this.connection?.typing(chat, on);
   }
 
-  /** Marks `chat` read up to `seq`; dropped while disconnected (send it again once ready). */
+  /** Marks `chat` read up to `seq`; asked for while not ready, it is sent once ready (the highest per chat). */
   read(chat: string, seq: number): void {
-    if (this.currentState === "ready") this.connection?.read(chat, seq);
+    if (this.currentState === "ready" && this.connection) {
+      this.connection.read(chat, seq);
+      return;
+    }
+    if (seq > (this.unsentReads.get(chat) ?? 0)) this.unsentReads.set(chat, seq);
   }
 
   private chain(pending: PendingSend, resolve: (sent: SentFrame) => void, reject: (error: Error) => void): void {
@@ -404,6 +410,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.setState({ state: "ready", attempt: 0 });
       this.scheduleRefresh(connection, tokenExpiry(token));
       for (const pending of this.outbox.values()) this.dispatch(pending, connection);
+      for (const [chat, seq] of this.unsentReads) connection.read(chat, seq);
+      this.unsentReads.clear();
       this.emit("ready", { welcome: connection.welcome!, synced });
       return { kind: "ready", connection };
     } catch (error) {

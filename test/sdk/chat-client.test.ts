@@ -54,6 +54,18 @@ describe("ChatClient against a node", () => {
     assert.deepEqual(bodies(history.msgs), ["hello bob"]);
   });
 
+  it("sends a read asked for before it is ready (as for messages handed out during sync) once it is", async () => {
+    const alice = chatClient(node.url, "early-alice");
+    const bob = chatClient(node.url, "early-bob");
+    await started(alice.client);
+    const sent = await alice.client.send({ to: "early-bob" }, "read me on arrival");
+    const receipt = alice.client.once("receipt", (r) => r.read === sent.seq);
+    // Not started yet: a read now would be lost if the client only sent reads while ready.
+    bob.client.read(sent.chat, sent.seq);
+    await started(bob.client);
+    assert.equal((await within(receipt, "read receipt after bob is ready")).user, "early-bob");
+  });
+
   it("reconnects after a dropped connection, resending unanswered sends with their cid and receiving what it missed once", async () => {
     const alice = chatClient(proxy.url, "drop-alice");
     const bob = chatClient(node.url, "drop-bob");
