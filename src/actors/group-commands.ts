@@ -179,106 +179,123 @@ async function invite(kit: ConversationKit, chat: string, by: string, name: stri
   return [...users];
 }
 
-function plan(
-  kit: ConversationKit,
-  state: ConversationState,
-  chat: string,
-  user: string,
-  command: Exclude<GroupRequestFrame, { t: "group.info" }>,
-  facts: PlanFacts,
-): Change | Refusal | undefined {
-  const maxMembers = kit.deps.limits.maxGroupMembers;
-  // The system message about this change gets the next seq: new members see from it on.
-  const noticeSeq = state.nextSeq;
+/** What every membership plan reads: who asks, the chat's state, and the facts read beforehand. */
+interface PlanContext {
+  kit: ConversationKit;
+  state: ConversationState;
+  chat: string;
+  user: string;
+  facts: PlanFacts;
+  maxMembers: number;
+  /** The system message about this change gets the next seq: new members see from it on. */
+  noticeSeq: number;
+}
+
+type ChangeCommand = Exclude<GroupRequestFrame, { t: "group.info" }>;
+type Plan = Change | Refusal | undefined;
+
+function plan(kit: ConversationKit, state: ConversationState, chat: string, user: string, command: ChangeCommand, facts: PlanFacts): Plan {
+  const context: PlanContext = { kit, state, chat, user, facts, maxMembers: kit.deps.limits.maxGroupMembers, noticeSeq: state.nextSeq };
   switch (command.t) {
-    case "group.create": {
-      if (state.group || state.lastSeq > 0) return refuse("conflict", "this group already exists");
-      const members = [...new Set([user, ...command.members])].filter((member) => !facts.inviteOnly.has(member));
-      const full = noRoomForGroups(kit, facts, members, user);
-      if (full) return full;
-      if (members.length > maxMembers) return refuse("limit_exceeded", `a group has at most ${maxMembers} members`);
-      const group: GroupInfo = {
-        chat,
-        name: command.name,
-        members,
-        admins: [user],
-        createdBy: user,
-        createdAt: kit.deps.clock.now(),
-        joined: Object.fromEntries(members.map((member) => [member, noticeSeq])),
-      };
-      return { group, notice: { op: "create", by: user, users: members, name: command.name }, concerns: [], invite: [...facts.inviteOnly] };
-    }
-    case "group.add": {
-      const group = state.group;
-      if (!group) return NO_GROUP;
-      const refused = notAdmin(group, user);
-      if (refused) return refused;
-      const invited = command.users.filter((candidate) => facts.inviteOnly.has(candidate));
-      const added = command.users.filter((candidate) => !group.members.includes(candidate) && !facts.inviteOnly.has(candidate));
-      if (added.length === 0) return invited.length > 0 ? { invite: invited } : undefined;
-      if (group.members.length + added.length > maxMembers) {
-        return refuse("limit_exceeded", `a group has at most ${maxMembers} members; it has ${group.members.length}`);
-      }
-      const full = noRoomForGroups(kit, facts, added, user);
-      if (full) return full;
-      const joined = { ...group.joined };
-      for (const member of added) joined[member] = noticeSeq;
-      return {
-        group: { ...group, members: [...group.members, ...added], joined },
-        notice: { op: "add", by: user, users: added },
-        concerns: [],
-        invite: invited,
-      };
-    }
-    case "group.join": {
-      const group = state.group;
-      if (!group) return NO_GROUP;
-      if (group.members.includes(user)) return undefined;
-      const invitation = facts.invitation;
-      if (!invitation || invitation.invite !== command.invite) {
-        return refuse("forbidden", "no such invitation to this group (or it expired)");
-      }
-      if (!group.admins.includes(invitation.by)) return refuse("forbidden", `${invitation.by}, who invited you, is no longer an admin of this group`);
-      if (group.members.length + 1 > maxMembers) {
-        return refuse("limit_exceeded", `a group has at most ${maxMembers} members; it has ${group.members.length}`);
-      }
-      const full = noRoomForGroups(kit, facts, [user], user);
-      if (full) return full;
-      return {
-        group: { ...group, members: [...group.members, user], joined: { ...group.joined, [user]: noticeSeq } },
-        notice: { op: "join", by: user, users: [user] },
-        concerns: [],
-      };
-    }
-    case "group.remove": {
-      const group = state.group;
-      if (!group) return NO_GROUP;
-      const refused = notAdmin(group, user);
-      if (refused) return refused;
-      if (command.user === user) return refuse("conflict", "use group.leave to leave a group");
-      if (!group.members.includes(command.user)) return refuse("not_found", `${command.user} is not a member`);
-      return { group: without(group, command.user), notice: { op: "remove", by: user, users: [command.user] }, concerns: [command.user] };
-    }
-    case "group.leave": {
-      const group = state.group;
-      if (!group) return NO_GROUP;
-      const refused = notMember(group, user);
-      if (refused) return refused;
-      return { group: without(group, user), notice: { op: "leave", by: user, users: [user] }, concerns: [user] };
-    }
-    case "group.admin": {
-      const group = state.group;
-      if (!group) return NO_GROUP;
-      const refused = notAdmin(group, user);
-      if (refused) return refused;
-      if (!group.members.includes(command.user)) return refuse("not_found", `${command.user} is not a member`);
-      const isAdmin = group.admins.includes(command.user);
-      if (isAdmin === command.admin) return undefined;
-      if (!command.admin && group.admins.length === 1) return refuse("conflict", "a group keeps at least one admin");
-      const admins = command.admin ? [...group.admins, command.user] : group.admins.filter((admin) => admin !== command.user);
-      return { group: { ...group, admins }, notice: { op: "admin", by: user, users: [command.user], admin: command.admin }, concerns: [] };
-    }
+    case "group.create":
+      return planCreate(context, command);
+    case "group.add":
+      return withGroup(context, (group) => planAdd(context, group, command));
+    case "group.join":
+      return withGroup(context, (group) => planJoin(context, group, command));
+    case "group.remove":
+      return withGroup(context, (group) => planRemove(context, group, command));
+    case "group.leave":
+      return withGroup(context, (group) => planLeave(context, group));
+    case "group.admin":
+      return withGroup(context, (group) => planAdmin(context, group, command));
   }
+}
+
+function withGroup(context: PlanContext, planFor: (group: GroupInfo) => Plan): Plan {
+  return context.state.group ? planFor(context.state.group) : NO_GROUP;
+}
+
+function tooManyMembers(context: PlanContext, group: GroupInfo, adding: number): Refusal | undefined {
+  if (group.members.length + adding <= context.maxMembers) return undefined;
+  return refuse("limit_exceeded", `a group has at most ${context.maxMembers} members; it has ${group.members.length}`);
+}
+
+function planCreate({ kit, state, chat, user, facts, maxMembers, noticeSeq }: PlanContext, command: Extract<ChangeCommand, { t: "group.create" }>): Plan {
+  if (state.group || state.lastSeq > 0) return refuse("conflict", "this group already exists");
+  const members = [...new Set([user, ...command.members])].filter((member) => !facts.inviteOnly.has(member));
+  const full = noRoomForGroups(kit, facts, members, user);
+  if (full) return full;
+  if (members.length > maxMembers) return refuse("limit_exceeded", `a group has at most ${maxMembers} members`);
+  const group: GroupInfo = {
+    chat,
+    name: command.name,
+    members,
+    admins: [user],
+    createdBy: user,
+    createdAt: kit.deps.clock.now(),
+    joined: Object.fromEntries(members.map((member) => [member, noticeSeq])),
+  };
+  return { group, notice: { op: "create", by: user, users: members, name: command.name }, concerns: [], invite: [...facts.inviteOnly] };
+}
+
+function planAdd(context: PlanContext, group: GroupInfo, command: Extract<ChangeCommand, { t: "group.add" }>): Plan {
+  const { kit, user, facts, noticeSeq } = context;
+  const refused = notAdmin(group, user);
+  if (refused) return refused;
+  const invited = command.users.filter((candidate) => facts.inviteOnly.has(candidate));
+  const added = command.users.filter((candidate) => !group.members.includes(candidate) && !facts.inviteOnly.has(candidate));
+  if (added.length === 0) return invited.length > 0 ? { invite: invited } : undefined;
+  const full = tooManyMembers(context, group, added.length) ?? noRoomForGroups(kit, facts, added, user);
+  if (full) return full;
+  const joined = { ...group.joined };
+  for (const member of added) joined[member] = noticeSeq;
+  return {
+    group: { ...group, members: [...group.members, ...added], joined },
+    notice: { op: "add", by: user, users: added },
+    concerns: [],
+    invite: invited,
+  };
+}
+
+function planJoin(context: PlanContext, group: GroupInfo, command: Extract<ChangeCommand, { t: "group.join" }>): Plan {
+  const { kit, user, facts, noticeSeq } = context;
+  if (group.members.includes(user)) return undefined;
+  const invitation = facts.invitation;
+  if (!invitation || invitation.invite !== command.invite) {
+    return refuse("forbidden", "no such invitation to this group (or it expired)");
+  }
+  if (!group.admins.includes(invitation.by)) return refuse("forbidden", `${invitation.by}, who invited you, is no longer an admin of this group`);
+  const full = tooManyMembers(context, group, 1) ?? noRoomForGroups(kit, facts, [user], user);
+  if (full) return full;
+  return {
+    group: { ...group, members: [...group.members, user], joined: { ...group.joined, [user]: noticeSeq } },
+    notice: { op: "join", by: user, users: [user] },
+    concerns: [],
+  };
+}
+
+function planRemove({ user }: PlanContext, group: GroupInfo, command: Extract<ChangeCommand, { t: "group.remove" }>): Plan {
+  const refused = notAdmin(group, user);
+  if (refused) return refused;
+  if (command.user === user) return refuse("conflict", "use group.leave to leave a group");
+  if (!group.members.includes(command.user)) return refuse("not_found", `${command.user} is not a member`);
+  return { group: without(group, command.user), notice: { op: "remove", by: user, users: [command.user] }, concerns: [command.user] };
+}
+
+function planLeave({ user }: PlanContext, group: GroupInfo): Plan {
+  return notMember(group, user) ?? { group: without(group, user), notice: { op: "leave", by: user, users: [user] }, concerns: [user] };
+}
+
+function planAdmin({ user }: PlanContext, group: GroupInfo, command: Extract<ChangeCommand, { t: "group.admin" }>): Plan {
+  const refused = notAdmin(group, user);
+  if (refused) return refused;
+  if (!group.members.includes(command.user)) return refuse("not_found", `${command.user} is not a member`);
+  const isAdmin = group.admins.includes(command.user);
+  if (isAdmin === command.admin) return undefined;
+  if (!command.admin && group.admins.length === 1) return refuse("conflict", "a group keeps at least one admin");
+  const admins = command.admin ? [...group.admins, command.user] : group.admins.filter((admin) => admin !== command.user);
+  return { group: { ...group, admins }, notice: { op: "admin", by: user, users: [command.user], admin: command.admin }, concerns: [] };
 }
 
 /** The group without `user`; when its last admin goes, the longest-standing member takes over. */

@@ -101,6 +101,17 @@ function userShareBucket(options: TransportOptions): TokenBucket {
  */
 export function startTransport(options: TransportOptions, hooks: TransportHooks): Promise<RunningTransport> {
   const app: TemplatedApp = createApp();
+  registerClientSockets(app, options, hooks);
+  registerOperatorRoutes(app, hooks);
+  for (const register of hooks.routes ?? []) register(app);
+  app.any("/*", (res) => {
+    reply(res, "404 Not Found", "text/plain", "not found\n");
+  });
+  return listen(app, options);
+}
+
+/** `/ws`: one ClientConnection per socket, the session protocol on every frame. */
+function registerClientSockets(app: TemplatedApp, options: TransportOptions, hooks: TransportHooks): void {
   let nextConnectionId = 0;
   const shared = { flushes: new FlushQueue(), deadlines: new RequestDeadlines(options.requestTimeoutMs, systemClock) };
 
@@ -173,7 +184,10 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
       hooks.onClose(connection);
     },
   });
+}
 
+/** `/healthz`, `/readyz` and `/metrics`. */
+function registerOperatorRoutes(app: TemplatedApp, hooks: TransportHooks): void {
   app.get("/healthz", (res) => {
     reply(res, "200 OK", "application/json", JSON.stringify(hooks.health()));
   });
@@ -192,11 +206,9 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
       },
     );
   });
-  for (const register of hooks.routes ?? []) register(app);
-  app.any("/*", (res) => {
-    reply(res, "404 Not Found", "text/plain", "not found\n");
-  });
+}
 
+function listen(app: TemplatedApp, options: TransportOptions): Promise<RunningTransport> {
   return new Promise((resolve, reject) => {
     listenExclusive(app, options.host, options.port, (listenSocket) => {
       if (!listenSocket) {
