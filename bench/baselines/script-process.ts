@@ -12,8 +12,9 @@ export class ScriptProcess {
     readonly port: number,
   ) {}
 
-  static async start(script: string, args: readonly string[] = ["0"]): Promise<ScriptProcess> {
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  /** `nodeFlags` go to node itself (`--cpu-prof`, `--cpu-prof-dir=...`). */
+  static async start(script: string, args: readonly string[] = ["0"], nodeFlags: readonly string[] = []): Promise<ScriptProcess> {
+    const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     const port = await new Promise<number>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
       lines.once("line", (line) => resolve(Number(line.split(" ")[1])));

@@ -52,8 +52,8 @@ export async function startRelaySystem(): Promise<SystemUnderTest> {
 }
 
 /** The minimal durable router (bench/baselines/ceiling/): the same protocol and durable work, no actors. */
-export async function startCeilingSystem(): Promise<SystemUnderTest> {
-  const ceiling = await CeilingProcess.start();
+export async function startCeilingSystem(nodeFlags: readonly string[] = []): Promise<SystemUnderTest> {
+  const ceiling = await CeilingProcess.start(nodeFlags);
   const { server } = ceiling;
   return {
     name: "ceiling prototype (uWS + msgpackr + LMDB)",

@@ -12,11 +12,11 @@ export class CeilingProcess {
     readonly dataDir: string,
   ) {}
 
-  static async start(): Promise<CeilingProcess> {
+  static async start(nodeFlags: readonly string[] = []): Promise<CeilingProcess> {
     const secret = randomBytes(24).toString("hex");
     const dataDir = mkdtempSync(join(tmpdir(), "ceiling-bench-"));
     try {
-      const server = await ScriptProcess.start(join(import.meta.dirname, "server.ts"), ["0", secret, dataDir]);
+      const server = await ScriptProcess.start(join(import.meta.dirname, "server.ts"), ["0", secret, dataDir], nodeFlags);
       return new CeilingProcess(server, secret, dataDir);
     } catch (error) {
       rmSync(dataDir, { recursive: true, force: true });
