@@ -52,11 +52,12 @@ export async function startRelaySystem(): Promise<SystemUnderTest> {
 }
 
 /** The minimal durable router (bench/baselines/ceiling/): the same protocol and durable work, no actors. */
-export async function startCeilingSystem(nodeFlags: readonly string[] = []): Promise<SystemUnderTest> {
+export async function startCeilingSystem(nodeFlags: readonly string[] = []): Promise<SystemUnderTest & { pid: number }> {
   const ceiling = await CeilingProcess.start(nodeFlags);
   const { server } = ceiling;
   return {
     name: "ceiling prototype (uWS + msgpackr + LMDB)",
+    pid: server.pid,
     target: { kind: "router", url: ceiling.url, secret: ceiling.secret },
     cpuMs: () => server.cpuMs(),
     rssKb: () => server.rssKb(),

@@ -1,4 +1,6 @@
 import type { ProfileSummary } from "../lib/cpu-profile.ts";
+import type { ProfiledRun } from "../scenarios/profile-run.ts";
+import { COST_KINDS, costPerMessage, type CostKind } from "./cost-split.ts";
 import type { ClusterRun, ClusterScenarioResult } from "../scenarios/cluster.ts";
 import type { ConnectionsResult } from "../scenarios/connections.ts";
 import type { DirectRamp, DirectStep } from "../scenarios/direct-ramp.ts";
@@ -166,8 +168,28 @@ export function profileSection(result: DirectScenarioResult): Section {
     "",
     table(["function", "file", "total %", "self %"], profile.routerInclusive.slice(0, 20).map((f) => [`\`${f.name}\``, f.location.replace(/:\d+$/, ""), f.totalPercent, f.selfPercent])),
     "",
+    ...beside(run, result.ceilingProfile),
   ];
   return { markdown: parts.join("\n"), charts };
+}
+
+/** The router's main-thread cost per message beside the ceiling's at the same rate, by kind of work. */
+function beside(router: ProfiledRun, ceiling: ProfiledRun | undefined): string[] {
+  if (!ceiling) return [];
+  const ours = costPerMessage(router);
+  const theirs = costPerMessage(ceiling);
+  const total = (split: Map<CostKind, number>) => [...split.values()].reduce((sum, us) => sum + us, 0);
+  const us = (value: number) => Math.round(value * 10) / 10;
+  const rows: Array<Array<string | number>> = COST_KINDS.map((kind) => [kind, us(ours.get(kind)!), us(theirs.get(kind)!), us(ours.get(kind)! - theirs.get(kind)!)]);
+  rows.push(["**main thread, all**", us(total(ours)), us(total(theirs)), us(total(ours) - total(theirs))]);
+  return [
+    `### The router beside the ceiling prototype, both profiled at ${n(router.rate)} msgs/s`,
+    "",
+    `Main-thread self time per delivered message (µs), by kind of work. The ceiling delivered ${n(ceiling.step.deliveredPerSec)}/s at p99 ${n(ceiling.step.e2e.p99Ms)} ms using ${n(ceiling.step.serverCpuMsPer1000)} ms of CPU per 1,000 (the router: ${n(router.step.deliveredPerSec)}/s, p99 ${n(router.step.e2e.p99Ms)} ms, ${n(router.step.serverCpuMsPer1000)} ms). What both pay is this design's own cost; the last column is ours.`,
+    "",
+    table(["kind of work", "router µs", "ceiling µs", "router − ceiling"], rows),
+    "",
+  ];
 }
 
 export function connectionsSection(result: ConnectionsResult): Section {

@@ -27,6 +27,8 @@ export interface DirectScenarioResult {
   comparisons?: BaselineComparison[];
   cql?: DirectRamp | Skipped;
   profile?: ProfiledRun;
+  /** The ceiling prototype profiled at the router's profile rate: which costs are the design's own. */
+  ceilingProfile?: ProfiledRun;
 }
 
 export const DEFAULT_RATES = [250, 500, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000];
@@ -106,6 +108,10 @@ export async function runDirectScenario(options: DirectScenarioOptions, progress
     const rate = Math.max(options.rates[0] ?? 100, Math.round((router.maxSustainedPerSec * 0.9) / 50) * 50);
     progress(`profiling the router at ${rate} msgs/s for ${options.profileSeconds} s`);
     result.profile = await profileDirect(rate, options.profileSeconds, options, progress);
+    if (options.baselines) {
+      progress(`profiling the ceiling prototype at ${rate} msgs/s for ${options.profileSeconds} s`);
+      result.ceilingProfile = await profileDirect(rate, options.profileSeconds, options, progress, "ceiling");
+    }
   }
   return result;
 }

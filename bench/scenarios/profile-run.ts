@@ -1,8 +1,11 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { nowNs } from "../lib/clock.ts";
 import { summarizeCpuProfile, type ProfileSummary } from "../lib/cpu-profile.ts";
 import { readThreadCpuMs } from "../lib/proc.ts";
 import type { Progress } from "../lib/progress.ts";
-import { startRouterSystem } from "../lib/systems.ts";
+import { startCeilingSystem, startRouterSystem, type SystemUnderTest } from "../lib/systems.ts";
 import { LoadPool } from "../load/pool.ts";
 import { openPairs, runDirectStep, type DirectOptions, type DirectStep } from "./direct-ramp.ts";
 
@@ -21,19 +24,51 @@ export interface ProfiledRun {
   threads: ThreadCpu[];
 }
 
-/**
- * The direct load once more at a fixed rate on a router started with `--cpu-prof`, kept
- * apart from the measured ramp so the profiler's own cost does not touch those numbers. Only
- * samples taken while the load ran count (the profile's clock is CLOCK_MONOTONIC too).
- */
-export async function profileDirect(rate: number, seconds: number, options: DirectOptions, progress: Progress): Promise<ProfiledRun | undefined> {
+/** A server started with `--cpu-prof`: its process, and where its profile lands once it stops. */
+interface ProfiledSystem {
+  system: SystemUnderTest;
+  pid: number;
+  profilePath(): string | undefined;
+  cleanup(): void;
+}
+
+async function startProfiledRouter(): Promise<ProfiledSystem> {
   const system = await startRouterSystem({ nodeFlags: ["--cpu-prof", "--cpu-prof-dir={profileDir}"] }, "router (profiled)");
+  const router = system.router;
+  return { system, pid: router.pid, profilePath: () => router.cpuProfilePath(), cleanup: () => router.removeData() };
+}
+
+async function startProfiledCeiling(): Promise<ProfiledSystem> {
+  const dir = mkdtempSync(join(tmpdir(), "ceiling-profile-"));
+  const system = await startCeilingSystem(["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+  return { system, pid: system.pid, profilePath: () => largestProfileIn(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function largestProfileIn(dir: string): string | undefined {
+  const files = readdirSync(dir).filter((name) => name.endsWith(".cpuprofile"));
+  return files.map((name) => join(dir, name)).sort((a, b) => statSync(b).size - statSync(a).size)[0];
+}
+
+/**
+ * The direct load once more at a fixed rate on a server started with `--cpu-prof` (the
+ * router, or the ceiling prototype at the same rate to compare with), kept apart from the
+ * measured ramp so the profiler's own cost does not touch those numbers. Only samples taken
+ * while the load ran count (the profile's clock is CLOCK_MONOTONIC too).
+ */
+export async function profileDirect(
+  rate: number,
+  seconds: number,
+  options: DirectOptions,
+  progress: Progress,
+  which: "router" | "ceiling" = "router",
+): Promise<ProfiledRun | undefined> {
+  const profiled = which === "router" ? await startProfiledRouter() : await startProfiledCeiling();
+  const { system, pid } = profiled;
   // The same lean client as the ramps, so the profile is of the load the ramps measured.
   system.target.lean = true;
   const pool = await LoadPool.start(Math.max(1, Math.min(options.processes, options.pairs)));
   let step: DirectStep;
   let window: { startUs: number; endUs: number };
-  const pid = system.router.pid;
   let before = new Map<number, { name: string; cpuMs: number }>();
   let after = before;
   try {
@@ -46,16 +81,16 @@ export async function profileDirect(rate: number, seconds: number, options: Dire
     after = readThreadCpuMs(pid);
   } finally {
     await pool.close();
-    await system.router.stop();
+    await system.stop();
   }
-  const path = system.router.cpuProfilePath();
+  const path = profiled.profilePath();
   if (!path) {
-    progress("the profiled router wrote no .cpuprofile");
-    system.router.removeData();
+    progress(`the profiled ${which} wrote no .cpuprofile`);
+    profiled.cleanup();
     return undefined;
   }
   const profile = summarizeCpuProfile(path, window);
-  system.router.removeData();
+  profiled.cleanup();
 
   const deltas = [...after].map(([tid, { cpuMs }]) => ({ tid, cpuMs: cpuMs - (before.get(tid)?.cpuMs ?? 0) }));
   const processMs = deltas.reduce((sum, entry) => sum + entry.cpuMs, 0);

@@ -66,8 +66,9 @@ export interface ChatWriterDeps {
   /** Messages written per store call at most: bounds the latency one batch adds to the next. */
   maxBatch: number;
   /**
-   * Hands a write's outcome to the chat's mailbox, whose handler calls `written` on the
-   * writer of whichever incarnation is current then.
+   * Hands a write's outcome to the writer of whichever incarnation of the chat's actor is
+   * current then: `durable` at once when the actor is between messages, otherwise `written`
+   * through its mailbox.
    */
   report(chat: string, batchId: number, error?: unknown): void;
   /** Keeps the chat's actor alive while `work` runs. */
@@ -189,18 +190,32 @@ export class ChatWriter {
 
   /** The outcome of the write of batch `batchId`, as reported through the chat's mailbox. */
   async written(batchId: number, error?: unknown): Promise<void> {
+    if (error === undefined) {
+      this.durable(batchId);
+      return;
+    }
     const batch = this.deps.writes.get(this.chat);
     if (!batch || batch.id !== batchId) return;
-    if (error === undefined) {
-      this.deps.writes.end(this.chat);
-      this.onDurable(batch.items);
-      this.writeQueued();
-    } else if (error instanceof SeqConflictError) {
+    if (error instanceof SeqConflictError) {
       this.deps.writes.end(this.chat);
       await this.renumberAfterConflict(batch.items);
     } else {
       this.retryLater(batch, error);
     }
+  }
+
+  /**
+   * Batch `batchId` is durable: answer, hand on, write what queued meanwhile. Synchronous, so
+   * the actor may run it between messages without a trip through its mailbox. False when this
+   * writer does not know the batch (an incarnation that has not loaded yet adopts it then).
+   */
+  durable(batchId: number): boolean {
+    const batch = this.deps.writes.get(this.chat);
+    if (!this.chat || !batch || batch.id !== batchId) return false;
+    this.deps.writes.end(this.chat);
+    this.onDurable(batch.items);
+    this.writeQueued();
+    return true;
   }
 
   private track(item: Accepted): void {

@@ -89,7 +89,12 @@ class Conversations implements ConversationKit {
       log: deps.log,
       writes: new WritesInFlight(),
       maxBatch: deps.maxBatch ?? DEFAULT_MAX_BATCH,
-      report: (chat, batchId, error) => deps.self.tell(chat, { type: "written", batchId, error }),
+      report: (chat, batchId, error) => {
+        // A durable batch is answered at once when the chat's actor is idle: one dispatch
+        // and one turn fewer per batch. Failures take the mailbox (a retry or a renumbering).
+        if (error === undefined && deps.self.runIfIdle(chat, (state) => state.loaded && state.writer.durable(batchId))) return;
+        deps.self.tell(chat, { type: "written", batchId, error });
+      },
       hold: (chat, work) => deps.self.track(chat, work),
       sent: (waiter, chat, seq, ts, cid) => this.answerSent(waiter, chat, seq, ts, cid),
       refuse: (waiter) => replyError(deps.link, waiter, "unavailable", "not stored yet; retry (sends with the same cid)"),
@@ -98,38 +103,40 @@ class Conversations implements ConversationKit {
     };
   }
 
-  async handle(state: ConversationState, msg: ConversationMessage, chat: string): Promise<ConversationState> {
-    if (!state.loaded) await this.load(state, chat);
+  /** Synchronous where the message needs no store read, so most of the hot path costs no promise. */
+  handle(state: ConversationState, msg: ConversationMessage, chat: string): ConversationState | Promise<ConversationState> {
+    if (!state.loaded) return this.load(state, chat).then(() => this.handleLoaded(state, msg, chat));
+    return this.handleLoaded(state, msg, chat);
+  }
+
+  private handleLoaded(state: ConversationState, msg: ConversationMessage, chat: string): ConversationState | Promise<ConversationState> {
     const deps = this.deps;
     switch (msg.type) {
       case "send":
-        await this.onSend(state, chat, msg);
-        break;
+        return this.onSend(state, chat, msg).then(() => state);
       case "written":
-        await state.writer.written(msg.batchId, msg.error);
-        break;
+        // A success is synchronous (see ChatWriter.durable); a failure may renumber.
+        if (msg.error !== undefined) return state.writer.written(msg.batchId, msg.error).then(() => state);
+        state.writer.durable(msg.batchId);
+        return state;
       case "history":
-        await this.onHistory(state, chat, msg);
-        break;
+        return this.onHistory(state, chat, msg).then(() => state);
       case "mark":
         this.onMark(state, chat, msg);
-        break;
+        return state;
       case "receipts":
         this.onReceipts(state, chat, msg);
-        break;
+        return state;
       case "record":
-        await this.onRecord(state, chat, msg);
-        break;
+        return this.onRecord(state, chat, msg).then(() => state);
       case "group":
-        answer(deps.link, msg.replyTo, await handleGroupCommand(this, state, chat, msg));
-        break;
+        return handleGroupCommand(this, state, chat, msg).then((result) => (answer(deps.link, msg.replyTo, result), state));
       case "operation":
-        answer(deps.link, msg.replyTo, await handleMessageOperation(this, state, chat, msg));
-        break;
+        return handleMessageOperation(this, state, chat, msg).then((result) => (answer(deps.link, msg.replyTo, result), state));
       case "block":
         state.blocks.apply(msg, state.members);
         answerBlock(deps, msg);
-        break;
+        return state;
       case "typing":
       case "typing-expired":
         state.typing.handle(chat, state.members, msg, {
@@ -138,9 +145,8 @@ class Conversations implements ConversationKit {
           forward: (member, notice) => deps.users.tellIfActive(member, notice),
           self: deps.self,
         });
-        break;
+        return state;
     }
-    return state;
   }
 
   private async load(state: ConversationState, chat: string): Promise<void> {

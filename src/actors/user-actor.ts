@@ -103,7 +103,13 @@ function onInvite(deps: UserDeps, state: UserState, notice: GroupInviteNotice): 
   for (const session of state.sessions.values()) deps.link.send(session.conn, { t: "group.invite", chat, by, name, invite, expires });
 }
 
-async function handleUserMessage(deps: UserDeps, lists: ContactListDeps, state: UserState, message: UserMessage, user: string): Promise<UserState> {
+async function handleUserMessage(
+  deps: UserDeps,
+  lists: ContactListDeps,
+  state: UserState,
+  message: Exclude<UserMessage, { type: "deliver" | "ack" | "receipt" }>,
+  user: string,
+): Promise<UserState> {
   switch (message.type) {
     case "attach":
       await onAttach(deps, state, user, message);
@@ -113,15 +119,6 @@ async function handleUserMessage(deps: UserDeps, lists: ContactListDeps, state: 
       break;
     case "gateways-gone":
       onGatewaysGone(deps, state, user, message);
-      break;
-    case "deliver":
-      await onDeliver(deps, state, user, message);
-      break;
-    case "ack":
-      onAck(deps, state, user, message);
-      break;
-    case "receipt":
-      onReceipt(deps, state, message);
       break;
     case "typing":
       await onTyping(deps, lists, state, user, message);
@@ -168,7 +165,21 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
   const lists = listDeps(deps);
   return {
     initialState: () => new UserState(),
-    handle: (state, message, user) => handleUserMessage(deps, lists, state, message, user),
+    handle: (state, message, user) => {
+      // The hot path is synchronous: no promise per message handed on, ack or receipt.
+      switch (message.type) {
+        case "deliver":
+          return onDeliver(deps, state, user, message)?.then(() => state) ?? state;
+        case "ack":
+          onAck(deps, state, user, message);
+          return state;
+        case "receipt":
+          onReceipt(deps, state, message);
+          return state;
+        default:
+          return handleUserMessage(deps, lists, state, message, user);
+      }
+    },
     keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(deps.clock.now()),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {

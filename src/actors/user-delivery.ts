@@ -22,23 +22,57 @@ async function fillGap(deps: UserDeps, user: string, session: DeviceSession, cha
   for (const frame of await framesOf(deps, gap, floors)) deps.link.send(session.conn, frame);
 }
 
-/** Hands durable messages to every live device of the user, each at most once per connection. */
-export async function onDeliver(deps: UserDeps, state: UserState, user: string, deliver: Deliver): Promise<void> {
+/**
+ * Hands durable messages to every live device of the user, each at most once per connection.
+ * Synchronous unless a gap must first be filled from the store (then it returns the promise of
+ * the rest), so the hot path costs the actor no promise.
+ */
+export function onDeliver(deps: UserDeps, state: UserState, user: string, deliver: Deliver): Promise<void> | undefined {
   for (const [device, session] of state.sessions) {
-    const fromThisDevice = deliver.origin.user === user && deliver.origin.device === device;
-    for (const message of deliver.messages) {
-      const chat = message.chat;
-      const handed = session.sent.get(chat) ?? 0;
-      if (message.seq <= handed) continue;
-      if (message.seq > handed + 1) await fillGap(deps, user, session, chat, handed, message.seq);
-      session.sent.set(chat, message.seq);
-      if (!fromThisDevice) {
-        deps.link.send(session.conn, toClientFrame(message));
-      } else if ((session.cursors.get(chat) ?? 0) === message.seq - 1) {
-        // The sender has its own message already (it got `sent`): count it as acked.
-        session.cursors.set(chat, message.seq);
-        persistCursor(deps, user, device, chat, message.seq);
-      }
+    const gapAt = handOut(deps, user, device, session, deliver, 0);
+    if (gapAt >= 0) return deliverAcrossGaps(deps, state, user, deliver, device, gapAt);
+  }
+  return undefined;
+}
+
+/**
+ * Hands `deliver.messages` from index `start` on to one device, up to the first message that
+ * would leave a gap: its index is returned (nothing of it handed yet), or -1 once all are.
+ */
+function handOut(deps: UserDeps, user: string, device: string, session: DeviceSession, deliver: Deliver, start: number): number {
+  const fromThisDevice = deliver.origin.user === user && deliver.origin.device === device;
+  const messages = deliver.messages;
+  for (let i = start; i < messages.length; i += 1) {
+    const message = messages[i]!;
+    const chat = message.chat;
+    const handed = session.sent.get(chat) ?? 0;
+    if (message.seq <= handed) continue;
+    if (message.seq > handed + 1) return i;
+    session.sent.set(chat, message.seq);
+    if (!fromThisDevice) {
+      deps.link.send(session.conn, toClientFrame(message));
+    } else if ((session.cursors.get(chat) ?? 0) === message.seq - 1) {
+      // The sender has its own message already (it got `sent`): count it as acked.
+      session.cursors.set(chat, message.seq);
+      persistCursor(deps, user, device, chat, message.seq);
+    }
+  }
+  return -1;
+}
+
+/** The rest of a delivery once device `device` met a gap at message `gapAt`: filled from the store first. */
+async function deliverAcrossGaps(deps: UserDeps, state: UserState, user: string, deliver: Deliver, device: string, gapAt: number): Promise<void> {
+  let reached = false;
+  for (const [current, session] of state.sessions) {
+    reached ||= current === device;
+    if (!reached) continue;
+    let next = current === device ? gapAt : handOut(deps, user, current, session, deliver, 0);
+    while (next >= 0) {
+      const message = deliver.messages[next]!;
+      await fillGap(deps, user, session, message.chat, session.sent.get(message.chat) ?? 0, message.seq);
+      // Filled up to just below `message`: it hands on like any other from here.
+      session.sent.set(message.chat, Math.max(session.sent.get(message.chat) ?? 0, message.seq - 1));
+      next = handOut(deps, user, current, session, deliver, next);
     }
   }
 }

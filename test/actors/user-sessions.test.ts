@@ -44,9 +44,8 @@ describe("a user's device sessions", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("caps devices, divides the budget among them, and forgets devices on a node that left", async () => {
-    const recorded = recordingLink();
-    const behaviour = userBehaviour({
+  function ursula(recorded: ReturnType<typeof recordingLink>) {
+    return userBehaviour({
       nodeId: "owner",
       stores,
       clock: systemClock,
@@ -59,6 +58,11 @@ describe("a user's device sessions", () => {
       maxDevices: 3,
       contactLimits: { maxContacts: 10, maxBlocks: 10 },
     });
+  }
+
+  it("caps devices, divides the budget among them, and forgets devices on a node that left", async () => {
+    const recorded = recordingLink();
+    const behaviour = ursula(recorded);
     let state: UserState = behaviour.initialState("ursula");
     const handle = async (message: UserMessage) => (state = await behaviour.handle(state, message, "ursula"));
     let nextId = 0;
@@ -104,5 +108,28 @@ describe("a user's device sessions", () => {
     // A detach gives the others the departed device's share.
     await handle({ type: "detach", device: "c", conn: c });
     for (const conn of [b2, d2]) assert.deepEqual(shareOf(conn), split(2));
+  });
+
+  it("fills a gap from the store before handing a message on, on every device, and skips what a device has", async () => {
+    const recorded = recordingLink();
+    const behaviour = ursula(recorded);
+    let state: UserState = behaviour.initialState("ursula");
+    const handle = async (message: UserMessage) => (state = await behaviour.handle(state, message, "ursula"));
+    const chat = "d:ursula:victor";
+    const stored = (seq: number) => ({ chat, seq, ts: 1000 + seq, from: "victor", body: `m${seq}`, kind: "text", cid: `c${seq}` });
+    await stores.messages.append({ chat, messages: [1, 2, 3, 4].map(stored), notify: ["ursula", "victor"] });
+    const phone = { node: "owner", id: 101 };
+    const laptop = { node: "owner", id: 102 };
+    await handle({ type: "attach", device: "phone", conn: phone, r: 1 });
+    await handle({ type: "attach", device: "laptop", conn: laptop, r: 1 });
+    const seqsOf = (conn: ConnectionRef) => recorded.frames.get(recorded.key(conn))!.flatMap((f) => (f.t === "msg" ? [f.seq] : []));
+    assert.deepEqual(seqsOf(phone), [1, 2, 3, 4], "synced on attach");
+    // Both were handed 1-4; a deliver of 5 is contiguous. Then 7 arrives without 6 (a missed
+    // deliver): 6 comes from the store first, then 7, to both devices; 5 again is skipped.
+    await stores.messages.append({ chat, messages: [5, 6, 7].map(stored), notify: ["ursula", "victor"] });
+    const origin = { user: "victor", device: "v" };
+    await handle({ type: "deliver", messages: [stored(5)], origin });
+    await handle({ type: "deliver", messages: [stored(5), stored(7)], origin });
+    for (const device of [phone, laptop]) assert.deepEqual(seqsOf(device), [1, 2, 3, 4, 5, 6, 7]);
   });
 });
