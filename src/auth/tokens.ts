@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SignJWT, errors, jwtVerify } from "jose";
 import { DEVICE_ID_PATTERN, isUserId } from "../protocol/frames.ts";
+import { fastHs256Payload, fastHs256Sign } from "./hs256.ts";
 
 export interface TokenClaims {
   user: string;
@@ -40,18 +41,29 @@ export async function signToken(secret: string, claims: TokenClaims, ttlSeconds:
   // `iat` keeps milliseconds (RFC 7519 allows a fractional NumericDate): a revocation voids
   // tokens issued at or before it, and in whole seconds a token issued just after a revocation
   // would be caught by it.
-  const jwt = new SignJWT(claims.device ? { dev: claims.device } : {})
-    .setProtectedHeader({ alg: ALGORITHM })
-    .setSubject(claims.user)
-    .setIssuedAt(Date.now() / 1000);
-  if (ttlSeconds > 0) jwt.setExpirationTime(`${ttlSeconds}s`);
-  return jwt.sign(keyOf(secret));
+  // jose refuses a zero-length key with its own error: left to it.
+  if (secret === "") return new SignJWT({}).setProtectedHeader({ alg: ALGORITHM }).sign(keyOf(secret));
+  // The claims in the order jose's SignJWT writes them; node:crypto signs them ~30x cheaper.
+  const now = Date.now();
+  const payload: Record<string, unknown> = claims.device ? { dev: claims.device } : {};
+  payload.sub = claims.user;
+  payload.iat = now / 1000;
+  if (ttlSeconds > 0) payload.exp = Math.floor(now / 1000) + ttlSeconds;
+  return fastHs256Sign(secret, payload);
+}
+
+/** jose's verification of an HS256 JWT, with its verdicts and messages: the reference the fast path defers to. */
+async function joseVerify(secret: string, token: string): Promise<Record<string, unknown>> {
+  const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: [ALGORITHM] });
+  return payload;
 }
 
 export async function verifyToken(secret: string, token: string): Promise<VerifiedToken> {
   if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(`tokens are at most ${MAX_TOKEN_LENGTH} characters`);
   try {
-    const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: [ALGORITHM] });
+    // Every hello verifies a token: the plain case is checked directly; whatever it is not
+    // sure of (a bad signature, an expired or odd token) goes to jose for the verdict.
+    const payload = fastHs256Payload(secret, token, Date.now()) ?? (await joseVerify(secret, token));
     if (!isUserId(payload.sub)) throw new InvalidTokenError("token subject is not a user id");
     // A `dev` claim that is not a device id must not pass as "no device binding".
     const dev: unknown = payload.dev;
