@@ -1,7 +1,8 @@
 import { chatKey, userKey } from "../../src/cluster/routing.ts";
 import { Ring } from "../../src/cluster/ring.ts";
 import { directChatId } from "../../src/protocol/frames.ts";
-import { startClusterSystem, type ClusterSystem } from "../lib/cluster-system.ts";
+import { startClusterSystem, type ClusterStorage, type ClusterSystem } from "../lib/cluster-system.ts";
+import { startCqlBackend, type CqlBackendRequest } from "../lib/cql-backend.ts";
 import type { Progress } from "../lib/progress.ts";
 import type { ClientSpec } from "../load/protocol.ts";
 import { runDirectRamp, type DirectOptions, type DirectRamp, type DirectStep } from "./direct-ramp.ts";
@@ -11,7 +12,13 @@ export interface ClusterOptions extends DirectOptions {
   nodes: string[];
   /** The cross-node over same-node throughput the issue asks for. */
   targetRatio: number;
+  /** Each node on its own LMDB, or all on one CQL + Redis backend (given, or started by the bench). */
+  backend: ClusterBackend;
+  /** On CQL: the servers to use; whichever is missing the bench starts. */
+  cql?: CqlBackendRequest;
 }
+
+export type ClusterBackend = "lmdb" | "cql";
 
 export type Placement = "same-node" | "cross-node";
 
@@ -40,6 +47,10 @@ export interface NodePlacement {
 
 export interface ClusterRun {
   placement: Placement;
+  /** Where the nodes kept messages in this run (absent in records older than the CQL variant: lmdb). */
+  backend?: ClusterBackend;
+  /** On CQL: the keyspace this run's nodes shared. */
+  keyspace?: string;
   description: string;
   ramp: DirectRamp;
   maxSustainedPerSec: number;
@@ -54,7 +65,9 @@ export interface ClusterRun {
 
 export interface ClusterScenarioResult {
   nodes: string[];
-  backend: "lmdb";
+  backend: ClusterBackend;
+  /** In words: which servers the backend ran on, and who started them (LMDB: each node's own environment). */
+  backendDescription?: string;
   sameNode: ClusterRun;
   crossNode: ClusterRun;
   /** crossNode.maxSustainedPerSec / sameNode.maxSustainedPerSec */
@@ -125,12 +138,13 @@ function atMaxOf(ramp: DirectRamp): ClusterRun["atMax"] {
   return { offeredPerSec: best.offeredPerSec, deliveredPerSec: best.deliveredPerSec, p50Ms: best.e2e.p50Ms, p99Ms: best.e2e.p99Ms, p999Ms: best.e2e.p999Ms };
 }
 
-async function runPlacement(placement: Placement, options: ClusterOptions, progress: Progress): Promise<ClusterRun> {
+// long: one placement's start, ramp, status checks and record, around one try/finally
+async function runPlacement(placement: Placement, options: ClusterOptions, storage: ClusterStorage, progress: Progress): Promise<ClusterRun> {
   const ring = Ring.of(options.nodes);
   const plan = planPairs(ring, options.pairs, placement, placement === "same-node" ? "s" : "x");
-  const name = `${placement} (${options.nodes.length} nodes, lmdb)`;
-  const system: ClusterSystem = await startClusterSystem(options.nodes, {}, name);
-  progress(`${name}: nodes ${system.nodes.map((n) => `${n.id} on :${n.router.port}`).join(", ")}, NATS ${system.nats.url}, prefix ${system.prefix}; ring agreed`);
+  const name = `${placement} (${options.nodes.length} nodes, ${storage.kind === "cql" ? "cql + redis" : "lmdb"})`;
+  const system: ClusterSystem = await startClusterSystem(options.nodes, {}, name, storage);
+  progress(`${name}: nodes ${system.nodes.map((n) => `${n.id} on :${n.router.port}`).join(", ")}, NATS ${system.nats.url}, prefix ${system.prefix}${system.keyspace ? `, keyspace ${system.keyspace}` : ""}; ring agreed`);
   const urls = new Map(system.nodes.map((node) => [node.id, node.router.url]));
   const specs = clusterSpecs(plan, (node) => urls.get(node)!);
   const expected = new Map(options.nodes.map((node) => [node, { clients: 0, users: 0, chats: 0 }]));
@@ -169,6 +183,8 @@ async function runPlacement(placement: Placement, options: ClusterOptions, progr
     const placementVerified = nodes.every((node) => node.reportedConnections === node.clients && node.reportedActors === node.users);
     const run: ClusterRun = {
       placement,
+      backend: storage.kind,
+      keyspace: system.keyspace,
       description: DESCRIPTIONS[placement],
       ramp,
       maxSustainedPerSec: ramp.maxSustainedPerSec,
@@ -189,19 +205,33 @@ async function runPlacement(placement: Placement, options: ClusterOptions, progr
   }
 }
 
+const LMDB_DESCRIPTION = "each node on its own embedded LMDB under its own data directory (--unsafe-local-store-cluster)";
+
 /**
  * The direct load (bench/scenarios/direct-ramp.ts, the same load processes and pass rule as
- * the direct scenario) twice against a fresh two-node cluster on the embedded LMDB backend:
- * once with every pair on one node, once with every pair split across the nodes. The nodes run
- * with --unsafe-local-store-cluster (bench/lib/cluster-system.ts): fine while the ring does not
- * change, as here; a real cluster shares ScyllaDB and Redis.
+ * the direct scenario) twice against a fresh two-node cluster: once with every pair on one
+ * node, once with every pair split across the nodes. On `lmdb` the nodes run with
+ * --unsafe-local-store-cluster (bench/lib/cluster-system.ts): fine while the ring does not
+ * change, as here. On `cql` they share one Cassandra/ScyllaDB and one Redis, as a real
+ * cluster does (a fresh keyspace and Redis prefix per run); servers not given are started for
+ * the scenario and stopped at its end.
  */
 export async function runClusterScenario(options: ClusterOptions, progress: Progress): Promise<ClusterScenarioResult> {
-  progress(`nodes ${options.nodes.join(", ")}, pairs ${options.pairs}, ${options.stepSeconds} s per step, p99 limit ${options.p99LimitMs} ms`);
-  const sameNode = await runPlacement("same-node", options, progress);
-  const crossNode = await runPlacement("cross-node", options, progress);
+  progress(`nodes ${options.nodes.join(", ")} on ${options.backend}, pairs ${options.pairs}, ${options.stepSeconds} s per step, p99 limit ${options.p99LimitMs} ms`);
+  const backend = options.backend === "cql" ? await startCqlBackend(options.cql ?? {}, progress) : undefined;
+  const storage: ClusterStorage = backend ? { kind: "cql", backend } : { kind: "lmdb" };
+  const backendDescription = backend ? backend.description : LMDB_DESCRIPTION;
+  if (backend) progress(`backend: ${backendDescription}`);
+  let sameNode: ClusterRun;
+  let crossNode: ClusterRun;
+  try {
+    sameNode = await runPlacement("same-node", options, storage, progress);
+    crossNode = await runPlacement("cross-node", options, storage, progress);
+  } finally {
+    await backend?.stop();
+  }
   const ratio = sameNode.maxSustainedPerSec > 0 ? Math.round((100 * crossNode.maxSustainedPerSec) / sameNode.maxSustainedPerSec) / 100 : undefined;
   const met = ratio === undefined ? undefined : ratio >= options.targetRatio;
   progress(`cross-node / same-node throughput: ${ratio ?? "—"}× (target ≥ ${options.targetRatio}×: ${met === undefined ? "not measurable" : met ? "met" : "missed"})`);
-  return { nodes: options.nodes, backend: "lmdb", sameNode, crossNode, ratio, targetRatio: options.targetRatio, met };
+  return { nodes: options.nodes, backend: options.backend, backendDescription, sameNode, crossNode, ratio, targetRatio: options.targetRatio, met };
 }

@@ -15,6 +15,10 @@ export interface CommonFlags {
   ejabberd: boolean;
   profile: boolean;
   cqlFlags: string[];
+  /** The cluster scenario on the CQL + Redis backend (`--cql`, or `--scylla`/`--redis` given). */
+  cql: boolean;
+  scylla?: string;
+  redis?: string;
 }
 
 export interface Scenario {
@@ -99,7 +103,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "cluster",
-    summary: "the direct ramp on two LMDB nodes over NATS: pairs on one node, then pairs split across the nodes",
+    summary: "the direct ramp on two nodes over NATS (LMDB each, or one CQL + Redis with --cql): pairs on one node, then pairs split across the nodes",
     options: (flags): ClusterOptions => {
       const direct = directOptions(flags);
       return {
@@ -114,6 +118,8 @@ export const SCENARIOS: Scenario[] = [
         warmupSeconds: direct.warmupSeconds,
         nodes: ["n1", "n2"],
         targetRatio: 0.7,
+        backend: flags.cql ? "cql" : "lmdb",
+        cql: flags.cql ? { scylla: flags.scylla, redis: flags.redis } : undefined,
       };
     },
     run: (options, progress) => runClusterScenario(options as ClusterOptions, progress),
