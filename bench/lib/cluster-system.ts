@@ -4,7 +4,7 @@ import { clusterStatus, type NodeStatus } from "../../src/cluster/admin.ts";
 import { startNatsServer, type NatsServer } from "../../test/support/nats.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { sleep } from "./clock.ts";
-import { migrateKeyspace, type CqlBackend } from "./cql-backend.ts";
+import type { CqlBackend } from "./cql-backend.ts";
 import { readCpuMs, readIo, readMemory } from "./proc.ts";
 import { RouterProcess, type RouterProcessOptions } from "./router-process.ts";
 import { pidListeningWith, type SystemUnderTest } from "./systems.ts";
@@ -18,7 +18,7 @@ export interface ClusterNodeProcess {
  * Where the nodes keep messages: each its own LMDB (`--unsafe-local-store-cluster`:
  * development only, see the flag's help), or one shared CQL + Redis backend, as production.
  */
-export type ClusterStorage = { kind: "lmdb" } | { kind: "cql"; backend: CqlBackend };
+export type ClusterStorage = { kind: "lmdb" } | { kind: "cql"; backend: CqlBackend; keyspace: string };
 
 /**
  * Router nodes joined over their own nats-server (`router node start --nats URL
@@ -30,12 +30,14 @@ export type ClusterStorage = { kind: "lmdb" } | { kind: "cql"; backend: CqlBacke
 export interface ClusterSystem extends SystemUnderTest {
   nodes: ClusterNodeProcess[];
   storage: ClusterStorage["kind"];
-  /** The CQL keyspace the nodes share (a fresh one per system), on CQL. */
+  /** The CQL keyspace the nodes share, on CQL. */
   keyspace?: string;
   nats: NatsServer;
   prefix: string;
   /** Messages the NATS server has received from its clients so far (its /varz `in_msgs`). */
   natsInMessages(): Promise<number>;
+  /** CPU ms so far of each part (every node, NATS, and the CQL backend's servers the bench started), for where the time went. */
+  cpuByPart(): Record<string, number>;
   /** Every node's answer to `<prefix>.admin.status` (`router cluster status`). */
   status(): Promise<NodeStatus[]>;
 }
@@ -45,16 +47,16 @@ async function natsVarz(monitorPort: number): Promise<{ in_msgs: number; out_msg
 }
 
 /** `router node start` flags and environment putting a node of the cluster `prefix` on `storage`. */
-function storageOptions(storage: ClusterStorage, prefix: string, keyspace: string): Pick<RouterProcessOptions, "routerFlags" | "env"> {
+function storageOptions(storage: ClusterStorage, prefix: string): Pick<RouterProcessOptions, "routerFlags" | "env"> {
   if (storage.kind === "lmdb") {
     // Each node on its own LMDB prices the NATS hop without a CQL cluster to run; the flag
     // that allows it loses messages when a chat's owner changes (none does here).
     return { routerFlags: ["--unsafe-local-store-cluster"], env: {} };
   }
-  const { backend } = storage;
+  const { backend, keyspace } = storage;
   return {
     routerFlags: ["--scylla", backend.scylla, "--redis", backend.redis, "--keyspace", keyspace, "--local-dc", backend.localDc],
-    // Its own Redis keys per system, as its own keyspace: a run does not see the last one's presence.
+    // Its own Redis keys per system: a run does not see the last one's presence.
     env: { ROUTER_REDIS_PREFIX: `${prefix}:` },
   };
 }
@@ -82,10 +84,8 @@ export async function startClusterSystem(
     }));
     await nats.stop();
   };
-  const keyspace = prefix.replace(/[^a-z0-9]/g, "_");
-  const onStorage = storageOptions(storage, prefix, keyspace);
+  const onStorage = storageOptions(storage, prefix);
   try {
-    if (storage.kind === "cql") await migrateKeyspace(storage.backend, keyspace);
     for (const id of nodeIds) {
       const router = await RouterProcess.start({
         ...options,
@@ -112,7 +112,7 @@ export async function startClusterSystem(
       name,
       nodes,
       storage: storage.kind,
-      keyspace: backend ? keyspace : undefined,
+      keyspace: storage.kind === "cql" ? storage.keyspace : undefined,
       nats,
       prefix,
       // Direct ramps only, so the lean client, as the single-node direct scenario uses.
@@ -120,6 +120,11 @@ export async function startClusterSystem(
       cpuMs: () => nodes.reduce((sum, node) => sum + node.router.cpuMs(), 0) + cpuOf(natsPid) + (backend?.cpuMs() ?? 0),
       rssKb: () => nodes.reduce((sum, node) => sum + node.router.memory().rssKb, 0) + (natsPid ? readMemory(natsPid).rssKb : 0) + (backend?.rssKb() ?? 0),
       diskWriteBytes: () => nodes.reduce((sum, node) => sum + readIo(node.router.pid).writeBytes, 0) + (natsPid ? readIo(natsPid).writeBytes : 0) + (backend?.diskWriteBytes() ?? 0),
+      cpuByPart: () => ({
+        ...Object.fromEntries(nodes.map((node) => [node.id, node.router.cpuMs()])),
+        nats: cpuOf(natsPid),
+        ...(backend ? { "cql + redis": backend.cpuMs() } : {}),
+      }),
       natsInMessages: async () => (await natsVarz(monitorPort)).in_msgs,
       status,
       stop: stopAll,

@@ -1,8 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { chatKey, userKey } from "../../src/cluster/routing.ts";
 import { Ring } from "../../src/cluster/ring.ts";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { startClusterSystem, type ClusterStorage, type ClusterSystem } from "../lib/cluster-system.ts";
-import { startCqlBackend, type CqlBackendRequest } from "../lib/cql-backend.ts";
+import { migrateKeyspace, startCqlBackend, type CqlBackend, type CqlBackendRequest } from "../lib/cql-backend.ts";
 import type { Progress } from "../lib/progress.ts";
 import type { ClientSpec } from "../load/protocol.ts";
 import { runDirectRamp, type DirectOptions, type DirectRamp, type DirectStep } from "./direct-ramp.ts";
@@ -59,6 +60,8 @@ export interface ClusterRun {
   nodes: NodePlacement[];
   /** Every node reported the connections and actors the ring placed on it. */
   placementVerified: boolean;
+  /** CPU seconds of each part of the system from the warm-up to the end of the ramp (nodes, NATS, the backend's servers if the bench started them). */
+  cpuSecondsByPart?: Record<string, number>;
   /** Messages published to NATS per message delivered, from the warm-up to the end of the ramp (heartbeats included). */
   natsMessagesPerDelivered: number;
 }
@@ -156,6 +159,7 @@ async function runPlacement(placement: Placement, options: ClusterOptions, stora
   for (const spec of specs) expected.get(ring.ownerOf(userKey(spec.user)))!.clients += 1;
   const reported = new Map<string, { connections: number; actors: number; actorsAfter: number }>();
   let natsBefore = 0;
+  let cpuBefore: Record<string, number> = {};
   let ramp: DirectRamp;
   try {
     ramp = await runDirectRamp(system, options, progress, {
@@ -163,9 +167,11 @@ async function runPlacement(placement: Placement, options: ClusterOptions, stora
       afterOpen: async () => {
         for (const status of await system.status()) reported.set(status.node, { connections: status.connections, actors: status.actors, actorsAfter: 0 });
         natsBefore = await system.natsInMessages();
+        cpuBefore = system.cpuByPart();
       },
     });
     const natsAfter = await system.natsInMessages();
+    const cpuSecondsByPart = Object.fromEntries(Object.entries(system.cpuByPart()).map(([part, ms]) => [part, Math.round((ms - (cpuBefore[part] ?? 0)) / 100) / 10]));
     for (const status of await system.status()) {
       const entry = reported.get(status.node);
       if (entry) entry.actorsAfter = status.actors;
@@ -191,18 +197,28 @@ async function runPlacement(placement: Placement, options: ClusterOptions, stora
       atMax: atMaxOf(ramp),
       nodes,
       placementVerified,
+      cpuSecondsByPart,
       natsMessagesPerDelivered: Math.round((100 * (natsAfter - natsBefore)) / Math.max(1, delivered + warmup)) / 100,
     };
     progress(
       `${name}: placement ${placementVerified ? "verified" : "NOT as planned"}: ` +
         nodes.map((n) => `${n.node} ${n.reportedConnections}/${n.clients} clients, ${n.reportedActors}/${n.users} user actors, ${n.reportedActorsAfter} actors after (${n.users} users + ${n.chats} chats)`).join("; ") +
-        `; ${run.natsMessagesPerDelivered} NATS messages per delivered message`,
+        `; ${run.natsMessagesPerDelivered} NATS messages per delivered message; CPU s by part: ${JSON.stringify(cpuSecondsByPart)}`,
     );
     progress(`${name}: highest sustained ${run.maxSustainedPerSec} msgs/s${run.atMax ? ` (e2e p50 ${run.atMax.p50Ms} ms, p99 ${run.atMax.p99Ms} ms at ${run.atMax.offeredPerSec}/s offered)` : ""}`);
     return run;
   } finally {
     await system.stop();
   }
+}
+
+/** A fresh keyspace for the scenario (schema changes take Cassandra tens of seconds on 2 cores: once, not per run). */
+async function cqlStorage(backend: CqlBackend, progress: Progress): Promise<ClusterStorage> {
+  const keyspace = `bench_${randomBytes(4).toString("hex")}`;
+  const startedAt = Date.now();
+  await migrateKeyspace(backend, keyspace);
+  progress(`keyspace ${keyspace} migrated in ${Math.round((Date.now() - startedAt) / 1000)} s`);
+  return { kind: "cql", backend, keyspace };
 }
 
 const LMDB_DESCRIPTION = "each node on its own embedded LMDB under its own data directory (--unsafe-local-store-cluster)";
@@ -213,18 +229,19 @@ const LMDB_DESCRIPTION = "each node on its own embedded LMDB under its own data 
  * node, once with every pair split across the nodes. On `lmdb` the nodes run with
  * --unsafe-local-store-cluster (bench/lib/cluster-system.ts): fine while the ring does not
  * change, as here. On `cql` they share one Cassandra/ScyllaDB and one Redis, as a real
- * cluster does (a fresh keyspace and Redis prefix per run); servers not given are started for
- * the scenario and stopped at its end.
+ * cluster does (one keyspace migrated for the scenario, its two runs on disjoint users and
+ * chats, a Redis key prefix per run); servers not given are started for the scenario and
+ * stopped at its end.
  */
 export async function runClusterScenario(options: ClusterOptions, progress: Progress): Promise<ClusterScenarioResult> {
   progress(`nodes ${options.nodes.join(", ")} on ${options.backend}, pairs ${options.pairs}, ${options.stepSeconds} s per step, p99 limit ${options.p99LimitMs} ms`);
   const backend = options.backend === "cql" ? await startCqlBackend(options.cql ?? {}, progress) : undefined;
-  const storage: ClusterStorage = backend ? { kind: "cql", backend } : { kind: "lmdb" };
   const backendDescription = backend ? backend.description : LMDB_DESCRIPTION;
   if (backend) progress(`backend: ${backendDescription}`);
   let sameNode: ClusterRun;
   let crossNode: ClusterRun;
   try {
+    const storage = backend ? await cqlStorage(backend, progress) : { kind: "lmdb" as const };
     sameNode = await runPlacement("same-node", options, storage, progress);
     crossNode = await runPlacement("cross-node", options, storage, progress);
   } finally {

@@ -47,6 +47,9 @@ function directOptions(flags: CommonFlags): DirectScenarioOptions {
   };
 }
 
+const CLUSTER_CQL_RATES = [50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 5000];
+const CLUSTER_CQL_QUICK_RATES = [50, 150, 400, 1000, 2000, 5000];
+
 export const SCENARIOS: Scenario[] = [
   {
     name: "connections",
@@ -109,13 +112,16 @@ export const SCENARIOS: Scenario[] = [
       return {
         pairs: direct.pairs,
         processes: direct.processes,
-        rates: direct.rates,
+        // Every message is several CQL writes to one Cassandra sharing the two cores: the LMDB
+        // ramp's first step is already past it.
+        rates: flags.cql ? (flags.quick ? CLUSTER_CQL_QUICK_RATES : CLUSTER_CQL_RATES) : direct.rates,
         stepSeconds: direct.stepSeconds,
         drainMs: direct.drainMs,
         bodyBytes: direct.bodyBytes,
         p99LimitMs: direct.p99LimitMs,
         halfRateCheck: direct.halfRateCheck,
-        warmupSeconds: direct.warmupSeconds,
+        // A fresh JVM compiles its write path during the first seconds of load.
+        warmupSeconds: flags.cql ? 15 : direct.warmupSeconds,
         nodes: ["n1", "n2"],
         targetRatio: 0.7,
         backend: flags.cql ? "cql" : "lmdb",
