@@ -324,7 +324,10 @@ export function groupSection(result: GroupScenarioResult): Section {
 
 /** Where the cluster's nodes kept messages, in words (records from before the CQL variant say only `lmdb`). */
 function clusterBackendWords(result: ClusterScenarioResult): string {
-  if (result.backend === "cql") return `all nodes on one shared CQL + Redis backend (**cql**: ${result.backendDescription ?? "servers not recorded"}; a fresh keyspace and Redis key prefix per run)`;
+  if (result.backend === "cql") {
+    const primed = result.priming ? `, after a discarded priming run (the same-node load on other users: ${n(result.priming.maxSustainedPerSec)} msgs/s) so that neither measured run pays for the JVM's warm-up` : "";
+    return `all nodes on one shared CQL + Redis backend (**cql**: ${result.backendDescription ?? "servers not recorded"}; one fresh keyspace for the scenario, a Redis key prefix per run${primed})`;
+  }
   return "each node on the embedded LMDB backend (**lmdb**) with its own data directory (`--unsafe-local-store-cluster`)";
 }
 
