@@ -384,7 +384,7 @@ export function clusterSection(result: ClusterScenarioResult | undefined): Secti
       ]),
     ),
     "",
-    `**Cross-node / same-node throughput: ${result.ratio === undefined ? "—" : `${n(result.ratio)}×`}**, ${verdict}.${result.deliveredRatio === undefined ? "" : ` Without the latency limit (the most any step delivered per second, passed or not): ${n(result.crossNode.maxDeliveredPerSec ?? 0)} against ${n(result.sameNode.maxDeliveredPerSec ?? 0)} msgs/s, ${n(result.deliveredRatio)}×.`}`,
+    `**Cross-node / same-node throughput: ${result.ratio === undefined ? "—" : `${n(result.ratio)}×`}**, ${verdict}.`,
     "",
     "\"Placement as planned\": once the clients were connected, every node reported (`router cluster status`) exactly the connections and UserActors the ring put on it. NATS messages are what the nats-server received (its `/varz` `in_msgs`) from the warm-up to the end of the ramp, heartbeats included, per message delivered; one NATS message can carry a batch of deliveries.",
     "",
