@@ -11,7 +11,10 @@
  *   --no-baselines     direct: skip the baseline runs (ceiling prototype, plain relay, NATS, ejabberd)
  *   --no-ejabberd      direct: skip only ejabberd (its install script needs root and apt-get)
  *   --no-profile       direct: skip the CPU-profiled run
- *   --scylla HOSTS --redis URL   direct: also run against the CQL + Redis backend
+ *   --scylla HOSTS --redis URL   direct: also run against the CQL + Redis backend;
+ *                      cluster: run the nodes on it (either one alone: the bench starts the other)
+ *   --cql              cluster: run the nodes on a CQL + Redis backend the bench starts itself
+ *                      (Cassandra and redis-server on free ports, stopped at the end)
  *   --out DIR          where JSON and REPORT.md go (default bench/results)
  */
 import { parseArgs } from "node:util";
@@ -31,12 +34,13 @@ const { values, positionals } = parseArgs({
     "no-profile": { type: "boolean", default: false },
     scylla: { type: "string" },
     redis: { type: "string" },
+    cql: { type: "boolean", default: false },
     out: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 
-const usage = `usage: npm run bench -- <${SCENARIOS.map((s) => s.name).join("|")}|all|report> [--quick] [--pairs N] [--step-seconds S] [--no-baselines] [--no-ejabberd] [--no-profile] [--scylla HOSTS --redis URL] [--out DIR]\n\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.summary}`).join("\n")}\n`;
+const usage = `usage: npm run bench -- <${SCENARIOS.map((s) => s.name).join("|")}|all|report> [--quick] [--pairs N] [--step-seconds S] [--no-baselines] [--no-ejabberd] [--no-profile] [--scylla HOSTS --redis URL] [--cql] [--out DIR]\n\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.summary}`).join("\n")}\n`;
 
 if (values.help || positionals.length === 0) {
   process.stdout.write(usage);
@@ -58,6 +62,9 @@ const flags: CommonFlags = {
   ejabberd: !values["no-ejabberd"],
   profile: !values["no-profile"],
   cqlFlags: [...(values.scylla ? ["--scylla", values.scylla] : []), ...(values.redis ? ["--redis", values.redis] : [])],
+  cql: values.cql || values.scylla !== undefined || values.redis !== undefined,
+  scylla: values.scylla,
+  redis: values.redis,
 };
 const outDir = values.out ?? RESULTS_DIR;
 

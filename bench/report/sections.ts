@@ -344,6 +344,15 @@ export function groupSection(result: GroupScenarioResult): Section {
   return { markdown: parts.join("\n"), charts };
 }
 
+/** Where the cluster's nodes kept messages, in words (records from before the CQL variant say only `lmdb`). */
+function clusterBackendWords(result: ClusterScenarioResult): string {
+  if (result.backend === "cql") {
+    const primed = result.priming ? `, after a discarded priming run (the same-node load on other users: ${n(result.priming.maxSustainedPerSec)} msgs/s) so that neither measured run pays for the JVM's warm-up` : "";
+    return `all nodes on one shared CQL + Redis backend (**cql**: ${result.backendDescription ?? "servers not recorded"}; one fresh keyspace for the scenario, a Redis key prefix per run${primed})`;
+  }
+  return "each node on the embedded LMDB backend (**lmdb**) with its own data directory (`--unsafe-local-store-cluster`)";
+}
+
 export function clusterSection(result: ClusterScenarioResult | undefined): Section {
   if (!result) return { markdown: "## Cluster\n\nNot measured yet. Run `npm run bench -- cluster`.\n", charts: new Map() };
   const charts = new Map<string, string>();
@@ -376,14 +385,15 @@ export function clusterSection(result: ClusterScenarioResult | undefined): Secti
         : `**missed** by ${n(Math.round((result.targetRatio - result.ratio) * 100) / 100)}× (target ≥ ${result.targetRatio}×: ${n(Math.round((1000 * result.ratio) / result.targetRatio) / 10)}% of it)`;
   const unverified = runs.filter(([, run]) => !run.placementVerified).map(([name]) => name);
   const parts = [
-    "## Cluster: same node against across nodes",
+    `## Cluster: same node against across nodes (${result.backend})`,
     "",
-    `The direct load above (same pairs, load processes, open-loop ramp and pass rule) run twice against a fresh cluster of ${result.nodes.length} nodes (${result.nodes.join(", ")}) on one nats-server, each node on the embedded LMDB backend with its own data directory, all with one \`--secret\`. User ids are chosen with the ring (src/cluster/ring.ts) so every user's actor is on a known node, and each client connects to the node owning its user. **Same node**: ${result.sameNode.description}. **Across nodes**: ${result.crossNode.description}. Server CPU below is the two nodes' and the NATS server's together, in percent of one core; the load processes share the same two cores.`,
+    `The direct load above (same pairs, load processes, open-loop ramp and pass rule) run twice against a fresh cluster of ${result.nodes.length} nodes (${result.nodes.join(", ")}) on one nats-server, ${clusterBackendWords(result)}, all with one \`--secret\`. User ids are chosen with the ring (src/cluster/ring.ts) so every user's actor is on a known node, and each client connects to the node owning its user. **Same node**: ${result.sameNode.description}. **Across nodes**: ${result.crossNode.description}. Server CPU below is the two nodes' and the NATS server's together${result.backend === "cql" ? " (and Cassandra's and Redis's when the bench started them)" : ""}, in percent of one core; the load processes share the same two cores.`,
     "",
     table(
-      ["placement", "clients per node", "placement as planned", "highest sustained msgs/s (p99 < 100 ms)", "p50 ms there", "p99 ms there", "half rate /s", "p50 ms there", "p99 ms there", "NATS msgs per delivered msg"],
+      ["placement", "backend", "clients per node", "placement as planned", "highest sustained msgs/s (p99 < 100 ms)", "p50 ms there", "p99 ms there", "half rate /s", "p50 ms there", "p99 ms there", "NATS msgs per delivered msg"],
       runs.map(([name, run]) => [
         name,
+        run.backend ?? result.backend,
         run.nodes.map((node) => `${node.node} ${n(node.clients)}`).join(", "),
         run.placementVerified ? "yes" : "**no**",
         run.maxSustainedPerSec,

@@ -72,7 +72,7 @@ export function targetRows(records: Map<string, ScenarioRecord>): TargetRow[] {
     rows.push({
       figure: "cross-node versus same-node throughput",
       target: `≥ ${cluster.targetRatio}x`,
-      measured: `${shown} (${fmt(cluster.crossNode.maxSustainedPerSec)} against ${fmt(cluster.sameNode.maxSustainedPerSec)} msgs/s, ${cluster.nodes.length} LMDB nodes)`,
+      measured: `${shown} (${fmt(cluster.crossNode.maxSustainedPerSec)} against ${fmt(cluster.sameNode.maxSustainedPerSec)} msgs/s, ${cluster.nodes.length} nodes on ${cluster.backend === "cql" ? "CQL + Redis" : "LMDB each"})`,
       verdict: unverified ? `${verdict}; placement not as planned` : verdict,
     });
   } else {

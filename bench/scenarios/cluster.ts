@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { chatKey, userKey } from "../../src/cluster/routing.ts";
 import { Ring } from "../../src/cluster/ring.ts";
 import { directChatId } from "../../src/protocol/frames.ts";
-import { startClusterSystem, type ClusterSystem } from "../lib/cluster-system.ts";
+import { startClusterSystem, type ClusterStorage, type ClusterSystem } from "../lib/cluster-system.ts";
+import { migrateKeyspace, startCqlBackend, type CqlBackend, type CqlBackendRequest } from "../lib/cql-backend.ts";
 import type { Progress } from "../lib/progress.ts";
 import type { ClientSpec } from "../load/protocol.ts";
 import { runDirectRamp, type DirectOptions, type DirectRamp, type DirectStep } from "./direct-ramp.ts";
@@ -11,7 +13,13 @@ export interface ClusterOptions extends DirectOptions {
   nodes: string[];
   /** The cross-node over same-node throughput the issue asks for. */
   targetRatio: number;
+  /** Each node on its own LMDB, or all on one CQL + Redis backend (given, or started by the bench). */
+  backend: ClusterBackend;
+  /** On CQL: the servers to use; whichever is missing the bench starts. */
+  cql?: CqlBackendRequest;
 }
+
+export type ClusterBackend = "lmdb" | "cql";
 
 export type Placement = "same-node" | "cross-node";
 
@@ -40,6 +48,10 @@ export interface NodePlacement {
 
 export interface ClusterRun {
   placement: Placement;
+  /** Where the nodes kept messages in this run (absent in records older than the CQL variant: lmdb). */
+  backend?: ClusterBackend;
+  /** On CQL: the keyspace this run's nodes shared. */
+  keyspace?: string;
   description: string;
   ramp: DirectRamp;
   maxSustainedPerSec: number;
@@ -48,13 +60,19 @@ export interface ClusterRun {
   nodes: NodePlacement[];
   /** Every node reported the connections and actors the ring placed on it. */
   placementVerified: boolean;
+  /** CPU seconds of each part of the system from the warm-up to the end of the ramp (nodes, NATS, the backend's servers if the bench started them). */
+  cpuSecondsByPart?: Record<string, number>;
   /** Messages published to NATS per message delivered, from the warm-up to the end of the ramp (heartbeats included). */
   natsMessagesPerDelivered: number;
 }
 
 export interface ClusterScenarioResult {
   nodes: string[];
-  backend: "lmdb";
+  backend: ClusterBackend;
+  /** In words: which servers the backend ran on, and who started them (LMDB: each node's own environment). */
+  backendDescription?: string;
+  /** On CQL: the same-node load on its own users, run first and left out of the ratio, so that neither run pays for the JVM's warm-up. */
+  priming?: ClusterRun;
   sameNode: ClusterRun;
   crossNode: ClusterRun;
   /** crossNode.maxSustainedPerSec / sameNode.maxSustainedPerSec */
@@ -125,12 +143,13 @@ function atMaxOf(ramp: DirectRamp): ClusterRun["atMax"] {
   return { offeredPerSec: best.offeredPerSec, deliveredPerSec: best.deliveredPerSec, p50Ms: best.e2e.p50Ms, p99Ms: best.e2e.p99Ms, p999Ms: best.e2e.p999Ms };
 }
 
-async function runPlacement(placement: Placement, options: ClusterOptions, progress: Progress): Promise<ClusterRun> {
+// long: one placement's start, ramp, status checks and record, around one try/finally
+async function runPlacement(placement: Placement, options: ClusterOptions, storage: ClusterStorage, progress: Progress, userPrefix?: string): Promise<ClusterRun> {
   const ring = Ring.of(options.nodes);
-  const plan = planPairs(ring, options.pairs, placement, placement === "same-node" ? "s" : "x");
-  const name = `${placement} (${options.nodes.length} nodes, lmdb)`;
-  const system: ClusterSystem = await startClusterSystem(options.nodes, {}, name);
-  progress(`${name}: nodes ${system.nodes.map((n) => `${n.id} on :${n.router.port}`).join(", ")}, NATS ${system.nats.url}, prefix ${system.prefix}; ring agreed`);
+  const plan = planPairs(ring, options.pairs, placement, userPrefix ?? (placement === "same-node" ? "s" : "x"));
+  const name = `${userPrefix === PRIMING_PREFIX ? "priming, " : ""}${placement} (${options.nodes.length} nodes, ${storage.kind === "cql" ? "cql + redis" : "lmdb"})`;
+  const system: ClusterSystem = await startClusterSystem(options.nodes, {}, name, storage);
+  progress(`${name}: nodes ${system.nodes.map((n) => `${n.id} on :${n.router.port}`).join(", ")}, NATS ${system.nats.url}, prefix ${system.prefix}${system.keyspace ? `, keyspace ${system.keyspace}` : ""}; ring agreed`);
   const urls = new Map(system.nodes.map((node) => [node.id, node.router.url]));
   const specs = clusterSpecs(plan, (node) => urls.get(node)!);
   const expected = new Map(options.nodes.map((node) => [node, { clients: 0, users: 0, chats: 0 }]));
@@ -142,6 +161,7 @@ async function runPlacement(placement: Placement, options: ClusterOptions, progr
   for (const spec of specs) expected.get(ring.ownerOf(userKey(spec.user)))!.clients += 1;
   const reported = new Map<string, { connections: number; actors: number; actorsAfter: number }>();
   let natsBefore = 0;
+  let cpuBefore: Record<string, number> = {};
   let ramp: DirectRamp;
   try {
     ramp = await runDirectRamp(system, options, progress, {
@@ -149,9 +169,11 @@ async function runPlacement(placement: Placement, options: ClusterOptions, progr
       afterOpen: async () => {
         for (const status of await system.status()) reported.set(status.node, { connections: status.connections, actors: status.actors, actorsAfter: 0 });
         natsBefore = await system.natsInMessages();
+        cpuBefore = system.cpuByPart();
       },
     });
     const natsAfter = await system.natsInMessages();
+    const cpuSecondsByPart = Object.fromEntries(Object.entries(system.cpuByPart()).map(([part, ms]) => [part, Math.round((ms - (cpuBefore[part] ?? 0)) / 100) / 10]));
     for (const status of await system.status()) {
       const entry = reported.get(status.node);
       if (entry) entry.actorsAfter = status.actors;
@@ -169,18 +191,21 @@ async function runPlacement(placement: Placement, options: ClusterOptions, progr
     const placementVerified = nodes.every((node) => node.reportedConnections === node.clients && node.reportedActors === node.users);
     const run: ClusterRun = {
       placement,
+      backend: storage.kind,
+      keyspace: system.keyspace,
       description: DESCRIPTIONS[placement],
       ramp,
       maxSustainedPerSec: ramp.maxSustainedPerSec,
       atMax: atMaxOf(ramp),
       nodes,
       placementVerified,
+      cpuSecondsByPart,
       natsMessagesPerDelivered: Math.round((100 * (natsAfter - natsBefore)) / Math.max(1, delivered + warmup)) / 100,
     };
     progress(
       `${name}: placement ${placementVerified ? "verified" : "NOT as planned"}: ` +
         nodes.map((n) => `${n.node} ${n.reportedConnections}/${n.clients} clients, ${n.reportedActors}/${n.users} user actors, ${n.reportedActorsAfter} actors after (${n.users} users + ${n.chats} chats)`).join("; ") +
-        `; ${run.natsMessagesPerDelivered} NATS messages per delivered message`,
+        `; ${run.natsMessagesPerDelivered} NATS messages per delivered message; CPU s by part: ${JSON.stringify(cpuSecondsByPart)}`,
     );
     progress(`${name}: highest sustained ${run.maxSustainedPerSec} msgs/s${run.atMax ? ` (e2e p50 ${run.atMax.p50Ms} ms, p99 ${run.atMax.p99Ms} ms at ${run.atMax.offeredPerSec}/s offered)` : ""}`);
     return run;
@@ -189,19 +214,49 @@ async function runPlacement(placement: Placement, options: ClusterOptions, progr
   }
 }
 
+/** A fresh keyspace for the scenario (schema changes take Cassandra tens of seconds on 2 cores: once, not per run). */
+async function cqlStorage(backend: CqlBackend, progress: Progress): Promise<ClusterStorage> {
+  const keyspace = `bench_${randomBytes(4).toString("hex")}`;
+  const startedAt = Date.now();
+  await migrateKeyspace(backend, keyspace);
+  progress(`keyspace ${keyspace} migrated in ${Math.round((Date.now() - startedAt) / 1000)} s`);
+  return { kind: "cql", backend, keyspace };
+}
+
+const PRIMING_PREFIX = "p";
+
+const LMDB_DESCRIPTION = "each node on its own embedded LMDB under its own data directory (--unsafe-local-store-cluster)";
+
 /**
  * The direct load (bench/scenarios/direct-ramp.ts, the same load processes and pass rule as
- * the direct scenario) twice against a fresh two-node cluster on the embedded LMDB backend:
- * once with every pair on one node, once with every pair split across the nodes. The nodes run
- * with --unsafe-local-store-cluster (bench/lib/cluster-system.ts): fine while the ring does not
- * change, as here; a real cluster shares ScyllaDB and Redis.
+ * the direct scenario) twice against a fresh two-node cluster: once with every pair on one
+ * node, once with every pair split across the nodes. On `lmdb` the nodes run with
+ * --unsafe-local-store-cluster (bench/lib/cluster-system.ts): fine while the ring does not
+ * change, as here. On `cql` they share one Cassandra/ScyllaDB and one Redis, as a real
+ * cluster does (one keyspace migrated for the scenario, its two runs on disjoint users and
+ * chats, a Redis key prefix per run); servers not given are started for the scenario and
+ * stopped at its end.
  */
 export async function runClusterScenario(options: ClusterOptions, progress: Progress): Promise<ClusterScenarioResult> {
-  progress(`nodes ${options.nodes.join(", ")}, pairs ${options.pairs}, ${options.stepSeconds} s per step, p99 limit ${options.p99LimitMs} ms`);
-  const sameNode = await runPlacement("same-node", options, progress);
-  const crossNode = await runPlacement("cross-node", options, progress);
+  progress(`nodes ${options.nodes.join(", ")} on ${options.backend}, pairs ${options.pairs}, ${options.stepSeconds} s per step, p99 limit ${options.p99LimitMs} ms`);
+  const backend = options.backend === "cql" ? await startCqlBackend(options.cql ?? {}, progress) : undefined;
+  const backendDescription = backend ? backend.description : LMDB_DESCRIPTION;
+  if (backend) progress(`backend: ${backendDescription}`);
+  let sameNode: ClusterRun;
+  let crossNode: ClusterRun;
+  let priming: ClusterRun | undefined;
+  try {
+    const storage = backend ? await cqlStorage(backend, progress) : { kind: "lmdb" as const };
+    // A fresh JVM keeps compiling Cassandra's write path (Paxos included) for minutes: whichever
+    // placement ran first would pay for it. A discarded run first leaves both a warm backend.
+    if (backend) priming = await runPlacement("same-node", options, storage, progress, PRIMING_PREFIX);
+    sameNode = await runPlacement("same-node", options, storage, progress);
+    crossNode = await runPlacement("cross-node", options, storage, progress);
+  } finally {
+    await backend?.stop();
+  }
   const ratio = sameNode.maxSustainedPerSec > 0 ? Math.round((100 * crossNode.maxSustainedPerSec) / sameNode.maxSustainedPerSec) / 100 : undefined;
   const met = ratio === undefined ? undefined : ratio >= options.targetRatio;
   progress(`cross-node / same-node throughput: ${ratio ?? "—"}× (target ≥ ${options.targetRatio}×: ${met === undefined ? "not measurable" : met ? "met" : "missed"})`);
-  return { nodes: options.nodes, backend: "lmdb", sameNode, crossNode, ratio, targetRatio: options.targetRatio, met };
+  return { nodes: options.nodes, backend: options.backend, backendDescription, priming, sameNode, crossNode, ratio, targetRatio: options.targetRatio, met };
 }

@@ -15,6 +15,10 @@ export interface CommonFlags {
   ejabberd: boolean;
   profile: boolean;
   cqlFlags: string[];
+  /** The cluster scenario on the CQL + Redis backend (`--cql`, or `--scylla`/`--redis` given). */
+  cql: boolean;
+  scylla?: string;
+  redis?: string;
 }
 
 export interface Scenario {
@@ -42,6 +46,9 @@ function directOptions(flags: CommonFlags): DirectScenarioOptions {
     cqlFlags: flags.cqlFlags,
   };
 }
+
+const CLUSTER_CQL_RATES = [50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 5000];
+const CLUSTER_CQL_QUICK_RATES = [50, 150, 400, 1000, 2000, 5000];
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -99,21 +106,26 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "cluster",
-    summary: "the direct ramp on two LMDB nodes over NATS: pairs on one node, then pairs split across the nodes",
+    summary: "the direct ramp on two nodes over NATS (LMDB each, or one CQL + Redis with --cql): pairs on one node, then pairs split across the nodes",
     options: (flags): ClusterOptions => {
       const direct = directOptions(flags);
       return {
         pairs: direct.pairs,
         processes: direct.processes,
-        rates: direct.rates,
+        // Every message is several CQL writes to one Cassandra sharing the two cores: the LMDB
+        // ramp's first step is already past it.
+        rates: flags.cql ? (flags.quick ? CLUSTER_CQL_QUICK_RATES : CLUSTER_CQL_RATES) : direct.rates,
         stepSeconds: direct.stepSeconds,
         drainMs: direct.drainMs,
         bodyBytes: direct.bodyBytes,
         p99LimitMs: direct.p99LimitMs,
         halfRateCheck: direct.halfRateCheck,
-        warmupSeconds: direct.warmupSeconds,
+        // A fresh JVM compiles its write path during the first seconds of load.
+        warmupSeconds: flags.cql ? 15 : direct.warmupSeconds,
         nodes: ["n1", "n2"],
         targetRatio: 0.7,
+        backend: flags.cql ? "cql" : "lmdb",
+        cql: flags.cql ? { scylla: flags.scylla, redis: flags.redis } : undefined,
       };
     },
     run: (options, progress) => runClusterScenario(options as ClusterOptions, progress),
