@@ -162,7 +162,8 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
     if (entry.mail > 0 || entry.running || entry.faulted || state === undefined || !behaviour.handlesAtOnce?.(state, message)) return false;
     entry.running = true;
     try {
-      behaviour.handle(state, message, key);
+      // A promise here would let the actor's next message start beside it: a broken promise of handlesAtOnce.
+      if (isPromise(behaviour.handle(state, message, key))) throw new Error(`${this.kind} said it handles this at once, then did not`);
     } catch (error) {
       behaviour.answerCrash(message, error, key);
       this.crashedOutsideMailbox(key, entry, error);
