@@ -96,8 +96,13 @@ export const SCENARIOS: Scenario[] = [
       groups: flags.quick ? 2 : 4,
       members: 500,
       processes: 2,
-      rates: [10, 25, 50, 100, 200, 400, 800],
+      // BENCH_GROUP_RATES=10,25 measures only those steps (a short comparison run).
+      rates: process.env.BENCH_GROUP_RATES?.split(",").map(Number) ?? [10, 25, 50, 100, 200, 400, 800],
       stepSeconds: flags.stepSeconds ?? (flags.quick ? 2 : 5),
+      minSamples: 200,
+      stopAtFailure: process.env.BENCH_GROUP_RATES === undefined,
+      // BENCH_GROUP_WS_MEMBERS=1: members on the `ws` client, as before the lean one took groups.
+      leanMembers: process.env.BENCH_GROUP_WS_MEMBERS !== "1",
       drainMs: 3000,
       p99LimitMs: 100,
       bodyBytes: 64,

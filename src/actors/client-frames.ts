@@ -1,3 +1,4 @@
+import { encodeOnceForAll } from "../protocol/codec.ts";
 import type { ChatEventFrame, MessageFrame, SkipFrame } from "../protocol/frames.ts";
 import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
 import { WITHHELD_KIND } from "./blocking.ts";
@@ -50,7 +51,7 @@ export function toMessageFrame(message: StoredMessage): MessageFrame {
  * The frame an entry of a chat's log becomes. Edit entries are stored without their body
  * (a later delete must leave no copy of it behind); `editedBody` supplies it.
  */
-export function toClientFrame(entry: StoredMessage, editedBody?: StoredMessage["body"]): MessageFrame | ChatEventFrame | SkipFrame {
+export function toClientFrame(entry: StoredMessage, editedBody?: StoredMessage["body"]): ClientFrame {
   // A withheld entry (src/actors/blocking.ts) holds only a position, like a hidden one.
   if (entry.kind === HIDDEN_KIND || entry.kind === WITHHELD_KIND) return { t: "skip", chat: entry.chat, pos: entry.seq };
   if (!isEventEntry(entry)) return toMessageFrame(entry);
@@ -63,6 +64,24 @@ export function toClientFrame(entry: StoredMessage, editedBody?: StoredMessage["
     default:
       return { t: "react", ...common, user: entry.from, emoji: entry.emoji ?? "" };
   }
+}
+
+type ClientFrame = MessageFrame | ChatEventFrame | SkipFrame;
+
+/** Frames of entries handed to many members, keyed by the entry object all their delivers share. */
+const fannedOut = new WeakMap<StoredMessage, ClientFrame>();
+
+/**
+ * Builds and encodes `entry`'s frame once for every member it is about to be handed to (see
+ * clientFrameOf): a group message reaches hundreds of connections as the same bytes.
+ */
+export function shareClientFrame(entry: StoredMessage): void {
+  fannedOut.set(entry, encodeOnceForAll(toClientFrame(entry)));
+}
+
+/** The frame of `entry` as it is handed live: the shared one when its fan-out made one. */
+export function clientFrameOf(entry: StoredMessage): ClientFrame {
+  return fannedOut.get(entry) ?? toClientFrame(entry);
 }
 
 /** A stored message with a patch applied: its state after an edit, delete or reaction. */

@@ -2,7 +2,7 @@ import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type MediaRef, t
 import type { ReplyTo } from "../seams.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
-import { applyPatch, hiddenEntry, isEventEntry, toMessageFrame } from "./client-frames.ts";
+import { applyPatch, hiddenEntry, isEventEntry, shareClientFrame, toMessageFrame } from "./client-frames.ts";
 import { isWithheld, withheldEntry } from "./blocking.ts";
 import { WritesInFlight, type ChatWriterDeps } from "./chat-writer.ts";
 import { answer } from "./command-result.ts";
@@ -34,6 +34,8 @@ const DEFAULT_MAX_BATCH = 256;
 const NOBODY: readonly string[] = [];
 const NOBODY_PATCHES: readonly MessagePatch[] = [];
 const MAX_RECENT = 1000;
+/** Audiences larger than this (groups, not a direct chat's two members) share each message's encoded frame. */
+const SHARED_FRAMES_FROM = 2;
 
 /**
  * A chat's actor: membership, history, marks, typing, and the hand-off between requests and
@@ -46,6 +48,9 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
   return {
     initialState: () => new ConversationState(chats.writerDeps),
     handle: (state, msg, chat) => chats.handle(state, msg, chat),
+    // A mark is handled synchronously once the chat is loaded: the 500 acks of a group
+    // message then cost no mailbox turn each, and never queue ahead of the next send.
+    handlesAtOnce: (state, msg) => state.loaded && msg.type === "mark",
     // A chat that does not exist (a group never created, a direct chat without a message)
     // answered its request from an empty state and wrote nothing: keeping its actor for the
     // idle timeout would let frames naming made-up chats pile up actors.
@@ -212,7 +217,7 @@ class Conversations implements ConversationKit {
 
   private async onSend(state: ConversationState, chat: string, request: SendRequest): Promise<void> {
     const deps = this.deps;
-    if (!state.members.includes(request.from)) {
+    if (!state.isMember(request.from)) {
       replyError(deps.link, request.replyTo, state.group || !isGroupChat(chat) ? "forbidden" : "not_found", "not a member of this chat");
       return;
     }
@@ -269,6 +274,8 @@ class Conversations implements ConversationKit {
       const messages: StoredMessage[] = new Array<StoredMessage>(i - start);
       for (let j = start; j < i; j += 1) messages[j - start] = items[j]!.live;
       const origin = { user: previous.message.from, device: previous.device };
+      // A fan-out: every member is handed the same frames, built and encoded once here.
+      if (previous.audience.length > SHARED_FRAMES_FROM) for (const message of messages) shareClientFrame(message);
       if (previous.hidden.length === 0) {
         for (const member of previous.audience) deps.users.tellIfActive(member, { type: "deliver", messages, origin });
       } else {
@@ -301,7 +308,7 @@ class Conversations implements ConversationKit {
   }
 
   private onMark(state: ConversationState, chat: string, update: MarkUpdate): void {
-    if (!state.members.includes(update.user)) return;
+    if (!state.isMember(update.user)) return;
     const current = state.marks.get(update.user) ?? { delivered: 0, read: 0 };
     const read = Math.min(Math.max(current.read, update.read ?? 0), state.lastSeq);
     // Reading a message implies it was delivered to one of the reader's devices.

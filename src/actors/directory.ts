@@ -22,6 +22,13 @@ export interface ActorBehaviour<Msg, State> {
    * something cheap with it (never activate an actor: that is what the caller asked not to do).
    */
   missed?(message: Msg, key: string): void;
+  /**
+   * Whether `handle` finishes `message` synchronously in `state`, mutating `state` in place
+   * and returning it: then an idle actor (nothing queued) is handed it at once, inside the
+   * teller's turn, instead of through its mailbox (a setImmediate and a context per message;
+   * a 500-member group's fan-out is 500 of them).
+   */
+  handlesAtOnce?(state: State, message: Msg): boolean;
 }
 
 export interface SupervisionPolicy {
@@ -50,6 +57,8 @@ interface Entry<Msg, State> {
   crashes: number[];
   /** Set when another node took this key over: stop as soon as nothing is in flight. */
   evicting: boolean;
+  /** Handling something outside its mailbox right now (at once, or `runIfIdle`): nothing else may start. */
+  running: boolean;
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -131,14 +140,47 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
       return;
     }
     const entry = this.entries.get(key) ?? this.activate(key);
-    this.post(entry, message);
+    this.post(key, entry, message);
   }
 
-  private post(entry: Entry<Msg, State>, message: Msg): void {
+  private post(key: string, entry: Entry<Msg, State>, message: Msg): void {
+    entry.lastUsed = Date.now();
+    if (this.handleAtOnce(key, entry, message)) return;
     entry.pending += 1;
     entry.mail += 1;
-    entry.lastUsed = Date.now();
     dispatch(entry.ref, message);
+  }
+
+  /**
+   * Hands `message` to an idle actor now when its behaviour says it handles it synchronously
+   * (handlesAtOnce): the order of its messages is kept, as nothing of it is queued or running.
+   * A throw stops the actor as a crash would (see runIfIdle).
+   */
+  private handleAtOnce(key: string, entry: Entry<Msg, State>, message: Msg): boolean {
+    const state = entry.state;
+    const behaviour = this.behaviour;
+    if (entry.mail > 0 || entry.running || entry.faulted || state === undefined || !behaviour.handlesAtOnce?.(state, message)) return false;
+    entry.running = true;
+    try {
+      // A promise here would let the actor's next message start beside it: a broken promise of handlesAtOnce.
+      if (isPromise(behaviour.handle(state, message, key))) throw new Error(`${this.kind} said it handles this at once, then did not`);
+    } catch (error) {
+      behaviour.answerCrash(message, error, key);
+      this.crashedOutsideMailbox(key, entry, error);
+      return true;
+    } finally {
+      entry.running = false;
+    }
+    if (entry.evicting || behaviour.disposable?.(state)) this.stopIfIdle(key, entry);
+    return true;
+  }
+
+  private crashedOutsideMailbox(key: string, entry: Entry<Msg, State>, error: unknown): void {
+    this.log.error({ err: error, kind: this.kind, key }, "actor failed handling a message outside its mailbox; stopping it");
+    this.events.restart(this.kind);
+    if (this.entries.get(key) === entry) this.entries.delete(key);
+    stop(entry.ref);
+    this.settleIdle();
   }
 
   /**
@@ -151,7 +193,7 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
       if (!this.stopped) this.behaviour.missed?.(message, key);
       return false;
     }
-    this.post(entry, message);
+    this.post(key, entry, message);
     return true;
   }
 
@@ -166,16 +208,15 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
    */
   runIfIdle(key: string, work: (state: State) => boolean): boolean {
     const entry = this.entries.get(key);
-    if (!entry || this.stopped || entry.mail > 0 || entry.faulted || entry.state === undefined) return false;
+    if (!entry || this.stopped || entry.mail > 0 || entry.running || entry.faulted || entry.state === undefined) return false;
+    entry.running = true;
     try {
       return work(entry.state);
     } catch (error) {
-      this.log.error({ err: error, kind: this.kind, key }, "actor failed handling an outcome; stopping it");
-      this.events.restart(this.kind);
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-      stop(entry.ref);
-      this.settleIdle();
+      this.crashedOutsideMailbox(key, entry, error);
       return true;
+    } finally {
+      entry.running = false;
     }
   }
 
@@ -248,6 +289,7 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
       lastUsed: Date.now(),
       crashes: [],
       evicting: false,
+      running: false,
     };
     const behaviour = this.behaviour;
     this.nextName += 1;

@@ -6,7 +6,7 @@ import { blocksOf, handleContactsRequest, type ContactListDeps } from "./contact
 import { onCallDeviceAttached, onUserCallMessage } from "../calls/user-calls.ts";
 import type { Attach, Detach, GatewaysGone, GroupInviteNotice, ReceiptNotice, TypingNotice, UserMessage } from "./messages.ts";
 import { shareOf } from "../seams.ts";
-import { onAck, onDeliver } from "./user-delivery.ts";
+import { deliversAtOnce, onAck, onDeliver } from "./user-delivery.ts";
 import { listDeps, onPrivacy, relationsChanged, shownBy, withBlocks } from "./user-settings.ts";
 import { sameConnection, UserState, type DeviceSession, type UserDeps } from "./user-state.ts";
 import { syncDevice } from "./user-sync.ts";
@@ -180,6 +180,9 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
           return handleUserMessage(deps, lists, state, message, user);
       }
     },
+    // What `handle` finishes synchronously above: an idle user's actor takes it at once.
+    handlesAtOnce: (state, message) =>
+      message.type === "ack" || message.type === "receipt" || (message.type === "deliver" && deliversAtOnce(state, message)),
     keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(deps.clock.now()),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {

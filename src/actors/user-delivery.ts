@@ -1,4 +1,4 @@
-import { toClientFrame } from "./client-frames.ts";
+import { clientFrameOf } from "./client-frames.ts";
 import type { Deliver, DeviceAck } from "./messages.ts";
 import { framesOf, groupFloor } from "./user-sync.ts";
 import { sameConnection, type DeviceSession, type UserDeps, type UserState } from "./user-state.ts";
@@ -35,6 +35,23 @@ export function onDeliver(deps: UserDeps, state: UserState, user: string, delive
   return undefined;
 }
 
+/** Whether onDeliver hands `deliver` out synchronously: no live device would be left a gap to fill first. */
+export function deliversAtOnce(state: UserState, deliver: Deliver): boolean {
+  for (const session of state.sessions.values()) {
+    let chat = "";
+    let handed = 0;
+    for (const message of deliver.messages) {
+      if (message.chat !== chat) {
+        chat = message.chat;
+        handed = session.sent.get(chat) ?? 0;
+      }
+      if (message.seq > handed + 1) return false;
+      if (message.seq > handed) handed = message.seq;
+    }
+  }
+  return true;
+}
+
 /**
  * Hands `deliver.messages` from index `start` on to one device, up to the first message that
  * would leave a gap: its index is returned (nothing of it handed yet), or -1 once all are.
@@ -50,7 +67,7 @@ function handOut(deps: UserDeps, user: string, device: string, session: DeviceSe
     if (message.seq > handed + 1) return i;
     session.sent.set(chat, message.seq);
     if (!fromThisDevice) {
-      deps.link.send(session.conn, toClientFrame(message));
+      deps.link.send(session.conn, clientFrameOf(message));
     } else if ((session.cursors.get(chat) ?? 0) === message.seq - 1) {
       // The sender has its own message already (it got `sent`): count it as acked.
       session.cursors.set(chat, message.seq);

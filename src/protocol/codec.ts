@@ -23,8 +23,22 @@ const unpackr = new Unpackr({
   copyBuffers: true,
 } as unknown as Options);
 
+/**
+ * Frames many connections are sent unchanged (a group message's fan-out), with their bytes:
+ * encoded once for all rather than once per member. Weak: gone with the frame.
+ */
+const encodedOnce = new WeakMap<ServerFrame, Uint8Array>();
+
+/** Encodes `frame` now, once: every later encodeFrame of this same object returns these bytes. */
+export function encodeOnceForAll<F extends ServerFrame>(frame: F): F {
+  encodedOnce.set(frame, packr.pack(frame));
+  return frame;
+}
+
 export function encodeFrame(frame: ServerFrame): Uint8Array {
-  return packr.pack(frame);
+  // msgpackr never writes over bytes it returned (a full buffer is replaced, not reused), so
+  // one encoding can sit in many connections' outboxes.
+  return encodedOnce.get(frame) ?? packr.pack(frame);
 }
 
 /** Encodes anything MessagePack can hold; the client SDK and tests use it for client frames. */

@@ -162,3 +162,79 @@ describe("an outcome run on an idle actor (runIfIdle)", () => {
     chats.stopAll();
   });
 });
+
+describe("a message an idle actor handles at once (handlesAtOnce)", () => {
+  const kinds = start();
+  after(() => stop(kinds));
+
+  /**
+   * Each message appends itself to the state: "now:..." synchronously (and is declared so),
+   * anything else after a promise. "now:boom" throws; "now:echo" tells its actor "now:echoed".
+   */
+  function journals(restarts: string[] = [], crashed: string[] = []) {
+    return new ActorDirectory<string, string[]>(
+      kinds,
+      `at-once-${Math.random().toString(36).slice(2, 8)}`,
+      (self) => ({
+        initialState: () => [],
+        handle: (state, message, key) => {
+          if (!message.startsWith("now:")) return Promise.resolve().then(() => (state.push(message), state));
+          if (message === "now:boom") throw new Error("boom");
+          state.push(message);
+          if (message === "now:echo") {
+            self.tell(key, "now:echoed");
+            state.push("after the echo was told");
+          }
+          return state;
+        },
+        handlesAtOnce: (_state, message) => message.startsWith("now:"),
+        answerCrash: (message) => crashed.push(message),
+      }),
+      { idleMs: 3_600_000, maxRestarts: 3, withinMs: 1000 },
+      pino({ level: "silent" }),
+      { ...NO_EVENTS, restart: (kind) => restarts.push(kind) },
+    );
+  }
+
+  function journal(chats: ActorDirectory<string, string[]>, key: string): string[] {
+    let seen: string[] = [];
+    chats.runIfIdle(key, (state) => ((seen = [...state]), true));
+    return seen;
+  }
+
+  it("is handled inside the teller's turn when nothing is queued, and waits its turn behind queued mail", async () => {
+    const chats = journals();
+    chats.tell("c1", "first");
+    chats.tell("c1", "now:behind");
+    assert.equal(chats.busy(), true, "handled ahead of queued mail");
+    await chats.whenIdle();
+    chats.tell("c1", "now:at once");
+    assert.equal(chats.busy(), false);
+    assert.equal(chats.tellIfActive("c1", "now:again"), true);
+    assert.deepEqual(journal(chats, "c1"), ["first", "now:behind", "now:at once", "now:again"]);
+    chats.stopAll();
+  });
+
+  it("never runs an actor inside its own handling: what it tells itself takes the mailbox", async () => {
+    const chats = journals();
+    chats.tell("c1", "now:echo");
+    await chats.whenIdle();
+    assert.deepEqual(journal(chats, "c1"), ["now:echo", "after the echo was told", "now:echoed"]);
+    chats.stopAll();
+  });
+
+  it("stops an actor that threw, answering the message as a crash; its next message starts it afresh", async () => {
+    const restarts: string[] = [];
+    const crashed: string[] = [];
+    const chats = journals(restarts, crashed);
+    chats.tell("c1", "now:before");
+    chats.tell("c1", "now:boom");
+    assert.deepEqual(crashed, ["now:boom"]);
+    assert.equal(chats.has("c1"), false);
+    assert.equal(restarts.length, 1);
+    chats.tell("c1", "after");
+    await chats.whenIdle();
+    assert.deepEqual(journal(chats, "c1"), ["after"]);
+    chats.stopAll();
+  });
+});

@@ -19,7 +19,8 @@ interface InFrame {
   r?: number;
   chat?: string;
   seq?: number;
-  body?: Uint8Array;
+  /** Binary for load probes; a string in the events a group sends itself (its creation). */
+  body?: Uint8Array | string;
   code?: string;
   recovered?: boolean;
 }
@@ -28,8 +29,9 @@ interface InFrame {
  * The load generator's router client for direct traffic, built to cost as little as the
  * protocol allows: a bare-socket WebSocket (raw-websocket.ts), each `send` a copy of a
  * pre-encoded frame with its numbers patched in (send-template.ts), no promise or timer per
- * message, acks as one watermark per chat per turn. It speaks hello, send and ack only;
- * groups and the reconnect storm use BenchRouterClient.
+ * message, acks as one watermark per chat per turn. It speaks hello, send and ack only: it
+ * receives and acks a group's messages like any other, but group creation, group sends and the
+ * reconnect storm use BenchRouterClient.
  */
 export class LeanRouterClient implements LoadClient {
   nextN = 1;
@@ -109,7 +111,7 @@ export class LeanRouterClient implements LoadClient {
   private onFrame(frame: InFrame): void {
     switch (frame.t) {
       case "msg": {
-        const probe = frame.body ? decodeProbe(frame.body) : undefined;
+        const probe = frame.body instanceof Uint8Array ? decodeProbe(frame.body) : undefined;
         if (probe) this.events.probe(this, probe, !this.synced);
         const chat = frame.chat!;
         if (this.acking && frame.seq! > (this.acks.get(chat) ?? 0)) {
