@@ -183,7 +183,7 @@ export function userBehaviour(deps: UserDeps): ActorBehaviour<UserMessage, UserS
     // What `handle` finishes synchronously above: an idle user's actor takes it at once.
     handlesAtOnce: (state, message) =>
       message.type === "ack" || message.type === "receipt" || (message.type === "deliver" && deliversAtOnce(state, message)),
-    keepAlive: (state) => state.sessions.size > 0 || state.calls.ringingNow(deps.clock.now()),
+    keepAlive: (state) => state.sessions.size > 0 || state.ringingNow(deps.clock.now()),
     answerCrash(message, _error, user) {
       if (message.type === "attach") {
         deps.link.send(message.conn, { t: "err", r: message.r, code: "internal", msg: "sync failed; reconnect" });

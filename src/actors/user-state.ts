@@ -29,8 +29,17 @@ export class UserState {
    * relations to the user again. Undefined until the first change of this life.
    */
   relations: number | undefined;
-  /** Calls ringing this user or joined by them (src/calls/user-calls.ts). */
-  readonly calls = new UserCalls();
+  private callsOfUser: UserCalls | undefined;
+
+  /** Calls ringing this user or joined by them (src/calls/user-calls.ts); made on first use: most users are in none. */
+  get calls(): UserCalls {
+    return (this.callsOfUser ??= new UserCalls());
+  }
+
+  /** Whether a call is ringing this user at `now` (without making their call state). */
+  ringingNow(now: number): boolean {
+    return this.callsOfUser?.ringingNow(now) ?? false;
+  }
 }
 
 export interface UserDeps {

@@ -15,7 +15,8 @@ export interface LatencyHistograms {
 interface ConnectionTimes {
   helloAt: number;
   synced: boolean;
-  sends: Map<number, number>;
+  /** Made on the connection's first send: an idle connection holds none. */
+  sends: Map<number, number> | undefined;
 }
 
 // A client that never hears back (answers lost with a dead node) must not grow this forever;
@@ -35,9 +36,9 @@ export class ClientLatency {
   /** A validated frame arrived on `connection`. */
   inbound(connection: object, frame: ClientFrame): void {
     if (frame.t === "send") {
-      const times = this.timesOf(connection);
-      if (times.sends.size >= MAX_OPEN_SENDS) times.sends.clear();
-      times.sends.set(frame.r, performance.now());
+      const sends = (this.timesOf(connection).sends ??= new Map());
+      if (sends.size >= MAX_OPEN_SENDS) sends.clear();
+      sends.set(frame.r, performance.now());
     } else if (frame.t === "hello") {
       const times = this.timesOf(connection);
       times.helloAt = performance.now();
@@ -57,7 +58,7 @@ export class ClientLatency {
         return;
       }
       case "err": {
-        if (frame.r !== undefined) this.connections.get(connection)?.sends.delete(frame.r);
+        if (frame.r !== undefined) this.connections.get(connection)?.sends?.delete(frame.r);
         return;
       }
       case "synced": {
@@ -83,7 +84,7 @@ export class ClientLatency {
   private timesOf(connection: object): ConnectionTimes {
     let times = this.connections.get(connection);
     if (!times) {
-      times = { helloAt: 0, synced: false, sends: new Map() };
+      times = { helloAt: 0, synced: false, sends: undefined };
       this.connections.set(connection, times);
     }
     return times;

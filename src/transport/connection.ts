@@ -70,8 +70,9 @@ export class ClientConnection implements DeadlineOwner {
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   /** Requests handed on and not answered yet: `r` → when it is due (the node's sweep expires it). */
-  private readonly awaitingAnswer = new Map<number, number>();
-  private readonly expired = new Set<number>();
+  // Both made on first use: an idle connection (most of them) holds neither.
+  private awaitingAnswer: Map<number, number> | undefined;
+  private expired: Set<number> | undefined;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -123,16 +124,17 @@ export class ClientConnection implements DeadlineOwner {
   awaitAnswer(r: number): void {
     const deadlines = this.shared.deadlines;
     if (deadlines.timeoutMs <= 0 || !this.open) return;
-    this.awaitingAnswer.set(r, deadlines.start(this, r));
+    (this.awaitingAnswer ??= new Map()).set(r, deadlines.start(this, r));
   }
 
   /** The node's sweep: request `r` reached the deadline `dueAt` (unless answered or restarted since). */
   expire(r: number, dueAt: number): void {
-    if (this.awaitingAnswer.get(r) !== dueAt) return;
+    if (this.awaitingAnswer?.get(r) !== dueAt) return;
     this.awaitingAnswer.delete(r);
     this.send({ t: "err", r, code: "timeout", msg: `not answered within ${this.shared.deadlines.timeoutMs} ms; retry (sends with the same cid)` });
-    this.expired.add(r);
-    if (this.expired.size > MAX_EXPIRED_REMEMBERED) this.expired.delete(this.expired.values().next().value!);
+    const expired = (this.expired ??= new Set());
+    expired.add(r);
+    if (expired.size > MAX_EXPIRED_REMEMBERED) expired.delete(expired.values().next().value!);
   }
 
   /**
@@ -156,8 +158,8 @@ export class ClientConnection implements DeadlineOwner {
     this.events.sending?.(this, frame);
     const r = (frame as { r?: unknown }).r;
     if (typeof r === "number") {
-      if (this.expired.delete(r)) return;
-      this.awaitingAnswer.delete(r);
+      if (this.expired?.delete(r)) return;
+      this.awaitingAnswer?.delete(r);
     }
     if (ephemeral && this.ws.getBufferedAmount() > this.limits.softBackpressureBytes) {
       this.events.droppedEphemeral();
@@ -208,6 +210,6 @@ export class ClientConnection implements DeadlineOwner {
     this.outbox = [];
     if (this.helloTimer) clearTimeout(this.helloTimer);
     clearTimeout(this.expiryTimer);
-    this.awaitingAnswer.clear();
+    this.awaitingAnswer = undefined;
   }
 }

@@ -106,6 +106,8 @@ export class SessionProtocol {
       return;
     }
     if (connection.helloTimer) clearTimeout(connection.helloTimer);
+    // Dropped, not only cleared: an idle connection would keep the spent timer alive.
+    connection.helloTimer = undefined;
     connection.user = claims.user;
     connection.device = device;
     connection.phase = "ready";
