@@ -8,6 +8,7 @@
  *   --quick            smaller numbers and coarser rate steps: direct with every baseline in a few minutes
  *   --pairs N          direct, cluster: number of chatting pairs (default 1000)
  *   --step-seconds S   seconds per load step
+ *   --rates R1,R2,...  direct, cluster: the offered rates to ramp through (messages per second)
  *   --no-baselines     direct: skip the baseline runs (ceiling prototype, plain relay, NATS, ejabberd)
  *   --no-ejabberd      direct: skip only ejabberd (its install script needs root and apt-get)
  *   --no-profile       direct: skip the CPU-profiled run
@@ -29,6 +30,7 @@ const { values, positionals } = parseArgs({
     quick: { type: "boolean", default: false },
     pairs: { type: "string" },
     "step-seconds": { type: "string" },
+    rates: { type: "string" },
     "no-baselines": { type: "boolean", default: false },
     "no-ejabberd": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
@@ -40,7 +42,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const usage = `usage: npm run bench -- <${SCENARIOS.map((s) => s.name).join("|")}|all|report> [--quick] [--pairs N] [--step-seconds S] [--no-baselines] [--no-ejabberd] [--no-profile] [--scylla HOSTS --redis URL] [--cql] [--out DIR]\n\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.summary}`).join("\n")}\n`;
+const usage = `usage: npm run bench -- <${SCENARIOS.map((s) => s.name).join("|")}|all|report> [--quick] [--pairs N] [--step-seconds S] [--rates R1,R2,...] [--no-baselines] [--no-ejabberd] [--no-profile] [--scylla HOSTS --redis URL] [--cql] [--out DIR]\n\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.summary}`).join("\n")}\n`;
 
 if (values.help || positionals.length === 0) {
   process.stdout.write(usage);
@@ -58,6 +60,7 @@ const flags: CommonFlags = {
   quick: values.quick,
   pairs: values.pairs ? Number(values.pairs) : undefined,
   stepSeconds: values["step-seconds"] ? Number(values["step-seconds"]) : undefined,
+  rates: values.rates ? values.rates.split(",").map(Number) : undefined,
   baselines: !values["no-baselines"],
   ejabberd: !values["no-ejabberd"],
   profile: !values["no-profile"],

@@ -34,6 +34,21 @@ export async function sendToRecipients(
 }
 
 /**
+ * Clients opened per turn of the load process's event loop in an "at once" storm. Opening
+ * thousands of sockets in one synchronous burst held the process for over a second before
+ * the first upgrade request was written, so the router sat idle while the generator worked:
+ * slices let the requests go out while the rest are being opened, as independent phones would.
+ */
+const CONNECT_SLICE = 100;
+
+/** Promises resolving one turn of the event loop after another: slice k opens k turns in. */
+function connectSlices(count: number): Array<Promise<void>> {
+  const slices: Array<Promise<void>> = [Promise.resolve()];
+  for (let k = 1; k < count; k += 1) slices.push(slices[k - 1]!.then(() => new Promise<void>((resolve) => setImmediate(resolve))));
+  return slices;
+}
+
+/**
  * Every given client reconnects at the same instant and says hello; a refused or reset
  * connection retries with exponential backoff and jitter, as the protocol tells clients to.
  */
@@ -55,9 +70,11 @@ export async function reconnectAll(
   const startedAtNs = nowNs();
   const deadline = Date.now() + options.timeoutMs;
 
+  const slices = connectSlices(Math.ceil(specs.length / CONNECT_SLICE));
   await Promise.all(
-    specs.map(async (spec) => {
+    specs.map(async (spec, index) => {
       if (options.spreadMs > 0) await sleep(Math.random() * options.spreadMs);
+      else await slices[Math.floor(index / CONNECT_SLICE)];
       for (let attempt = 0; ; attempt += 1) {
         try {
           const client = await connect(spec);

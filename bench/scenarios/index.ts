@@ -11,6 +11,8 @@ export interface CommonFlags {
   quick: boolean;
   pairs?: number;
   stepSeconds?: number;
+  /** Offered rates for direct (and cluster) ramps, instead of the defaults. */
+  rates?: number[];
   baselines: boolean;
   ejabberd: boolean;
   profile: boolean;
@@ -32,7 +34,7 @@ function directOptions(flags: CommonFlags): DirectScenarioOptions {
   return {
     pairs: flags.pairs ?? (flags.quick ? 100 : 1000),
     processes: 2,
-    rates: flags.quick ? QUICK_RATES : DEFAULT_RATES,
+    rates: flags.rates ?? (flags.quick ? QUICK_RATES : DEFAULT_RATES),
     stepSeconds: flags.stepSeconds ?? (flags.quick ? 2 : 5),
     drainMs: 5000,
     bodyBytes: 64,
@@ -119,7 +121,7 @@ export const SCENARIOS: Scenario[] = [
         processes: direct.processes,
         // Every message is several CQL writes to one Cassandra sharing the two cores: the LMDB
         // ramp's first step is already past it.
-        rates: flags.cql ? (flags.quick ? CLUSTER_CQL_QUICK_RATES : CLUSTER_CQL_RATES) : direct.rates,
+        rates: flags.rates ?? (flags.cql ? (flags.quick ? CLUSTER_CQL_QUICK_RATES : CLUSTER_CQL_RATES) : direct.rates),
         stepSeconds: direct.stepSeconds,
         drainMs: direct.drainMs,
         bodyBytes: direct.bodyBytes,

@@ -35,7 +35,9 @@ interface ProfiledSystem {
 async function startProfiledRouter(): Promise<ProfiledSystem> {
   const system = await startRouterSystem({ nodeFlags: ["--cpu-prof", "--cpu-prof-dir={profileDir}"] }, "router (profiled)");
   const router = system.router;
-  return { system, pid: router.pid, profilePath: () => router.cpuProfilePath(), cleanup: () => router.removeData() };
+  // The system's own stop removes the data directory, and the profile in it: stop the process only.
+  const keepingProfile = { ...system, stop: () => router.stop() };
+  return { system: keepingProfile, pid: router.pid, profilePath: () => router.cpuProfilePath(), cleanup: () => router.removeData() };
 }
 
 async function startProfiledCeiling(): Promise<ProfiledSystem> {
