@@ -30,7 +30,7 @@ import type {
   WatchingFrame,
   WelcomeFrame,
 } from "./frames.ts";
-import { ERROR_CODES } from "./frames.ts";
+import { directChatId, ERROR_CODES } from "./frames.ts";
 import { actionForClose, backoffDelay, tokenExpiry, type BackoffOptions } from "./reconnect.ts";
 import type { WebSocketConstructor } from "./websocket.ts";
 
@@ -151,6 +151,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Sends without `sent`, in the order they were made: resent with their cid on each connect. */
   private readonly outbox = new Map<string, PendingSend>();
   private readonly delivered = new Map<string, Delivered>();
+  /** This user's messages held while a send of this client to their chat is unanswered (see holdsOwn). */
+  private readonly heldOwn = new Map<string, MessageFrame[]>();
   /** Read marks asked for while not ready (messages arrive during sync, before `ready`): the highest per chat. */
   private readonly unsentReads = new Map<string, number>();
   private stopRequested = false;
@@ -359,6 +361,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const error = new ClientStoppedError(stop.reason);
     for (const pending of this.outbox.values()) pending.reject(error);
     this.outbox.clear();
+    this.heldOwn.clear();
     this.setState({ state: "stopped", attempt: 0, close: stop.close, error: stop.error });
   }
 
@@ -484,6 +487,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         this.markDelivered(sent.chat, sent.seq);
         pending.resolve(sent);
         this.emit("sent", sent);
+        this.releaseOwn(sent.chat);
       },
       (error: Error) => {
         if (this.outbox.get(cid) !== pending) return;
@@ -491,6 +495,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         if (error instanceof RequestError && !ERROR_CODES[error.frame.code].retriable) {
           this.outbox.delete(cid);
           pending.reject(error);
+          this.releaseOwnAll();
           return;
         }
         // Closed: the next connect resends it. Timed out or a retriable error: again on this
@@ -515,10 +520,47 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return true;
   }
 
+  /**
+   * A message from this very user while a send of this client to the same chat is unanswered
+   * may be that send: stored before a connection dropped (its `sent` lost with it) and
+   * replayed by the next sync before the resend is answered. Held until the chat's sends are
+   * answered; then passed on unless a `sent` claimed its position. A message from the user's
+   * other devices passes then too, in order.
+   */
+  private holdsOwn(frame: MessageFrame): boolean {
+    const user = this.connection?.welcome?.user ?? this.welcome?.user;
+    if (user === undefined || frame.from !== user || !this.sendsPendingIn(frame.chat, user)) return false;
+    const held = this.heldOwn.get(frame.chat);
+    if (held) held.push(frame);
+    else this.heldOwn.set(frame.chat, [frame]);
+    return true;
+  }
+
+  private sendsPendingIn(chat: string, user: string): boolean {
+    for (const { frame } of this.outbox.values()) {
+      if ((frame.group ?? directChatId(user, frame.to as string)) === chat) return true;
+    }
+    return false;
+  }
+
+  /** Passes on what holdsOwn held for `chat`, once none of this client's sends to it is unanswered. */
+  private releaseOwn(chat: string): void {
+    const held = this.heldOwn.get(chat);
+    const user = this.connection?.welcome?.user ?? this.welcome?.user;
+    if (!held || (user !== undefined && this.sendsPendingIn(chat, user))) return;
+    this.heldOwn.delete(chat);
+    for (const frame of held) if (this.markDelivered(frame.chat, frame.seq)) this.emit("message", frame);
+  }
+
+  private releaseOwnAll(): void {
+    for (const chat of [...this.heldOwn.keys()]) this.releaseOwn(chat);
+  }
+
   private onFrame(frame: ServerFrame): void {
     this.emit("frame", frame);
     switch (frame.t) {
       case "msg":
+        if (this.holdsOwn(frame)) return;
         if (this.markDelivered(frame.chat, frame.seq)) this.emit("message", frame);
         return;
       case "edit":

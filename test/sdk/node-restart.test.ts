@@ -4,6 +4,7 @@ import { after, describe, it } from "node:test";
 import type { ChatClient } from "../../sdk/chat-client.ts";
 import { directChatId, type MessageFrame, type SentFrame } from "../../sdk/frames.ts";
 import { NodeProcess, tempDir } from "../support/node.ts";
+import { TcpProxy } from "../support/tcp-proxy.ts";
 import { chatClient, until, within } from "./support.ts";
 
 /** The messages of `from`, in the order the receiver got them. */
@@ -74,5 +75,49 @@ describe("a conversation across a node restart", () => {
     assert.deepEqual(bodiesFrom(history.msgs, "restart-alice"), expectedFromAlice);
     assert.deepEqual(bodiesFrom(history.msgs, "restart-bob"), expectedFromBob);
     assert.ok(alice.readies() >= 2 && bob.readies() >= 2, "both reconnected");
+  });
+});
+
+describe("a device's own message stored just before its node died", () => {
+  const dir = tempDir();
+  let node: NodeProcess | undefined;
+  let proxy: TcpProxy | undefined;
+  const clients: ChatClient[] = [];
+  after(async () => {
+    await Promise.all(clients.map((client) => client.stop()));
+    await proxy?.stop();
+    await node?.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is not handed back to it as a message when the sync after the restart replays it before the resend's `sent`", async () => {
+    // Cursor writes wait 10 s: the kill below comes before the sender's cursor passes its own
+    // message, so the sync after the restart replays that message to the device that sent it.
+    const slowCursors = { env: { ROUTER_WATERMARK_FLUSH_MS: "10000" } };
+    node = await NodeProcess.start(dir, undefined, [], slowCursors);
+    const port = node.port;
+    proxy = await TcpProxy.start({ host: "127.0.0.1", port });
+    const alice = chatClient(proxy.url, "own-alice");
+    const bob = chatClient(node.url, "own-bob");
+    clients.push(alice.client, bob.client);
+    await within(alice.client.start(), "alice starts");
+    await within(bob.client.start(), "bob starts");
+
+    // The node's answers to alice stop on the way: her message is stored, her `sent` lost.
+    proxy.hold();
+    const answered = alice.client.send({ to: "own-bob" }, "mine");
+    await until(() => bob.messages.length === 1, "stored and delivered to bob");
+    await node.kill("SIGKILL");
+    node = await NodeProcess.start(dir, port, [], slowCursors);
+
+    const sent = await within(answered, "the resend answered with the first seq");
+    assert.equal(sent.seq, 1);
+    const reply = await within(bob.client.send({ to: "own-alice" }, "theirs"), "bob's reply stored");
+    await until(() => alice.messages.some((m) => m.seq === reply.seq), "bob's reply at alice");
+    assert.deepEqual(
+      alice.messages.map((m) => String(m.body)),
+      ["theirs"],
+      "alice's own message came back in her sync, and is not shown to her as one received",
+    );
   });
 });
