@@ -154,25 +154,46 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
   /**
    * Hands `message` to an idle actor now when its behaviour says it handles it synchronously
    * (handlesAtOnce): the order of its messages is kept, as nothing of it is queued or running.
-   * A throw stops the actor as a crash would (see runIfIdle).
    */
   private handleAtOnce(key: string, entry: Entry<Msg, State>, message: Msg): boolean {
-    const state = entry.state;
     const behaviour = this.behaviour;
-    if (entry.mail > 0 || entry.running || entry.faulted || state === undefined || !behaviour.handlesAtOnce?.(state, message)) return false;
+    const state = entry.state;
+    if (!this.betweenMessages(entry) || state === undefined || !behaviour.handlesAtOnce?.(state, message)) return false;
+    this.runOutsideMailbox(
+      key,
+      entry,
+      () => {
+        // A promise here would let the actor's next message start beside it: a broken promise of handlesAtOnce.
+        if (isPromise(behaviour.handle(state, message, key))) throw new Error(`${this.kind} said it handles this at once, then did not`);
+        return true;
+      },
+      (error) => behaviour.answerCrash(message, error, key),
+    );
+    // Unless it crashed (and is out of the directory already).
+    if (this.entries.get(key) === entry && (entry.evicting || behaviour.disposable?.(state))) this.stopIfIdle(key, entry);
+    return true;
+  }
+
+  /** Nothing of the actor is queued, being handled or waiting for its supervisor: it may run something now. */
+  private betweenMessages(entry: Entry<Msg, State>): boolean {
+    return entry.mail === 0 && !entry.running && !entry.faulted && entry.state !== undefined;
+  }
+
+  /**
+   * Runs `work` as what the actor is handling now, outside its mailbox. A throw stops the actor
+   * as a crash would (its next message starts it afresh from the store), after `onThrow`.
+   */
+  private runOutsideMailbox(key: string, entry: Entry<Msg, State>, work: () => boolean, onThrow?: (error: unknown) => void): boolean {
     entry.running = true;
     try {
-      // A promise here would let the actor's next message start beside it: a broken promise of handlesAtOnce.
-      if (isPromise(behaviour.handle(state, message, key))) throw new Error(`${this.kind} said it handles this at once, then did not`);
+      return work();
     } catch (error) {
-      behaviour.answerCrash(message, error, key);
+      onThrow?.(error);
       this.crashedOutsideMailbox(key, entry, error);
       return true;
     } finally {
       entry.running = false;
     }
-    if (entry.evicting || behaviour.disposable?.(state)) this.stopIfIdle(key, entry);
-    return true;
   }
 
   private crashedOutsideMailbox(key: string, entry: Entry<Msg, State>, error: unknown): void {
@@ -208,16 +229,9 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
    */
   runIfIdle(key: string, work: (state: State) => boolean): boolean {
     const entry = this.entries.get(key);
-    if (!entry || this.stopped || entry.mail > 0 || entry.running || entry.faulted || entry.state === undefined) return false;
-    entry.running = true;
-    try {
-      return work(entry.state);
-    } catch (error) {
-      this.crashedOutsideMailbox(key, entry, error);
-      return true;
-    } finally {
-      entry.running = false;
-    }
+    const state = entry?.state;
+    if (!entry || this.stopped || !this.betweenMessages(entry) || state === undefined) return false;
+    return this.runOutsideMailbox(key, entry, () => work(state));
   }
 
   /**
