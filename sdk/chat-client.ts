@@ -528,12 +528,17 @@ export class ChatClient extends Emitter<ChatClientEvents> {
    * other devices passes then too, in order.
    */
   private holdsOwn(frame: MessageFrame): boolean {
-    const user = this.connection?.welcome?.user ?? this.welcome?.user;
+    const user = this.ownUser;
     if (user === undefined || frame.from !== user || !this.sendsPendingIn(frame.chat, user)) return false;
     const held = this.heldOwn.get(frame.chat);
     if (held) held.push(frame);
     else this.heldOwn.set(frame.chat, [frame]);
     return true;
+  }
+
+  /** This client's user: known from the current connection's `welcome` already during its sync. */
+  private get ownUser(): string | undefined {
+    return this.connection?.welcome?.user ?? this.welcome?.user;
   }
 
   private sendsPendingIn(chat: string, user: string): boolean {
@@ -546,7 +551,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Passes on what holdsOwn held for `chat`, once none of this client's sends to it is unanswered. */
   private releaseOwn(chat: string): void {
     const held = this.heldOwn.get(chat);
-    const user = this.connection?.welcome?.user ?? this.welcome?.user;
+    const user = this.ownUser;
     if (!held || (user !== undefined && this.sendsPendingIn(chat, user))) return;
     this.heldOwn.delete(chat);
     for (const frame of held) if (this.markDelivered(frame.chat, frame.seq)) this.emit("message", frame);
