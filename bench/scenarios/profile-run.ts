@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nowNs } from "../lib/clock.ts";
@@ -92,16 +92,19 @@ export async function profileDirect(
     return undefined;
   }
   const profile = summarizeCpuProfile(path, window);
+  // BENCH_KEEP_PROFILES=DIR keeps the raw profile for a closer look (e.g. in Chrome's DevTools).
+  const keepIn = process.env.BENCH_KEEP_PROFILES;
+  if (keepIn) copyFileSync(path, join(keepIn, `${which}-${rate}.cpuprofile`));
   profiled.cleanup();
 
-  const deltas = [...after].map(([tid, { cpuMs }]) => ({ tid, cpuMs: cpuMs - (before.get(tid)?.cpuMs ?? 0) }));
+  const deltas = [...after].map(([tid, { name, cpuMs }]) => ({ tid, name, cpuMs: cpuMs - (before.get(tid)?.cpuMs ?? 0) }));
   const processMs = deltas.reduce((sum, entry) => sum + entry.cpuMs, 0);
   const mainMs = deltas.find((entry) => entry.tid === pid)?.cpuMs ?? 0;
   const others = deltas.filter((entry) => entry.tid !== pid && entry.cpuMs > 0).sort((a, b) => b.cpuMs - a.cpuMs);
   const share = (ms: number): number => Math.round((1000 * ms) / Math.max(1, processMs)) / 10;
   const threads: ThreadCpu[] = [
     { thread: "main (JavaScript, uWS, lmdb reads)", cpuMs: mainMs, percentOfProcess: share(mainMs) },
-    ...others.map((entry) => ({ thread: `thread #${entry.tid - pid}`, cpuMs: entry.cpuMs, percentOfProcess: share(entry.cpuMs) })),
+    ...others.map((entry) => ({ thread: `${entry.name} (#${entry.tid - pid})`, cpuMs: entry.cpuMs, percentOfProcess: share(entry.cpuMs) })),
   ];
   progress(`profile: ${profile.busyMs} ms busy of ${profile.windowMs} ms on the main thread; main thread ${share(mainMs)}% of the process's CPU`);
   return { rate, seconds, step, profile, threads };

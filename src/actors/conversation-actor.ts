@@ -1,7 +1,7 @@
 import { directChatMembers, HISTORY_DEFAULT_LIMIT, isGroupChat, type MediaRef, type SentFrame } from "../protocol/frames.ts";
 import type { ReplyTo } from "../seams.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
-import type { MessagePatch, StoredMessage } from "../storage/messages.ts";
+import type { MessagePatch, MessageStore, SendRecord, StoredMessage } from "../storage/messages.ts";
 import { applyPatch, hiddenEntry, isEventEntry, shareClientFrame, toMessageFrame } from "./client-frames.ts";
 import { isWithheld, withheldEntry } from "./blocking.ts";
 import { WritesInFlight, type ChatWriterDeps } from "./chat-writer.ts";
@@ -33,7 +33,12 @@ const DEFAULT_MAX_BATCH = 256;
 /** Shared by every entry everyone may see, so runs of them still go out as one deliver. */
 const NOBODY: readonly string[] = [];
 const NOBODY_PATCHES: readonly MessagePatch[] = [];
-const MAX_RECENT = 1000;
+/**
+ * A chat's latest messages kept in memory, for replies, edits and reactions to what was just
+ * said. Every one kept outlives the young generation and costs the collector a copy and a
+ * place in the old one; past this, the store answers (one read).
+ */
+const MAX_RECENT = 64;
 /** Audiences larger than this (groups, not a direct chat's two members) share each message's encoded frame. */
 const SHARED_FRAMES_FROM = 2;
 
@@ -49,8 +54,9 @@ export function conversationBehaviour(deps: ConversationDeps): ActorBehaviour<Co
     initialState: () => new ConversationState(chats.writerDeps),
     handle: (state, msg, chat) => chats.handle(state, msg, chat),
     // A mark is handled synchronously once the chat is loaded: the 500 acks of a group
-    // message then cost no mailbox turn each, and never queue ahead of the next send.
-    handlesAtOnce: (state, msg) => state.loaded && msg.type === "mark",
+    // message then cost no mailbox turn each, and never queue ahead of the next send. So is
+    // a send whose idempotency key the store checks synchronously (sendsAtOnce).
+    handlesAtOnce: (state, msg) => (msg.type === "send" ? chats.sendsAtOnce(state, msg) : state.loaded && msg.type === "mark"),
     // A chat that does not exist (a group never created, a direct chat without a message)
     // answered its request from an empty state and wrote nothing: keeping its actor for the
     // idle timeout would let frames naming made-up chats pile up actors.
@@ -117,8 +123,10 @@ class Conversations implements ConversationKit {
   private handleLoaded(state: ConversationState, msg: ConversationMessage, chat: string): ConversationState | Promise<ConversationState> {
     const deps = this.deps;
     switch (msg.type) {
-      case "send":
-        return this.onSend(state, chat, msg).then(() => state);
+      case "send": {
+        const stored = this.onSend(state, chat, msg);
+        return stored ? stored.then(() => state) : state;
+      }
       case "written":
         // A success is synchronous (see ChatWriter.durable); a failure may renumber.
         if (msg.error !== undefined) return state.writer.written(msg.batchId, msg.error).then(() => state);
@@ -215,27 +223,57 @@ class Conversations implements ConversationKit {
     return found;
   }
 
-  private async onSend(state: ConversationState, chat: string, request: SendRequest): Promise<void> {
+  /**
+   * Whether a send completes without a promise: the chat is loaded, its store answers an
+   * idempotency key synchronously (LMDB) and there is no media to link. Then an idle chat takes
+   * it inside the socket's turn (handlesAtOnce), and most sends cost no mailbox turn.
+   */
+  sendsAtOnce(state: ConversationState, request: SendRequest): boolean {
+    return state.loaded && this.cidLookupNow(request) !== undefined;
+  }
+
+  /** The store's synchronous idempotency lookup, when this send may use it (no media to link first). */
+  private cidLookupNow(request: SendRequest): MessageStore["findByCidNow"] {
+    return request.media === undefined ? this.deps.stores.messages.findByCidNow : undefined;
+  }
+
+  private onSend(state: ConversationState, chat: string, request: SendRequest): Promise<void> | undefined {
     const deps = this.deps;
     if (!state.isMember(request.from)) {
       replyError(deps.link, request.replyTo, state.group || !isGroupChat(chat) ? "forbidden" : "not_found", "not a member of this chat");
-      return;
+      return undefined;
     }
-    if (state.writer.join(request.from, request.cid, request.replyTo)) return;
-    const first = await deps.stores.messages.findByCid(chat, request.from, request.cid);
+    if (state.writer.join(request.from, request.cid, request.replyTo)) return undefined;
+    const messages = deps.stores.messages;
+    if (this.cidLookupNow(request)) {
+      this.sendUnlessSent(state, chat, request, messages.findByCidNow!(chat, request.from, request.cid));
+      return undefined;
+    }
+    return messages.findByCid(chat, request.from, request.cid).then((first) => this.sendUnlessSent(state, chat, request, first));
+  }
+
+  /** The send's idempotency key is checked (`first`: what the key already stored): answer it, or store it. */
+  private sendUnlessSent(state: ConversationState, chat: string, request: SendRequest, first: SendRecord | undefined): Promise<void> | undefined {
+    const deps = this.deps;
     if (first) {
       this.answerSent(request.replyTo, chat, first.seq, first.ts, request.cid);
-      return;
+      return undefined;
     }
     if (!state.writer.accepting) {
       replyError(deps.link, request.replyTo, "unavailable", "storage is not taking writes for this chat; retry with the same cid");
-      return;
+      return undefined;
     }
     // A withheld message's media is never linked to the chat: the blocker could fetch it.
     if (request.media && state.blocks.beforeAccept(request.from) === "accept") {
-      const refused = await this.attachMedia(chat, request, request.media);
-      if (refused) return;
+      return this.attachMedia(chat, request, request.media).then((refused) => {
+        if (!refused) this.acceptSend(state, chat, request);
+      });
     }
+    this.acceptSend(state, chat, request);
+    return undefined;
+  }
+
+  private acceptSend(state: ConversationState, chat: string, request: SendRequest): void {
     this.accept(
       state,
       chat,
@@ -402,6 +440,7 @@ function hiddenFrom(state: ConversationState, message: StoredMessage, audience: 
 }
 
 function remember(state: ConversationState, message: StoredMessage): void {
-  if (state.recent.size >= MAX_RECENT) state.recent.clear();
+  // The oldest remembered goes first (a Map iterates in insertion order).
+  if (state.recent.size >= MAX_RECENT && !state.recent.has(message.seq)) state.recent.delete(state.recent.keys().next().value!);
   state.recent.set(message.seq, message);
 }

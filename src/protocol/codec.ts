@@ -54,6 +54,18 @@ export class UndecodableFrameError extends Error {
 export const MAX_FRAME_DEPTH = 32;
 
 /**
+ * The walk's stack of enclosing levels, made once: every frame passes through the walk, and it
+ * runs to completion without yielding, so one stack serves all (counts reach 2^33: doubles).
+ */
+const outerLevels = new Float64Array(MAX_FRAME_DEPTH);
+
+function bigEndian(bytes: Uint8Array, pos: number, size: number): number {
+  let value = 0;
+  for (let i = 0; i < size; i++) value = value * 256 + bytes[pos + i]!;
+  return value;
+}
+
+/**
  * Walks one MessagePack value without building it and says why it is not one we accept, or
  * undefined. msgpackr decodes extension types (typed arrays, Date, records) and maps the
  * reserved byte 0xc1 to a value, and none of these is part of the protocol, so they are
@@ -64,19 +76,13 @@ export const MAX_FRAME_DEPTH = 32;
 export function frameSyntaxError(bytes: Uint8Array): string | undefined {
   const length = bytes.length;
   let pos = 0;
-  /** Values still to read at the current level, and those of the levels around it. */
+  /** Values still to read at the current level; those of the levels around it are in `outerLevels`. */
   let remaining = 1;
-  const outer: number[] = [];
-  const uint = (size: number): number => {
-    let value = 0;
-    for (let i = 0; i < size; i++) value = value * 256 + bytes[pos + i]!;
-    pos += size;
-    return value;
-  };
+  let depth = 0;
   for (;;) {
     while (remaining === 0) {
-      if (outer.length === 0) return pos === length ? undefined : "bytes after the value";
-      remaining = outer.pop()!;
+      if (depth === 0) return pos === length ? undefined : "bytes after the value";
+      remaining = outerLevels[--depth]!;
     }
     if (pos >= length) return "truncated";
     remaining--;
@@ -141,33 +147,38 @@ export function frameSyntaxError(bytes: Uint8Array): string | undefined {
           break;
         case 0xdc: // array 16/32
           if (pos + 2 > length) return "truncated";
-          items = uint(2);
+          items = bigEndian(bytes, pos, 2);
+          pos += 2;
           break;
         case 0xdd:
           if (pos + 4 > length) return "truncated";
-          items = uint(4);
+          items = bigEndian(bytes, pos, 4);
+          pos += 4;
           break;
         case 0xde: // map 16/32
           if (pos + 2 > length) return "truncated";
-          items = uint(2) * 2;
+          items = bigEndian(bytes, pos, 2) * 2;
+          pos += 2;
           break;
         case 0xdf:
           if (pos + 4 > length) return "truncated";
-          items = uint(4) * 2;
+          items = bigEndian(bytes, pos, 4) * 2;
+          pos += 4;
           break;
       }
     }
     if (lengthSize > 0) {
       if (pos + lengthSize > length) return "truncated";
-      skip = uint(lengthSize);
+      skip = bigEndian(bytes, pos, lengthSize);
+      pos += lengthSize;
     }
     if (skip > length - pos) return "truncated";
     pos += skip;
     if (items > 0) {
       // Every item takes at least one byte: a larger count is a lie, refused before any work.
       if (items > length - pos) return "truncated";
-      if (outer.length >= MAX_FRAME_DEPTH) return "nested too deeply";
-      outer.push(remaining);
+      if (depth >= MAX_FRAME_DEPTH) return "nested too deeply";
+      outerLevels[depth++] = remaining;
       remaining = items;
     }
   }

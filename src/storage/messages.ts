@@ -73,6 +73,12 @@ export interface MessageStore {
   /** 0 for a chat with no messages. */
   lastSeq(chat: string): Promise<number>;
   findByCid(chat: string, from: string, cid: string): Promise<SendRecord | undefined>;
+  /**
+   * `findByCid` answered synchronously, by a backend that reads without I/O of its own (LMDB's
+   * memory map): a chat then checks a send's idempotency key without a promise or a mailbox
+   * turn. Backends that go over the network leave it out.
+   */
+  findByCidNow?(chat: string, from: string, cid: string): SendRecord | undefined;
   /** Messages with seq > afterSeq, ascending, at most `limit`. */
   readAfter(chat: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** The latest `limit` messages with seq < beforeSeq, returned in ascending seq. */

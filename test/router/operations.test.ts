@@ -75,6 +75,26 @@ describe("edit, delete and react", () => {
     await Promise.all([writer.close(), back.close()]);
   });
 
+  it("edits and reacts to a message far behind the chat's latest, read back from the store", async () => {
+    const chat = directChatId("archivist", "reader");
+    const archivist = await node.connect("archivist");
+    const reader = await node.connect("reader");
+    const first = await archivist.send("reader", "the first of many");
+    // Far more than a chat keeps in memory, so the first is only in the store now.
+    for (let i = 0; i < 150; i += 1) await archivist.send("reader", `filler ${i}`);
+    await reader.waitForMessages(151, chat);
+
+    await reader.operate("react", chat, first.seq, { emoji: "📜" });
+    const edited = await archivist.operate("edit", chat, first.seq, { body: "the first, edited" });
+    const edit = await reader.waitFor<EditFrame>((f) => f.t === "edit" && f.seq === first.seq);
+    assert.deepEqual([edit.body, edit.pos], ["the first, edited", edited.seq]);
+    await assert.rejects(archivist.operate("react", chat, edited.seq, { emoji: "x" }), isCode("not_found"));
+
+    const page = await reader.history(chat, 2, 1);
+    assert.deepEqual(page.msgs.map((m) => [m.seq, m.body, m.reactions]), [[first.seq, "the first, edited", { reader: "📜" }]]);
+    await Promise.all([archivist.close(), reader.close()]);
+  });
+
   it("works in groups and within the edit and delete windows only", async () => {
     // The windows are read on the node's clock, which this test moves on.
     const clock = new ManualClock();

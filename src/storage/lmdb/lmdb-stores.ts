@@ -139,6 +139,10 @@ class LmdbMessageStore implements MessageStore {
   }
 
   async findByCid(chat: string, from: string, cid: string): Promise<SendRecord | undefined> {
+    return this.findByCidNow(chat, from, cid);
+  }
+
+  findByCidNow(chat: string, from: string, cid: string): SendRecord | undefined {
     return this.db.cids.get([chat, from, cid]);
   }
 
@@ -290,6 +294,14 @@ export interface LmdbOptions {
  */
 export const LMDB_PRIVATE = { permissionsMode: 0o600 } as const;
 
+/**
+ * Values as plain MessagePack maps. lmdb-js otherwise encodes with msgpackr's records and,
+ * without shared structures, writes each record's definition into every value and builds a
+ * fresh one on every put (about 1 KB of garbage per message on the hot path). Values written
+ * that way before still read: msgpackr decodes an inline record definition whatever the option.
+ */
+export const LMDB_PLAIN_VALUES = { useRecords: false } as const;
+
 /** An LMDB environment directory, owner-only; files an older version made 0644 are made 0600. */
 export function preparePrivateLmdbDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
@@ -303,13 +315,13 @@ export function preparePrivateLmdbDir(path: string): void {
 /** The embedded default: one LMDB environment under the data directory, nothing else to run. */
 export function openLmdbStores(options: LmdbOptions): Stores {
   preparePrivateLmdbDir(options.path);
-  const root = open({ path: options.path, maxDbs: 64, ...LMDB_PRIVATE });
+  const root = open({ path: options.path, maxDbs: 64, ...LMDB_PRIVATE, ...LMDB_PLAIN_VALUES });
   // Watermarks and last seen are rewritten on every ack and read: they live in a second
   // environment that is not fsynced on commit. They survive a process crash (the page cache
   // does); a machine crash may lose their last seconds, which only means messages are
   // delivered again (at-least-once) and a receipt or last seen arrives late.
   preparePrivateLmdbDir(join(options.path, "soft"));
-  const soft = open({ path: join(options.path, "soft"), maxDbs: 8, noSync: true, ...LMDB_PRIVATE });
+  const soft = open({ path: join(options.path, "soft"), maxDbs: 8, noSync: true, ...LMDB_PRIVATE, ...LMDB_PLAIN_VALUES });
   const db: LmdbDatabases = {
     messages: root.openDB({ name: "messages" }),
     cids: root.openDB({ name: "cids" }),

@@ -3,7 +3,7 @@ import { chmod, mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { open, type RootDatabase } from "lmdb";
-import { LMDB_PRIVATE, preparePrivateLmdbDir } from "../lmdb/lmdb-stores.ts";
+import { LMDB_PLAIN_VALUES, LMDB_PRIVATE, preparePrivateLmdbDir } from "../lmdb/lmdb-stores.ts";
 import type { ByteRange, MediaInfo, MediaStore } from "../media.ts";
 
 type IndexKey = ["info", string] | ["link", string, string];
@@ -25,7 +25,7 @@ export class FileMediaStore implements MediaStore {
     await mkdir(join(dir, "objects"), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, "staging"), { recursive: true, mode: 0o700 });
     preparePrivateLmdbDir(join(dir, "index"));
-    const index = open<unknown, IndexKey>({ path: join(dir, "index"), compression: false, ...LMDB_PRIVATE });
+    const index = open<unknown, IndexKey>({ path: join(dir, "index"), compression: false, ...LMDB_PRIVATE, ...LMDB_PLAIN_VALUES });
     return new FileMediaStore(dir, index);
   }
 
