@@ -29,6 +29,13 @@ export class RouterStartError extends Error {
  * One router node as its own process, started the way an operator starts it
  * (`router node start`), so its RSS and CPU are its own and not the load generator's.
  */
+/**
+ * Push on, as in production: with no provider a node tracks nothing for push, and the bench
+ * would not measure that work. No load client registers a device, so nothing is ever sent to
+ * this address (the discard port).
+ */
+const PUSH_ON = { ROUTER_PUSH_WEBHOOK_URL: "http://127.0.0.1:9/push", ROUTER_PUSH_WEBHOOK_SECRET: "bench-push-secret-not-used" };
+
 export class RouterProcess {
   readonly cpuProfileDir: string;
   private stderrTail = "";
@@ -61,7 +68,7 @@ export class RouterProcess {
     const child = spawn(
       process.execPath,
       [...nodeFlags, "bin/router.mjs", "node", "start", "--port", String(port), "--data", join(dataDir, "data"), "--secret", secret, "--log-level", "warn", ...(options.routerFlags ?? [])],
-      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
+      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...PUSH_ON, ...options.env } },
     );
     const router = new RouterProcess(child, port, dataDir, secret);
     await router.waitHealthy(options.startTimeoutMs ?? 30_000);

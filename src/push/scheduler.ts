@@ -72,6 +72,14 @@ interface UserPending {
 // Bounds memory for a user who stays offline through a flood: a push only needs a summary.
 const MAX_PENDING_PER_USER = 500;
 
+/**
+ * A look at a user settles what comes due within this share of the delay after the earliest
+ * message too: a user hearing a message every few hundred milliseconds costs one store read
+ * per fifth of the delay, not one per message. Such a message has had at least four fifths of
+ * the delay to be acked.
+ */
+const LOOK_AHEAD_SHARE = 0.2;
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function minuteOfDay(now: number, tz: string): number {
@@ -114,10 +122,12 @@ export class PushScheduler {
   private readonly users = new Map<string, UserPending>();
   /** One timer for every user: each is looked at when its earliest message comes due. */
   private readonly wakes: WakeQueue<{ user: string; pending: UserPending }>;
+  private readonly lookAheadMs: number;
   private stopped = false;
 
   constructor(private readonly deps: PushSchedulerDeps) {
     this.wakes = new WakeQueue(deps.clock, ({ user, pending }, at) => this.woken(user, pending, at));
+    this.lookAheadMs = Math.floor(deps.options.delayMs * LOOK_AHEAD_SHARE);
   }
 
   private now(): number {
@@ -194,7 +204,7 @@ export class PushScheduler {
     } catch (error) {
       this.deps.log.warn({ err: error, user }, "push check failed");
       // A store that failed now may work at the next message; do not loop on this batch.
-      dropDue(pending, this.now());
+      dropDue(pending, this.now() + this.lookAheadMs);
     } finally {
       pending.checking = false;
       if (this.users.get(user) === pending) this.arm(user, pending);
@@ -204,6 +214,8 @@ export class PushScheduler {
   private async check(user: string, pending: UserPending): Promise<void> {
     const now = this.now();
     if (now < pending.lastPushAt + this.deps.options.coalesceMs) return;
+    // Everything due by `horizon` is settled by this look (LOOK_AHEAD_SHARE).
+    const horizon = now + this.lookAheadMs;
     if (!anyDue(pending, now)) return;
     const registrations = await this.deps.store.registrations(user);
     if (registrations.length === 0) {
@@ -212,19 +224,19 @@ export class PushScheduler {
       const settings = await this.deps.store.settings(user);
       const quiet = inQuietHours(settings.dnd, now);
       for (const registration of registrations) {
-        if (await this.checkDevice(registration, pending, settings, quiet, now)) pending.lastPushAt = now;
+        if (await this.checkDevice(registration, pending, settings, quiet, now, horizon)) pending.lastPushAt = now;
       }
     }
-    dropDue(pending, now);
+    dropDue(pending, horizon);
   }
 
   /** True when a push went out (or was attempted) to this device. */
-  private async checkDevice(registration: PushRegistration, pending: UserPending, settings: PushSettings, quiet: boolean, now: number): Promise<boolean> {
+  private async checkDevice(registration: PushRegistration, pending: UserPending, settings: PushSettings, quiet: boolean, now: number, horizon: number): Promise<boolean> {
     const { user, device } = registration;
     const cursors = await this.deps.cursors.cursors(user, device);
     let settled = pending.settled.get(device);
     if (!settled) pending.settled.set(device, (settled = new Map()));
-    const verdict = overdueFor(pending, cursors, settled, now);
+    const verdict = overdueFor(pending, cursors, settled, horizon);
     if (verdict !== "push") {
       this.emit({ type: "skipped", user, device, reason: verdict });
       return false;
@@ -291,11 +303,11 @@ function anyDue(pending: UserPending, now: number): boolean {
   return false;
 }
 
-/** Forgets every message due by `now` (checked, pushed or not); a chat left empty goes. */
-function dropDue(pending: UserPending, now: number): void {
+/** Forgets every message due by `horizon` (checked, pushed or not); a chat left empty goes. */
+function dropDue(pending: UserPending, horizon: number): void {
   for (const [id, chat] of pending.chats) {
     let due = 0;
-    while (due < chat.dueAts.length && chat.dueAts[due]! <= now) due += 1;
+    while (due < chat.dueAts.length && chat.dueAts[due]! <= horizon) due += 1;
     if (due === 0) continue;
     dropFirst(chat, due);
     pending.count -= due;
@@ -315,23 +327,29 @@ function dropOldest(pending: UserPending): void {
 }
 
 function dropFirst(chat: ChatPending, count: number): void {
-  chat.seqs.splice(0, count);
-  chat.dueAts.splice(0, count);
-  chat.froms.splice(0, count);
-  chat.tss.splice(0, count);
-  chat.previews.splice(0, count);
+  dropHead(chat.seqs, count);
+  dropHead(chat.dueAts, count);
+  dropHead(chat.froms, count);
+  dropHead(chat.tss, count);
+  dropHead(chat.previews, count);
+}
+
+/** `array.splice(0, count)` without the array of removed items splice makes for nothing. */
+function dropHead(array: unknown[], count: number): void {
+  array.copyWithin(0, count);
+  array.length -= Math.min(count, array.length);
 }
 
 /**
- * Whether a device is to be pushed now: "acked" when it acked everything due, "already-pushed"
- * when all it left unacked was pushed before.
+ * Whether a device is to be pushed now: "acked" when it acked everything due by `horizon`,
+ * "already-pushed" when all it left unacked was pushed before.
  */
-function overdueFor(pending: UserPending, cursors: ReadonlyMap<string, number>, settled: ReadonlyMap<string, number>, now: number): "push" | "acked" | "already-pushed" {
+function overdueFor(pending: UserPending, cursors: ReadonlyMap<string, number>, settled: ReadonlyMap<string, number>, horizon: number): "push" | "acked" | "already-pushed" {
   let overdue = false;
   for (const [id, chat] of pending.chats) {
     const acked = cursors.get(id) ?? 0;
     const pushed = settled.get(id) ?? 0;
-    for (let i = 0; i < chat.seqs.length && chat.dueAts[i]! <= now; i += 1) {
+    for (let i = 0; i < chat.seqs.length && chat.dueAts[i]! <= horizon; i += 1) {
       if (chat.seqs[i]! <= acked) continue;
       if (chat.seqs[i]! > pushed) return "push";
       overdue = true;

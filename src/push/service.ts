@@ -46,12 +46,15 @@ export interface PushServiceDeps {
 
 /** push.* requests and the scheduler behind one object the node wires in. */
 export class PushService {
+  /** Undefined when nothing can be pushed: no push storage, or no provider enabled. */
   readonly scheduler: PushScheduler | undefined;
   private readonly providers: Map<PushPlatform, PushProvider>;
 
   constructor(private readonly deps: PushServiceDeps) {
     this.providers = deps.providers ?? providersFrom(deps.config);
-    this.scheduler = deps.store
+    // Without a provider no device can register (push.register names an enabled platform), so
+    // no message is worth tracking until its ack.
+    this.scheduler = deps.store && this.providers.size > 0
       ? new PushScheduler({
           store: deps.store,
           cursors: deps.cursors,

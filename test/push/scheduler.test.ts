@@ -13,10 +13,11 @@ const COALESCE_MS = 5000;
 /** The fakes answer in microtasks: one macrotask turn lets the scheduler finish what a timer started. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A scheduler on a manual clock, for a user whose one device never acks. */
-function scheduler() {
+/** A scheduler on a manual clock, for a user whose one device never acks (or acks everything at once). */
+function scheduler(acksAll = false) {
   const clock = new ManualClock();
   const pushed: PushNotification[] = [];
+  const looks = { registrations: 0 };
   const registration: PushRegistration = { user: "bob", device: "phone", platform: "webhook", token: "t", updatedAt: 0 };
   const provider: PushProvider = {
     platform: "webhook",
@@ -25,10 +26,10 @@ function scheduler() {
     close: async () => undefined,
   };
   const store = {
-    registrations: async () => [registration],
+    registrations: async () => (looks.registrations++, [registration]),
     settings: async () => ({ mutes: new Map<string, number>() }),
   } as unknown as PushRegistrationStore;
-  const cursors: CursorStore = { cursors: async () => new Map(), setCursor: async () => undefined };
+  const cursors: CursorStore = { cursors: async () => new Map(acksAll ? [["d:ann:bob", Number.MAX_SAFE_INTEGER]] : []), setCursor: async () => undefined };
   const push = new PushScheduler({
     store,
     cursors,
@@ -42,7 +43,7 @@ function scheduler() {
     seq += 1;
     return { message: { chat: "d:ann:bob", seq, from: "ann", ts: clock.now(), body: "hi", kind: "text", cid: `c${seq}` }, audience: ["ann", "bob"] };
   };
-  return { clock, pushed, push, durable };
+  return { clock, pushed, push, durable, looks };
 }
 
 describe("push scheduler on a manual clock", () => {
@@ -55,6 +56,31 @@ describe("push scheduler on a manual clock", () => {
     clock.advance(1);
     await settle();
     assert.deepEqual(pushed.map((n) => n.count), [1]);
+    await push.stop();
+  });
+
+  it("settles what comes due within a fifth of the delay in the same look, and nothing later", async () => {
+    // The device acks: no push, so no coalescing window hides how often the user is looked at.
+    const { clock, pushed, push, durable, looks } = scheduler(true);
+    push.onDurable([durable()]);
+    clock.advance(DELAY_MS / 10);
+    push.onDurable([durable()]);
+    clock.advance(DELAY_MS / 2);
+    push.onDurable([durable()]);
+    // The first comes due; the second is due within a fifth of the delay, the third is not.
+    clock.advance(DELAY_MS - DELAY_MS / 10 - DELAY_MS / 2);
+    await settle();
+    assert.equal(looks.registrations, 1, "one look for the first two");
+    clock.advance(DELAY_MS / 10);
+    await settle();
+    assert.equal(looks.registrations, 1, "the second was settled with the first");
+    clock.advance(DELAY_MS / 2 - 1);
+    await settle();
+    assert.equal(looks.registrations, 1, "the third is not due yet");
+    clock.advance(1);
+    await settle();
+    assert.equal(looks.registrations, 2, "the third's own look");
+    assert.deepEqual(pushed, [], "everything was acked");
     await push.stop();
   });
 
