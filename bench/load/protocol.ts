@@ -11,9 +11,9 @@ export interface Target {
   /** Router clients ack what they receive (default); off isolates delivery from ack handling. */
   acks?: boolean;
   /**
-   * Router and relay clients are the lean direct-traffic ones (clients/lean-router-client.ts,
-   * lean-relay-client.ts): bare sockets, the router's frames pre-encoded. Direct ramps only:
-   * they cannot create groups or replay a storm.
+   * Router and relay clients are the lean ones (clients/lean-router-client.ts,
+   * lean-relay-client.ts): bare sockets, the router's frames pre-encoded. The router's can
+   * send direct, receive, ack and reconnect in a storm, but not create groups or send to one.
    */
   lean?: boolean;
 }

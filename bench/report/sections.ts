@@ -273,7 +273,7 @@ export function reconnectSection(result: ReconnectScenarioResult): Section {
   const parts = [
     "## Reconnect storm",
     "",
-    `${n(first.clients)} connected clients are dropped at once (TCP reset, no close handshake); ${first.pendingPerClient} messages each are sent to them while they are away; then they reconnect and say hello, retrying a refused or reset connection with exponential backoff (100 ms doubling, at most 5 s) and jitter. First every client at the same instant, then (dropped and sent to again) with reconnects spread uniformly over ${result.spread.spreadMs / 1000} s as jittered clients would. Accept-queue overflows are the kernel's ListenOverflows counter (/proc/net/netstat) over the storm.`,
+    `${n(first.clients)} connected clients are dropped at once (TCP reset, no close handshake); ${first.pendingPerClient} messages each are sent to them while they are away; then they reconnect and say hello, retrying a refused or reset connection with exponential backoff (100 ms doubling, at most 5 s) and jitter. First every client at the same instant, then (dropped and sent to again) with reconnects spread uniformly over ${result.spread.spreadMs / 1000} s as jittered clients would. Accept-queue overflows are the kernel's ListenOverflows counter (/proc/net/netstat) over the storm.${result.loadClient ? ` The reconnecting devices ran on the ${result.loadClient === "lean" ? "lean bare-socket client" : "`ws` client"}.` : ""}`,
     "",
     table(
       ["reconnects", "all synced after", "p50", "p90", "p99", "retries", "failed", "incomplete", "pending replayed", "accept-queue overflows", "router CPU", "load processes' CPU"],

@@ -88,6 +88,8 @@ export const SCENARIOS: Scenario[] = [
       timeoutSeconds: 120,
       bodyBytes: 64,
       spreadMs: 3000,
+      // BENCH_STORM_WS_CLIENTS=1: reconnecting devices on the `ws` client, as before the lean one took the storm.
+      leanClients: process.env.BENCH_STORM_WS_CLIENTS !== "1",
     }),
     run: (options, progress) => runReconnectScenario(options as ReconnectOptions, progress),
   },

@@ -17,6 +17,12 @@ export interface ReconnectOptions {
   bodyBytes: number;
   /** The second storm spreads reconnects uniformly over this long, as clients with jitter do. */
   spreadMs: number;
+  /**
+   * Reconnecting devices on the lean client (load/clients/lean-router-client.ts) rather than
+   * `ws` and the full codec: on two cores the generator's CPU is the router's to lose.
+   * The senders, which fill the mailboxes before each storm, stay on `ws`.
+   */
+  leanClients: boolean;
 }
 
 export interface StormRun {
@@ -44,6 +50,8 @@ export interface StormRun {
 }
 
 export interface ReconnectScenarioResult {
+  /** Which client the reconnecting devices ran on (absent in records from before the choice). */
+  loadClient?: "lean" | "ws";
   atOnce: StormRun;
   spread: StormRun;
 }
@@ -61,15 +69,19 @@ export async function runReconnectScenario(options: ReconnectOptions, progress: 
     const recipients: ClientSpec[] = Array.from({ length: options.clients }, (_, i) => ({ user: `r${i}`, index: i + 1 }));
     const senders: ClientSpec[] = Array.from({ length: options.senders }, (_, i) => ({ user: `s${i}`, index: options.clients + i + 1 }));
     const parts = split(recipients, options.processes);
+    // A load process's target holds for its later commands: the recipients' processes then
+    // reconnect on the client they opened with.
+    const recipientTarget = { ...system.target, lean: options.leanClients };
+    const senderTarget = { ...system.target, lean: false };
     const opened = await pool.each<OpenResult>((index) => ({
       type: "open",
-      target: system.target,
+      target: index === senderProcess ? senderTarget : recipientTarget,
       clients: index === senderProcess ? senders : (parts[index] ?? []),
       concurrency: 200,
     }));
     const failedToOpen = opened.reduce((sum, result) => sum + result.failed, 0);
     if (failedToOpen > 0) throw new Error(`${failedToOpen} clients could not connect: ${opened.find((r) => r.firstError)?.firstError}`);
-    progress(`${options.clients} clients connected and synced, ${options.senders} senders`);
+    progress(`${options.clients} clients connected and synced (${options.leanClients ? "lean" : "ws"} client), ${options.senders} senders`);
 
     const storm = async (spreadMs: number): Promise<StormRun> => {
       await pool.each((index) => (index === senderProcess ? undefined : { type: "drop" }));
@@ -119,7 +131,7 @@ export async function runReconnectScenario(options: ReconnectOptions, progress: 
     };
     const atOnce = await storm(0);
     const spread = await storm(options.spreadMs);
-    return { atOnce, spread };
+    return { loadClient: options.leanClients ? "lean" : "ws", atOnce, spread };
   } finally {
     await pool.close();
     await system.stop();

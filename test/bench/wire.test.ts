@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { describe, it } from "node:test";
 import { decodeValue } from "../../src/protocol/codec.ts";
 import { decodeProbe } from "../../bench/load/probe.ts";
+import { RawWebSocket } from "../../bench/load/wire/raw-websocket.ts";
 import { SendTemplate } from "../../bench/load/wire/send-template.ts";
+import { nextSourcePort } from "../../bench/load/wire/source-ports.ts";
 import { clientFrame, OPCODE_BINARY, OPCODE_PING, ServerFrameReader } from "../../bench/load/wire/ws-frames.ts";
 import { attribute, childText, XmlStreamSplitter } from "../../bench/load/wire/xml-stream.ts";
 
@@ -82,5 +85,40 @@ describe("the XMPP stream splitter", () => {
     assert.equal(childText(xml[2]!, "body"), "1,2,3,xx");
     assert.equal(attribute(xml[3]!, "h"), "4");
     assert.equal(attribute(xml[2]!, "type"), "chat");
+  });
+});
+
+describe("the bare socket's source ports", () => {
+  const listen = (server: Server, port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+
+  it("skips ports something holds and connects from the next free one", async () => {
+    let port = nextSourcePort();
+    while (port > 32_700) port = nextSourcePort();
+    // The next three ports the client would take are held by listeners.
+    const holders: Server[] = [];
+    for (let k = 1; k <= 3; k += 1) {
+      const holder = createServer();
+      if (await listen(holder, port + k)) holders.push(holder);
+    }
+    const fromPorts: number[] = [];
+    const upgrader = createServer((socket) => {
+      fromPorts.push(socket.remotePort!);
+      socket.once("data", () => socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"));
+    });
+    await listen(upgrader, 0);
+    try {
+      const url = `ws://127.0.0.1:${(upgrader.address() as AddressInfo).port}/ws`;
+      const socket = await RawWebSocket.connect(url, "127.0.0.1", { message: () => {}, closed: () => {} }, 5000);
+      assert.ok(socket.isOpen);
+      socket.terminate();
+      assert.equal(holders.length, 3, "the three ports were free to hold");
+      assert.deepEqual(fromPorts, [port + 4], "connected from the first port nobody held");
+    } finally {
+      for (const server of [...holders, upgrader]) server.close();
+    }
   });
 });

@@ -26,12 +26,30 @@ interface InFrame {
 }
 
 /**
- * The load generator's router client for direct traffic, built to cost as little as the
- * protocol allows: a bare-socket WebSocket (raw-websocket.ts), each `send` a copy of a
- * pre-encoded frame with its numbers patched in (send-template.ts), no promise or timer per
- * message, acks as one watermark per chat per turn. It speaks hello, send and ack only: it
- * receives and acks a group's messages like any other, but group creation, group sends and the
- * reconnect storm use BenchRouterClient.
+ * A device keeps its token across reconnects, as a phone does: a reconnect storm then signs
+ * nothing. Keyed by secret and user; the bench's tokens live a day, longer than any run.
+ */
+const tokens = new Map<string, string>();
+
+async function tokenOf(secret: string, user: string): Promise<string> {
+  const key = `${secret}\n${user}`;
+  let token = tokens.get(key);
+  if (token === undefined) {
+    token = await signToken(secret, { user }, 24 * 3600);
+    tokens.set(key, token);
+  }
+  return token;
+}
+
+/**
+ * The load generator's router client, built to cost as little as the protocol allows: a
+ * bare-socket WebSocket (raw-websocket.ts), each `send` a copy of a pre-encoded frame with its
+ * numbers patched in (send-template.ts), no promise or timer per message, acks as one
+ * watermark per chat per turn. It speaks hello, direct send and ack only, which serves direct
+ * ramps, a group's receiving members and the reconnect storm's reconnecting devices (connect
+ * resolves on `synced`, messages replayed before it are reported as replayed, and any failure
+ * before it rejects, so the storm's backoff retries). Group creation and group sends use
+ * BenchRouterClient.
  */
 export class LeanRouterClient implements LoadClient {
   nextN = 1;
@@ -40,6 +58,9 @@ export class LeanRouterClient implements LoadClient {
   private synced = false;
   private socket: RawWebSocket | undefined;
   private template: SendTemplate | undefined;
+  /** The peer and body size `template` was built for. */
+  private templateTo = "";
+  private templateBytes = 0;
   /** r → when that send was written; answers come back in order, so this stays small. */
   private readonly inFlight = new Map<number, number>();
   private readonly acks = new Map<string, number>();
@@ -52,7 +73,7 @@ export class LeanRouterClient implements LoadClient {
   ) {}
 
   static async connect(spec: ClientSpec, options: RouterClientOptions): Promise<LeanRouterClient> {
-    const token = await signToken(options.secret, { user: spec.user }, 24 * 3600);
+    const token = await tokenOf(options.secret, spec.user);
     const client = new LeanRouterClient(spec, options.events, options.acks !== false);
     const timeoutMs = options.timeoutMs ?? 30_000;
     client.socket = await RawWebSocket.connect(
@@ -71,7 +92,12 @@ export class LeanRouterClient implements LoadClient {
       timeoutMs,
     );
     const synced = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no synced in time")), timeoutMs);
+      const timer = setTimeout(() => {
+        client.onSynced = undefined;
+        // A retry opens another connection: this one must not stay behind as a second session.
+        client.socket?.terminate();
+        reject(new Error("no synced in time"));
+      }, timeoutMs);
       client.onSynced = (ok, why) => {
         clearTimeout(timer);
         client.onSynced = undefined;
@@ -86,7 +112,12 @@ export class LeanRouterClient implements LoadClient {
 
   send(to: string, probe: Probe, bodyBytes: number): void {
     const r = this.nextR++;
-    this.template ??= new SendTemplate(this.spec.index, to, bodyBytes);
+    // One peer per client in the ramps; another peer or size costs one new template, not a wrong address.
+    if (this.template === undefined || this.templateTo !== to || this.templateBytes !== bodyBytes) {
+      this.template = new SendTemplate(this.spec.index, to, bodyBytes);
+      this.templateTo = to;
+      this.templateBytes = bodyBytes;
+    }
     this.inFlight.set(r, nowNs());
     this.socket!.write(this.template.render(r, probe));
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
+import { isPortTaken, nextSourcePort, SOURCE_PORT_TRIES } from "./source-ports.ts";
 import { clientFrame, OPCODE_CLOSE, OPCODE_PONG, ServerFrameReader } from "./ws-frames.ts";
 
 export interface RawWebSocketHandlers {
@@ -44,27 +45,40 @@ export class RawWebSocket {
     if (leftover.length > 0) reader.push(leftover);
   }
 
-  /** Connects from `localAddress`, upgrades `url` (ws://host:port/path) and resolves once it is a WebSocket. */
-  static connect(url: string, localAddress: string, handlers: RawWebSocketHandlers, timeoutMs = 30_000): Promise<RawWebSocket> {
+  /**
+   * Connects from `localAddress` (from a source port of source-ports.ts), upgrades `url`
+   * (ws://host:port/path) and resolves once it is a WebSocket.
+   */
+  static connect(url: string, localAddress: string, handlers: RawWebSocketHandlers, timeoutMs = 30_000, portTries = SOURCE_PORT_TRIES): Promise<RawWebSocket> {
     const { hostname, port, pathname, search } = new URL(url);
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: hostname, port: Number(port), localAddress, noDelay: true });
+      const socket = connect({ host: hostname, port: Number(port), localAddress, localPort: nextSourcePort(), noDelay: true });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`no upgrade from ${url} in ${timeoutMs} ms`));
       }, timeoutMs);
-      let head = Buffer.alloc(0);
+      let head: Buffer = Buffer.alloc(0);
+      let settled = false;
       const fail = (error: Error): void => {
         clearTimeout(timer);
         socket.destroy();
-        reject(error);
+        if (settled) return;
+        settled = true;
+        // A source port still held: the next one, at once (nothing was sent).
+        if (isPortTaken(error) && portTries > 1) resolve(RawWebSocket.connect(url, localAddress, handlers, timeoutMs, portTries - 1));
+        else reject(error);
       };
+      // A server that drops the connection before answering the upgrade (one shedding a
+      // reconnect storm) must fail the attempt at once, so the caller's backoff retries it:
+      // a clean FIN carries no 'error', and waiting for the timer would stall that client.
+      const onClose = (): void => fail(new Error(`closed by ${url} before the upgrade`));
       const onData = (chunk: Buffer): void => {
-        head = Buffer.concat([head, chunk]);
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
         const end = head.indexOf(HEADER_END);
         if (end < 0) return;
         socket.off("data", onData);
         socket.off("error", fail);
+        socket.off("close", onClose);
         clearTimeout(timer);
         const status = head.subarray(0, head.indexOf("\r\n")).toString("latin1");
         if (!/^HTTP\/1\.1 101 /.test(status)) {
@@ -76,6 +90,7 @@ export class RawWebSocket {
       };
       socket.on("data", onData);
       socket.once("error", fail);
+      socket.once("close", onClose);
       socket.once("connect", () => {
         socket.write(
           `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
