@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../../test/support/ports.ts";
 import { sleep } from "./clock.ts";
+import { routerLaunchArgs } from "./compiled-router.ts";
 import { readCpuMs, readMemory, type ProcessMemory } from "./proc.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -26,16 +27,17 @@ export class RouterStartError extends Error {
 }
 
 /**
- * One router node as its own process, started the way an operator starts it
- * (`router node start`), so its RSS and CPU are its own and not the load generator's.
- */
-/**
  * Push on, as in production: with no provider a node tracks nothing for push, and the bench
  * would not measure that work. No load client registers a device, so nothing is ever sent to
  * this address (the discard port).
  */
 const PUSH_ON = { ROUTER_PUSH_WEBHOOK_URL: "http://127.0.0.1:9/push", ROUTER_PUSH_WEBHOOK_SECRET: "bench-push-secret-not-used" };
 
+/**
+ * One router node as its own process, started the way an operator starts it (`router node
+ * start`, from the compiled build: ./compiled-router.ts), so its RSS and CPU are its own and
+ * not the load generator's.
+ */
 export class RouterProcess {
   readonly cpuProfileDir: string;
   private stderrTail = "";
@@ -67,7 +69,7 @@ export class RouterProcess {
     const secret = options.secret ?? randomBytes(24).toString("hex");
     const child = spawn(
       process.execPath,
-      [...nodeFlags, "bin/router.mjs", "node", "start", "--port", String(port), "--data", join(dataDir, "data"), "--secret", secret, "--log-level", "warn", ...(options.routerFlags ?? [])],
+      [...nodeFlags, ...routerLaunchArgs(REPO_ROOT), "node", "start", "--port", String(port), "--data", join(dataDir, "data"), "--secret", secret, "--log-level", "warn", ...(options.routerFlags ?? [])],
       { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...PUSH_ON, ...options.env } },
     );
     const router = new RouterProcess(child, port, dataDir, secret);

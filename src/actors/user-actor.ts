@@ -44,14 +44,16 @@ async function onAttach(deps: UserDeps, state: UserState, user: string, attach: 
   const cursors = await deps.stores.cursors.cursors(user, attach.device);
   // Cursor writes are not awaited, so the replaced session may know of newer acks than the store.
   for (const [chat, seq] of previous?.cursors ?? []) if (seq > (cursors.get(chat) ?? 0)) cursors.set(chat, seq);
-  const session: DeviceSession = { conn: attach.conn, cursors, sent: new Map(cursors) };
+  const session: DeviceSession = { conn: attach.conn, cursors };
   state.sessions.set(attach.device, session);
   // Before `welcome`, so the client's next frames already count against the real share.
   shareBudget(deps, state);
   if (wasOffline) deps.presence.userOnline(user, await shownBy(deps, state, user));
   deps.link.send(attach.conn, { t: "welcome", r: attach.r, user, device: attach.device, node: deps.nodeId, ts: deps.clock.now() });
   await syncDevice(deps, user, session);
-  if (deps.calls) onCallDeviceAttached(deps.calls, state.calls, user, attach.device, attach.conn, deps.clock.now());
+  // Only a user some call rang has offers to hand on: the others' call state is never made.
+  const calls = state.existingCalls;
+  if (deps.calls && calls) onCallDeviceAttached(deps.calls, calls, user, attach.device, attach.conn, deps.clock.now());
 }
 
 function onDetach(deps: UserDeps, state: UserState, user: string, detach: Detach): void {

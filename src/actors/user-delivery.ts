@@ -1,7 +1,7 @@
 import { clientFrameOf } from "./client-frames.ts";
 import type { Deliver, DeviceAck } from "./messages.ts";
 import { framesOf, groupFloor } from "./user-sync.ts";
-import { sameConnection, type DeviceSession, type UserDeps, type UserState } from "./user-state.ts";
+import { handedIn, markHanded, sameConnection, type DeviceSession, type UserDeps, type UserState } from "./user-state.ts";
 
 function persistCursor(deps: UserDeps, user: string, device: string, chat: string, seq: number): void {
   // A lost cursor write only means the device is sent those messages again (at-least-once).
@@ -43,7 +43,7 @@ export function deliversAtOnce(state: UserState, deliver: Deliver): boolean {
     for (const message of deliver.messages) {
       if (message.chat !== chat) {
         chat = message.chat;
-        handed = session.sent.get(chat) ?? 0;
+        handed = handedIn(session, chat);
       }
       if (message.seq > handed + 1) return false;
       if (message.seq > handed) handed = message.seq;
@@ -62,10 +62,10 @@ function handOut(deps: UserDeps, user: string, device: string, session: DeviceSe
   for (let i = start; i < messages.length; i += 1) {
     const message = messages[i]!;
     const chat = message.chat;
-    const handed = session.sent.get(chat) ?? 0;
+    const handed = handedIn(session, chat);
     if (message.seq <= handed) continue;
     if (message.seq > handed + 1) return i;
-    session.sent.set(chat, message.seq);
+    markHanded(session, chat, message.seq);
     if (!fromThisDevice) {
       deps.link.send(session.conn, clientFrameOf(message));
     } else if ((session.cursors.get(chat) ?? 0) === message.seq - 1) {
@@ -86,9 +86,9 @@ async function deliverAcrossGaps(deps: UserDeps, state: UserState, user: string,
     let next = current === device ? gapAt : handOut(deps, user, current, session, deliver, 0);
     while (next >= 0) {
       const message = deliver.messages[next]!;
-      await fillGap(deps, user, session, message.chat, session.sent.get(message.chat) ?? 0, message.seq);
+      await fillGap(deps, user, session, message.chat, handedIn(session, message.chat), message.seq);
       // Filled up to just below `message`: it hands on like any other from here.
-      session.sent.set(message.chat, Math.max(session.sent.get(message.chat) ?? 0, message.seq - 1));
+      markHanded(session, message.chat, Math.max(handedIn(session, message.chat), message.seq - 1));
       next = handOut(deps, user, current, session, deliver, next);
     }
   }
@@ -101,7 +101,7 @@ async function deliverAcrossGaps(deps: UserDeps, state: UserState, user: string,
 export function onAck(deps: UserDeps, state: UserState, user: string, ack: DeviceAck): void {
   const session = state.sessions.get(ack.device);
   if (!session || !sameConnection(session.conn, ack.conn)) return;
-  const seq = Math.min(ack.seq, session.sent.get(ack.chat) ?? 0);
+  const seq = Math.min(ack.seq, handedIn(session, ack.chat));
   if (seq <= (session.cursors.get(ack.chat) ?? 0)) return;
   session.cursors.set(ack.chat, seq);
   persistCursor(deps, user, ack.device, ack.chat, seq);

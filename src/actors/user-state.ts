@@ -13,8 +13,20 @@ export interface DeviceSession {
   conn: ConnectionRef;
   /** Highest seq the device acked, per chat (mirrors the CursorStore). */
   cursors: Map<string, number>;
-  /** Highest seq handed to this connection, per chat: nothing at or below it is sent again. */
-  sent: Map<string, number>;
+  /**
+   * Highest seq handed to this connection, per chat, where it moved past the cursor: nothing
+   * at or below `handedIn` is sent again. Made on the first hand-out: an idle device has none.
+   */
+  sent?: Map<string, number>;
+}
+
+/** Highest seq of `chat` handed to the session's connection (at least what the device had acked when it attached). */
+export function handedIn(session: DeviceSession, chat: string): number {
+  return session.sent?.get(chat) ?? session.cursors.get(chat) ?? 0;
+}
+
+export function markHanded(session: DeviceSession, chat: string, seq: number): void {
+  (session.sent ??= new Map()).set(chat, seq);
 }
 
 export class UserState {
@@ -30,6 +42,11 @@ export class UserState {
    */
   relations: number | undefined;
   private callsOfUser: UserCalls | undefined;
+
+  /** The user's call state if any call ever touched it (without making it). */
+  get existingCalls(): UserCalls | undefined {
+    return this.callsOfUser;
+  }
 
   /** Calls ringing this user or joined by them (src/calls/user-calls.ts); made on first use: most users are in none. */
   get calls(): UserCalls {

@@ -1,7 +1,7 @@
 import { isGroupChat, type ChatEventFrame, type MessageFrame, type SkipFrame } from "../protocol/frames.ts";
 import type { StoredMessage } from "../storage/messages.ts";
 import { hiddenEntry, toClientFrame, visibleFrom } from "./client-frames.ts";
-import type { DeviceSession, UserDeps } from "./user-state.ts";
+import { markHanded, type DeviceSession, type UserDeps } from "./user-state.ts";
 
 type EntryFrame = MessageFrame | ChatEventFrame | SkipFrame;
 
@@ -84,7 +84,7 @@ async function missedEntries(deps: UserDeps, session: DeviceSession, chats: read
     } else {
       missed.push(...(await deps.stores.messages.readAfter(chat, cursor, latest - cursor)));
     }
-    session.sent.set(chat, latest);
+    markHanded(session, chat, latest);
   }
   missed.sort(byTimeThenSeq);
   return { missed, recovered };

@@ -14,6 +14,10 @@ import { runDirectRamp } from "../../bench/scenarios/direct-ramp.ts";
 describe("bench harness smoke run", () => {
   it("direct with 20 pairs for 2 s: every message sent arrives once, in order, with sane numbers", async () => {
     const system = await startRouterSystem();
+    // The compiled build, as a deployment runs it (bench/lib/compiled-router.ts), not tsx.
+    const commandLine = readFileSync(`/proc/${system.router.pid}/cmdline`, "utf8");
+    assert.match(commandLine, /bench-build-\d+\/src\/cli\/main\.js/);
+    assert.doesNotMatch(commandLine, /router\.mjs/);
     // The lean client, as `npm run bench -- direct` drives the router.
     system.target.lean = true;
     const startedAt = new Date();
