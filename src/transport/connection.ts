@@ -6,6 +6,7 @@ import type { Logger } from "../util/logger.ts";
 import { TokenBucket } from "./rate-limiter.ts";
 import type { FlushQueue } from "./flush-queue.ts";
 import type { DeadlineOwner, RequestDeadlines } from "./request-deadlines.ts";
+import type { Expiring, TokenExpiries } from "./token-expiries.ts";
 
 /** What uWS keeps per socket: only our connection object. */
 export interface SocketData {
@@ -24,6 +25,8 @@ export interface ConnectionsShared {
   flushes: FlushQueue;
   /** A request not answered within its `timeoutMs` is answered `timeout` (0: never). */
   deadlines: RequestDeadlines;
+  /** Closes connections whose token ran out. */
+  expiries: TokenExpiries;
 }
 
 export interface OutboundEvents {
@@ -38,15 +41,13 @@ const SEND_DROPPED = 2;
 // Requests answered `timeout` whose real answer may still come, and must then be dropped:
 // one answer per `r`. Bounded, oldest forgotten first; a client that far behind has moved on.
 const MAX_EXPIRED_REMEMBERED = 1024;
-/** setTimeout's longest delay (~24.8 days); a later expiry is reached in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One client socket as the rest of the node sees it: `send(frame)` and `close(code)`.
  * Frames produced in one turn of the event loop are written corked, in one syscall.
  * Every call is safe after the socket closed.
  */
-export class ClientConnection implements DeadlineOwner {
+export class ClientConnection implements DeadlineOwner, Expiring {
   phase: ConnectionPhase = "awaiting_hello";
   user = "";
   device = "";
@@ -60,7 +61,8 @@ export class ClientConnection implements DeadlineOwner {
   helloTimer: NodeJS.Timeout | undefined;
   /** When the token this connection runs on was issued (ms): a revocation at or after it closes the connection. */
   tokenIssuedAt = 0;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  /** Where the node's TokenExpiries holds this connection (it alone writes this). */
+  expiryBucket: number | undefined;
   /** When the socket opened (performance.now()), for the connection's duration in the log. */
   readonly openedAt = performance.now();
   /** Frames that arrived while the hello token was being checked, handled once it is. */
@@ -70,7 +72,7 @@ export class ClientConnection implements DeadlineOwner {
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   /** Requests handed on and not answered yet: `r` → when it is due (the node's sweep expires it). */
-  // Both made on first use: an idle connection (most of them) holds neither.
+  // Both made on first use, the first dropped again once empty: an idle connection (most of them) holds neither.
   private awaitingAnswer: Map<number, number> | undefined;
   private expired: Set<number> | undefined;
 
@@ -130,27 +132,37 @@ export class ClientConnection implements DeadlineOwner {
   /** The node's sweep: request `r` reached the deadline `dueAt` (unless answered or restarted since). */
   expire(r: number, dueAt: number): void {
     if (this.awaitingAnswer?.get(r) !== dueAt) return;
-    this.awaitingAnswer.delete(r);
+    this.answered(r);
     this.send({ t: "err", r, code: "timeout", msg: `not answered within ${this.shared.deadlines.timeoutMs} ms; retry (sends with the same cid)` });
     const expired = (this.expired ??= new Set());
     expired.add(r);
     if (expired.size > MAX_EXPIRED_REMEMBERED) expired.delete(expired.values().next().value!);
   }
 
+  private answered(r: number): void {
+    const awaiting = this.awaitingAnswer;
+    // Dropped once empty, not kept: an idle connection (answered its hello) then holds no map.
+    if (awaiting?.delete(r) && awaiting.size === 0) this.awaitingAnswer = undefined;
+  }
+
   /**
-   * The connection lives as long as its token: at `expiresAt` (ms; undefined: never) it is
-   * closed with 4001. A refreshed token replaces the deadline.
+   * The connection lives as long as its token: once `expiresAt` (ms; undefined: never) has
+   * passed it is closed with 4001, by the node's sweep (TokenExpiries). A refreshed token
+   * replaces the deadline.
    */
   expireAt(expiresAt: number | undefined): void {
-    clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
+    const expiries = this.shared.expiries;
+    expiries.remove(this);
     if (expiresAt === undefined || !this.open) return;
-    const remaining = expiresAt - Date.now();
-    if (remaining <= 0) {
-      this.close(CLOSE_CODES.unauthorized, "token expired");
+    if (expiresAt <= Date.now()) {
+      this.tokenExpired();
       return;
     }
-    this.expiryTimer = setTimeout(() => this.expireAt(expiresAt), Math.min(remaining, MAX_TIMER_MS));
+    expiries.add(this, expiresAt);
+  }
+
+  tokenExpired(): void {
+    this.close(CLOSE_CODES.unauthorized, "token expired");
   }
 
   send(frame: ServerFrame, ephemeral = false): void {
@@ -159,7 +171,7 @@ export class ClientConnection implements DeadlineOwner {
     const r = (frame as { r?: unknown }).r;
     if (typeof r === "number") {
       if (this.expired?.delete(r)) return;
-      this.awaitingAnswer?.delete(r);
+      this.answered(r);
     }
     if (ephemeral && this.ws.getBufferedAmount() > this.limits.softBackpressureBytes) {
       this.events.droppedEphemeral();
@@ -209,7 +221,7 @@ export class ClientConnection implements DeadlineOwner {
     this.phase = "closed";
     this.outbox = [];
     if (this.helloTimer) clearTimeout(this.helloTimer);
-    clearTimeout(this.expiryTimer);
+    this.shared.expiries.remove(this);
     this.awaitingAnswer = undefined;
   }
 }

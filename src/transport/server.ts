@@ -8,6 +8,7 @@ import { ClientConnection, type OutboundEvents, type SocketData } from "./connec
 import { TokenBucket } from "./rate-limiter.ts";
 import { FlushQueue } from "./flush-queue.ts";
 import { RequestDeadlines } from "./request-deadlines.ts";
+import { TokenExpiries } from "./token-expiries.ts";
 import type { ConnectionRegistry } from "./registry.ts";
 import type { SessionProtocol } from "./session-protocol.ts";
 import { closeListenSocket, COMPRESSION_DISABLED, createApp, listenExclusive, listenPort, type HttpResponse, type TemplatedApp } from "../uws.ts";
@@ -113,7 +114,11 @@ export function startTransport(options: TransportOptions, hooks: TransportHooks)
 /** `/ws`: one ClientConnection per socket, the session protocol on every frame. */
 function registerClientSockets(app: TemplatedApp, options: TransportOptions, hooks: TransportHooks): void {
   let nextConnectionId = 0;
-  const shared = { flushes: new FlushQueue(), deadlines: new RequestDeadlines(options.requestTimeoutMs, systemClock) };
+  const shared = {
+    flushes: new FlushQueue(),
+    deadlines: new RequestDeadlines(options.requestTimeoutMs, systemClock),
+    expiries: new TokenExpiries(systemClock),
+  };
 
   app.ws<SocketData>("/ws", {
     compression: COMPRESSION_DISABLED,
