@@ -7,6 +7,7 @@ import { TokenBucket } from "./rate-limiter.ts";
 import type { FlushQueue } from "./flush-queue.ts";
 import type { DeadlineOwner, RequestDeadlines } from "./request-deadlines.ts";
 import type { Expiring, TokenExpiries } from "./token-expiries.ts";
+import type { ConnectionTimes, TimedConnection } from "../observability/latency.ts";
 
 /** What uWS keeps per socket: only our connection object. */
 export interface SocketData {
@@ -47,7 +48,7 @@ const MAX_EXPIRED_REMEMBERED = 1024;
  * Frames produced in one turn of the event loop are written corked, in one syscall.
  * Every call is safe after the socket closed.
  */
-export class ClientConnection implements DeadlineOwner, Expiring {
+export class ClientConnection implements DeadlineOwner, Expiring, TimedConnection {
   phase: ConnectionPhase = "awaiting_hello";
   user = "";
   device = "";
@@ -61,6 +62,8 @@ export class ClientConnection implements DeadlineOwner, Expiring {
   helloTimer: NodeJS.Timeout | undefined;
   /** When the token this connection runs on was issued (ms): a revocation at or after it closes the connection. */
   tokenIssuedAt = 0;
+  /** The client-side latencies' clocks (ClientLatency alone writes this). */
+  latency: ConnectionTimes | undefined;
   /** Where the node's TokenExpiries holds this connection (it alone writes this). */
   expiryBucket: number | undefined;
   /** When the socket opened (performance.now()), for the connection's duration in the log. */
