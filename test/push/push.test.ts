@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { ErrorFrame, MessageFrame } from "../../src/protocol/frames.ts";
-import pino from "pino";
-import { defaultPushConfig } from "../../src/config/push.ts";
 import { inQuietHours, type PushEvent } from "../../src/push/scheduler.ts";
-import { PushService } from "../../src/push/service.ts";
-import { openLmdbStores } from "../../src/storage/lmdb/lmdb-stores.ts";
-import { ManualClock } from "../../src/util/clock.ts";
 import type { RouterClient } from "../../sdk/client.ts";
 import { tempDir, TestNode } from "../support/node.ts";
 import { apnsToken, FakeApns, FakeFcm, FakeWebhook } from "./fake-services.ts";
@@ -271,22 +266,5 @@ describe("push notifications", () => {
       assert.equal(err.code, code, JSON.stringify(frame));
     }
     assert.equal((await client.request({ t: "push.unregister" })).t, "push.ok");
-  });
-});
-
-describe("push on a node with no provider enabled", () => {
-  it("tracks no message and takes no registration: nothing could ever be pushed", async () => {
-    const dir = tempDir("router-push-off-");
-    const stores = openLmdbStores({ path: join(dir, "lmdb") });
-    try {
-      const service = new PushService({ config: defaultPushConfig(), store: stores.push, cursors: stores.cursors, log: pino({ level: "silent" }), clock: new ManualClock() });
-      assert.equal(service.scheduler, undefined);
-      const answer = await service.handle("ann", "phone", { t: "push.register", r: 1, platform: "webhook", token: "t" });
-      assert.deepEqual([answer.t, (answer as ErrorFrame).code], ["err", "invalid_field"]);
-      assert.deepEqual(await stores.push!.registrations("ann"), []);
-    } finally {
-      await stores.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
