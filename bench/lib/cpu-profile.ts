@@ -52,14 +52,25 @@ function areaOf(url: string, name: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith("node:")) return "node internals";
-  const local = url.replace(/^file:\/\//, "").replace(`${REPO_ROOT}/`, "");
+  const local = sourceFileOf(url);
   return local.startsWith("src/") || local.startsWith("bin/") ? local : local.split("/").slice(-2).join("/");
+}
+
+/**
+ * A frame's file as the repository names it. The bench runs the router compiled
+ * (.cache/bench-build-<pid>/src/x.js, see compiled-router.ts): that is src/x.ts.
+ */
+export function sourceFileOf(url: string): string {
+  const local = url.replace(/^file:\/\//, "").replace(`${REPO_ROOT}/`, "");
+  const built = /^\.cache\/bench-build-\d+\/(src\/.*)\.js$/.exec(local);
+  return built ? `${built[1]}.ts` : local;
 }
 
 function locationOf(url: string, line: number): string {
   if (!url) return "";
-  const short = url.replace(/^file:\/\//, "").replace(`${REPO_ROOT}/`, "").replace(/^.*node_modules\//, "");
-  // tsx hands V8 transformed TypeScript, whose line numbers do not match the source: name the file only.
+  const short = sourceFileOf(url).replace(/^.*node_modules\//, "");
+  // tsx hands V8 transformed TypeScript, and tsc's output is not line for line the source
+  // either: a source file is named without a line.
   return short.endsWith(".ts") ? short : `${short}:${line + 1}`;
 }
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { sourceFileOf } from "../../bench/lib/cpu-profile.ts";
+import { REPO_ROOT } from "../../bench/lib/router-process.ts";
 import { costPerMessage } from "../../bench/report/cost-split.ts";
 import type { ProfiledRun } from "../../bench/scenarios/profile-run.ts";
 
@@ -26,5 +28,13 @@ describe("cost per message by kind of work", () => {
     assert.equal(ceiling.get("actors: the router's handlers (src/actors, push, observability)"), 1);
     assert.equal(router.get("garbage collection"), 5);
     assert.equal(ceiling.get("actors: nact dispatch"), 0);
+  });
+});
+
+describe("profile frames named by their source file", () => {
+  it("names the compiled router's files as the sources they were built from", () => {
+    assert.equal(sourceFileOf(`file://${REPO_ROOT}/.cache/bench-build-3124/src/transport/connection.js`), "src/transport/connection.ts");
+    assert.equal(sourceFileOf(`file://${REPO_ROOT}/src/actors/directory.ts`), "src/actors/directory.ts");
+    assert.equal(sourceFileOf(`file://${REPO_ROOT}/node_modules/lmdb/write.js`), "node_modules/lmdb/write.js");
   });
 });
