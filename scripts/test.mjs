@@ -15,16 +15,11 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tsImport } from "tsx/esm/api";
+import { behaviourSuites, lmdbBound } from "./test-passes.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // A test file that mentions these gets a Cassandra; runs without one skip its start-up cost.
 const USES_CASSANDRA = /ROUTER_TEST_CQL|testCqlContactPoint|support\/cassandra|support\/cluster\.ts/;
-// A behaviour test that builds LMDB stores itself runs on LMDB whichever the backend, so the
-// cluster pass would only repeat it.
-const LMDB_BOUND = /openLmdbStores/;
-// The behaviour suites that run on both backends: the router's, push and media, which keep
-// their own state in the message backend, accounts, calls, which record themselves in chats, and status.
-const BOTH_BACKENDS = ["router", "push", "media", "accounts", "calls", "status"].map((folder) => join(root, "test", folder));
 const BACKENDS = ["lmdb", "cql"];
 
 function testFiles(dir) {
@@ -107,8 +102,8 @@ function plan(files, explicit) {
   if (!forced || forced === "lmdb") passes.push({ backend: "lmdb", files });
   if (!forced || forced === "cql") {
     // Files named on the command line with the backend forced run as named.
-    const candidates = forced && explicit ? files : files.filter((file) => BOTH_BACKENDS.includes(dirname(file)));
-    const bound = candidates.filter((file) => LMDB_BOUND.test(readFileSync(file, "utf8")));
+    const candidates = forced && explicit ? files : behaviourSuites(root, files);
+    const bound = lmdbBound(candidates);
     if (bound.length > 0) say(`cql pass skips (they build LMDB stores themselves): ${bound.map((file) => relative(root, file)).join(", ")}`);
     const clusterFiles = candidates.filter((file) => !bound.includes(file));
     if (clusterFiles.length > 0) passes.push({ backend: "cql", files: clusterFiles });
