@@ -35,6 +35,15 @@ export function onDeliver(deps: UserDeps, state: UserState, user: string, delive
   return undefined;
 }
 
+/**
+ * Where a message stands against the highest seq of its chat a device was handed: handed
+ * already, the next one, or past a gap (filled from the store first). The one rule both
+ * handOut and its dry run, deliversAtOnce, follow.
+ */
+function standing(seq: number, handed: number): "handed" | "next" | "gap" {
+  return seq <= handed ? "handed" : seq === handed + 1 ? "next" : "gap";
+}
+
 /** Whether onDeliver hands `deliver` out synchronously: no live device would be left a gap to fill first. */
 export function deliversAtOnce(state: UserState, deliver: Deliver): boolean {
   for (const session of state.sessions.values()) {
@@ -45,8 +54,9 @@ export function deliversAtOnce(state: UserState, deliver: Deliver): boolean {
         chat = message.chat;
         handed = handedIn(session, chat);
       }
-      if (message.seq > handed + 1) return false;
-      if (message.seq > handed) handed = message.seq;
+      const place = standing(message.seq, handed);
+      if (place === "gap") return false;
+      if (place === "next") handed = message.seq;
     }
   }
   return true;
@@ -62,9 +72,9 @@ function handOut(deps: UserDeps, user: string, device: string, session: DeviceSe
   for (let i = start; i < messages.length; i += 1) {
     const message = messages[i]!;
     const chat = message.chat;
-    const handed = handedIn(session, chat);
-    if (message.seq <= handed) continue;
-    if (message.seq > handed + 1) return i;
+    const place = standing(message.seq, handedIn(session, chat));
+    if (place === "handed") continue;
+    if (place === "gap") return i;
     markHanded(session, chat, message.seq);
     if (!fromThisDevice) {
       deps.link.send(session.conn, clientFrameOf(message));
