@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { compiledRouterArgs } from "../../test/support/compiled-router.ts";
 
 let built: string | undefined;
 
@@ -23,7 +23,5 @@ export function routerLaunchArgs(repoRoot: string): string[] {
     process.once("exit", () => rmSync(out, { recursive: true, force: true }));
     built = out;
   }
-  const entry = pathToFileURL(join(built, "src", "cli", "main.js")).href;
-  // `-e` has no script path in argv: the command's own arguments start at argv[1].
-  return ["--input-type=module", "-e", `const { main } = await import(${JSON.stringify(entry)}); process.exitCode = await main(process.argv.slice(1));`];
+  return compiledRouterArgs(built);
 }

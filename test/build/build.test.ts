@@ -4,9 +4,9 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
-import { pathToFileURL } from "node:url";
 import { directChatId } from "../../src/protocol/frames.ts";
 import { RouterClient } from "../../sdk/client.ts";
+import { compiledRouterArgs } from "../support/compiled-router.ts";
 import { TEST_SECRET, tempDir, tokenFor } from "../support/node.ts";
 import { freePort } from "../support/ports.ts";
 
@@ -43,15 +43,9 @@ describe("the compiled build", () => {
 
   it("runs a node on plain node that carries a message", async () => {
     const port = await freePort();
-    const entry = pathToFileURL(join(out, "src", "cli", "main.js")).href;
     const child = spawn(
       process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `const { main } = await import(${JSON.stringify(entry)}); process.exitCode = await main(process.argv.slice(1));`,
-        ...["node", "start", "--port", String(port), "--data", dataDir, "--secret", TEST_SECRET, "--log-level", "info"],
-      ],
+      [...compiledRouterArgs(out), ...["node", "start", "--port", String(port), "--data", dataDir, "--secret", TEST_SECRET, "--log-level", "info"]],
       // The demo on: its page and the SDK come from the build, with no sources to compile.
       { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ROUTER_DEMO: "1" } },
     );
