@@ -83,11 +83,21 @@ export interface ChatWriterDeps {
 }
 
 const MAX_QUEUED = 10_000;
+/** Entries pending (queued or in flight) past which a retry's lookup uses an index, not a walk. */
+const INDEX_FROM = 16;
 const RETRY_BASE_MS = 50;
 const RETRY_MAX_MS = 2000;
 
 function cidKey(from: string, cid: string): string {
   return `${from}\u0000${cid}`;
+}
+
+const NONE: readonly Accepted[] = [];
+
+function withCid(items: readonly Accepted[] | undefined, from: string, cid: string): Accepted | undefined {
+  if (!items) return undefined;
+  for (const item of items) if (item.message.cid === cid && item.message.from === from) return item;
+  return undefined;
 }
 
 /** How long to wait before the `attempts`th retry of a failed write. */
@@ -118,14 +128,23 @@ export class ChatWriter {
   /** Next seq to assign; above lastSeq while writes are queued or in flight. */
   nextSeq = 1;
   private lastTs = 0;
-  private queued: Accepted[] = [];
-  /** Accepted but not yet durable, by sender and cid, so a retry joins the first attempt. */
-  private readonly inFlightByCid = new Map<string, Accepted>();
+  private readonly queued: Accepted[] = [];
+  /**
+   * Accepted but not yet durable, by sender and cid, so a retry joins the first attempt. Made
+   * only while more than INDEX_FROM entries are pending: below that a walk of the queue and
+   * the batch in flight is cheaper than a key string and a Map entry set and deleted per
+   * message (a Map emptied by a delete allocates a new table).
+   */
+  private index: Map<string, Accepted> | undefined;
 
-  /** `discarded` is told when entries accepted but not yet durable are dropped (caches built on them are stale). */
+  /**
+   * `discarded` is told when entries accepted but not yet durable are dropped (caches built on
+   * them are stale); `settled`, when entries are durable (readable from the store from now on).
+   */
   constructor(
     private readonly deps: ChatWriterDeps,
     private readonly discarded: () => void = () => {},
+    private readonly settled: (items: readonly Accepted[]) => void = () => {},
   ) {}
 
   /** Starts from the store's head, adopting the batch a previous incarnation left in flight. */
@@ -136,7 +155,7 @@ export class ChatWriter {
     const unfinished = this.deps.writes.get(chat);
     if (unfinished) {
       this.nextSeq = Math.max(this.nextSeq, (unfinished.items.at(-1)?.message.seq ?? 0) + 1);
-      for (const item of unfinished.items) this.track(item);
+      this.track();
     }
     this.lastTs = this.deps.clock.now();
   }
@@ -158,12 +177,12 @@ export class ChatWriter {
 
   /** Whether an entry with this sender and cid is accepted and not yet durable. */
   inFlight(from: string, cid: string): boolean {
-    return this.inFlightByCid.has(cidKey(from, cid));
+    return this.pending(from, cid) !== undefined;
   }
 
   /** Adds `waiter` to the entry in flight with this cid; false if there is none. */
   join(from: string, cid: string, waiter: ReplyTo): boolean {
-    const item = this.inFlightByCid.get(cidKey(from, cid));
+    const item = this.pending(from, cid);
     if (!item) return false;
     item.waiters.push(waiter);
     return true;
@@ -183,8 +202,8 @@ export class ChatWriter {
 
   /** Queues an entry whose seq came from `takeSeq`, in seq order, and writes it as soon as it can. */
   enqueue(item: Accepted): void {
-    this.track(item);
     this.queued.push(item);
+    this.track(item);
     this.writeQueued();
   }
 
@@ -214,22 +233,45 @@ export class ChatWriter {
     if (!this.chat || !batch || batch.id !== batchId) return false;
     this.deps.writes.end(this.chat);
     this.onDurable(batch.items);
+    // Few left: the walk finds them again (what is pending is exactly the queue now).
+    if (this.index && this.queued.length <= INDEX_FROM / 2) this.index = undefined;
     this.writeQueued();
     return true;
   }
 
-  private track(item: Accepted): void {
-    if (item.message.cid) this.inFlightByCid.set(cidKey(item.message.from, item.message.cid), item);
+  /** The entry with this sender and cid that is queued or in flight. */
+  private pending(from: string, cid: string): Accepted | undefined {
+    if (this.index) return this.index.get(cidKey(from, cid));
+    return withCid(this.deps.writes.get(this.chat)?.items, from, cid) ?? withCid(this.queued, from, cid);
   }
 
+  /** `item` joined the pending entries (or, with none, a batch in flight was adopted): indexed once there are many. */
+  private track(item?: Accepted): void {
+    if (this.index) {
+      if (item?.message.cid) this.index.set(cidKey(item.message.from, item.message.cid), item);
+      return;
+    }
+    const inFlight = this.deps.writes.get(this.chat)?.items ?? NONE;
+    if (inFlight.length + this.queued.length <= INDEX_FROM) return;
+    const index = new Map<string, Accepted>();
+    for (const items of [inFlight, this.queued]) {
+      for (const pending of items) if (pending.message.cid) index.set(cidKey(pending.message.from, pending.message.cid), pending);
+    }
+    this.index = index;
+  }
+
+  /** `item` left the pending entries (durable, refused or answered from the store). */
   private untrack(item: Accepted): void {
-    if (item.message.cid) this.inFlightByCid.delete(cidKey(item.message.from, item.message.cid));
+    if (this.index && item.message.cid) this.index.delete(cidKey(item.message.from, item.message.cid));
   }
 
   private writeQueued(): void {
     if (this.queued.length === 0 || this.deps.writes.get(this.chat)) return;
-    const items = this.queued.length <= this.deps.maxBatch ? this.queued : this.queued.splice(0, this.deps.maxBatch);
-    if (items === this.queued) this.queued = [];
+    // Taken out of the queue, never the queue itself handed on with a fresh one in its place: a
+    // chat's queue lives between its sends, long enough to reach the old generation, and a dead
+    // array there keeps what was last put in it (entries, bodies) alive through every
+    // young-generation GC until a full one.
+    const items = this.queued.splice(0, this.deps.maxBatch);
     this.startWrite(this.deps.writes.begin(this.chat, items));
   }
 
@@ -253,6 +295,7 @@ export class ChatWriter {
       const { seq, ts, cid } = item.message;
       for (const waiter of item.waiters) this.deps.sent(waiter, chat, seq, ts, cid || undefined);
     }
+    this.settled(items);
     this.deps.durable(chat, items);
   }
 
@@ -287,7 +330,7 @@ export class ChatWriter {
       }
     }
     for (const item of this.queued) this.untrack(item);
-    this.queued = [];
+    this.queued.length = 0;
     this.discarded();
     this.nextSeq = (batch.items.at(-1)?.message.seq ?? this.lastSeq) + 1;
   }
@@ -302,7 +345,7 @@ export class ChatWriter {
     deps.onConflict?.();
     deps.log.warn({ chat, firstSeq: batch[0]?.message.seq }, "another writer wrote this chat; renumbering");
     const items = this.queued.length === 0 ? batch : batch.concat(this.queued);
-    this.queued = [];
+    this.queued.length = 0;
     this.discarded();
     this.lastSeq = await deps.store.lastSeq(chat);
     this.nextSeq = this.lastSeq + 1;

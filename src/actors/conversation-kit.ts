@@ -25,7 +25,10 @@ export class ConversationState {
   group: GroupInfo | undefined;
   members: readonly string[] = [];
   marks = new Map<string, MemberMarks>();
-  /** Current state of recently touched messages, including changes still being written. */
+  /**
+   * Messages not yet durable, and the current state of messages touched since (looked up,
+   * edited, reacted to), including changes still being written.
+   */
   readonly recent = new Map<number, StoredMessage>();
   readonly typing = new TypingRelay();
   /** Whose entries a direct chat withholds from the other member (blocking). */
@@ -38,7 +41,22 @@ export class ConversationState {
 
   constructor(writerDeps: ChatWriterDeps) {
     // Entries dropped before they were durable may have patched cached messages.
-    this.writer = new ChatWriter(writerDeps, () => this.recent.clear());
+    this.writer = new ChatWriter(
+      writerDeps,
+      () => this.recent.clear(),
+      (items) => this.forgetWritten(items),
+    );
+  }
+
+  /**
+   * Entries now durable and untouched since they were accepted are read from the store when
+   * next needed. Kept, every message would stay here through many young-generation GCs and be
+   * promoted to the old one (its body and strings with it), for the few that are ever edited.
+   */
+  private forgetWritten(items: readonly Accepted[]): void {
+    for (const { message } of items) {
+      if (this.recent.get(message.seq) === message) this.recent.delete(message.seq);
+    }
   }
 
   /** `members.includes(user)` without a walk of a 500-member group per ack. */

@@ -43,6 +43,14 @@ const SEND_DROPPED = 2;
 // one answer per `r`. Bounded, oldest forgotten first; a client that far behind has moved on.
 const MAX_EXPIRED_REMEMBERED = 1024;
 
+// The connection being written and what its write found, for the one cork callback of the
+// module: a closure per write would be garbage per frame batch.
+let corked: ClientConnection | undefined;
+let corkedDropped = false;
+function writeCorked(): void {
+  corkedDropped = corked!.writeOutbox();
+}
+
 /**
  * One client socket as the rest of the node sees it: `send(frame)` and `close(code)`.
  * Frames produced in one turn of the event loop are written corked, in one syscall.
@@ -72,7 +80,14 @@ export class ClientConnection implements DeadlineOwner, Expiring, TimedConnectio
   readonly earlyFrames: unknown[] = [];
   /** Whether the user's actor has sent this connection its share yet. */
   private gotShare = false;
-  private outbox: Uint8Array[] = [];
+  /**
+   * Frames produced since the last write. One array for the connection's life, emptied after
+   * each write, never replaced: a fresh array per write lives until the connection's next
+   * frame, long enough to reach the old generation, and a dead array there keeps the frames
+   * put in it alive through every young-generation GC until a full one (measured: about 0.7 KB
+   * per direct message promoted).
+   */
+  private readonly outbox: Uint8Array[] = [];
   private flushScheduled = false;
   /** Requests handed on and not answered yet: `r` → when it is due (the node's sweep expires it). */
   // Both made on first use, the first dropped again once empty: an idle connection (most of them) holds neither.
@@ -191,24 +206,35 @@ export class ClientConnection implements DeadlineOwner, Expiring, TimedConnectio
   flush(): void {
     this.flushScheduled = false;
     const frames = this.outbox;
-    this.outbox = [];
-    if (!this.open || frames.length === 0) return;
-    let dropped = false;
-    this.ws.cork(() => {
-      for (const frame of frames) {
-        if (this.ws.send(frame, true, false) === SEND_DROPPED) {
-          dropped = true;
-          break;
-        }
-      }
-    });
-    this.events.framesOut(frames.length);
+    const count = frames.length;
+    if (count === 0) return;
+    if (!this.open) {
+      frames.length = 0;
+      return;
+    }
+    corked = this;
+    this.ws.cork(writeCorked);
+    corked = undefined;
+    const dropped = corkedDropped;
+    corkedDropped = false;
+    // Emptied, not replaced (see `outbox`). Nothing runs JavaScript inside the cork, so no frame came in meanwhile.
+    frames.length = 0;
+    this.events.framesOut(count);
     if (dropped) {
       // A durable frame could not be buffered: the client resyncs from its cursors.
       this.events.slowConsumer();
       this.log.warn({ conn: this.id, user: this.user }, "slow consumer disconnected");
       this.close(CLOSE_CODES.slow_consumer, "send buffer full; reconnect to resync");
     }
+  }
+
+  /** Inside the cork (writeCorked): the frames waiting, in order; true when uWS refused one (the rest are not tried). */
+  writeOutbox(): boolean {
+    const frames = this.outbox;
+    for (let i = 0; i < frames.length; i += 1) {
+      if (this.ws.send(frames[i]!, true, false) === SEND_DROPPED) return true;
+    }
+    return false;
   }
 
   close(code: CloseCode, reason: string): void {
@@ -222,7 +248,7 @@ export class ClientConnection implements DeadlineOwner, Expiring, TimedConnectio
   /** Called from uWS' close handler, and by close(): the socket must not be touched after. */
   markClosed(): void {
     this.phase = "closed";
-    this.outbox = [];
+    this.outbox.length = 0;
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.shared.expiries.remove(this);
     this.awaitingAnswer = undefined;

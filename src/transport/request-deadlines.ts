@@ -6,12 +6,6 @@ export interface DeadlineOwner {
   expire(r: number, dueAt: number): void;
 }
 
-interface Awaiting {
-  owner: DeadlineOwner;
-  r: number;
-  dueAt: number;
-}
-
 // Spent slots at the head of the queue are dropped in one splice once there are this many.
 const COMPACT_AFTER = 1024;
 
@@ -21,9 +15,15 @@ const COMPACT_AFTER = 1024;
  * timer, armed for the oldest, expires everything due when it fires. An answered request
  * costs nothing here: its entry stays queued and its owner ignores it when it comes due
  * (`dueAt` tells a stale entry from the request's current one).
+ *
+ * The queue is three parallel arrays, not an object per request: an entry stays for the whole
+ * timeout, so an object per request would be promoted to the old generation (and copied on
+ * the way) for every request the node answers within milliseconds.
  */
 export class RequestDeadlines {
-  private readonly queue: Array<Awaiting | undefined> = [];
+  private readonly owners: Array<DeadlineOwner | undefined> = [];
+  private readonly requests: number[] = [];
+  private readonly dueAts: number[] = [];
   private head = 0;
   private timer: Timer | undefined;
 
@@ -35,35 +35,43 @@ export class RequestDeadlines {
   /** Starts the deadline of request `r` of `owner`; returns when it is due. */
   start(owner: DeadlineOwner, r: number): number {
     const dueAt = this.clock.now() + this.timeoutMs;
-    this.queue.push({ owner, r, dueAt });
+    this.owners.push(owner);
+    this.requests.push(r);
+    this.dueAts.push(dueAt);
     if (!this.timer) this.arm();
     return dueAt;
   }
 
   /** Deadlines queued, answered or not (tests). */
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.owners.length - this.head;
   }
 
   private arm(): void {
-    const first = this.queue[this.head];
-    if (!first) return;
-    this.timer = this.clock.setTimeout(this.sweep, Math.max(0, first.dueAt - this.clock.now()));
+    if (this.head === this.owners.length) return;
+    this.timer = this.clock.setTimeout(this.sweep, Math.max(0, this.dueAts[this.head]! - this.clock.now()));
   }
 
   private readonly sweep = (): void => {
     this.timer = undefined;
     const now = this.clock.now();
-    for (let entry = this.queue[this.head]; entry && entry.dueAt <= now; entry = this.queue[this.head]) {
-      this.queue[this.head] = undefined;
+    const { owners, requests, dueAts } = this;
+    while (this.head < owners.length && dueAts[this.head]! <= now) {
+      const at = this.head;
+      const owner = owners[at]!;
+      owners[at] = undefined;
       this.head += 1;
-      entry.owner.expire(entry.r, entry.dueAt);
+      owner.expire(requests[at]!, dueAts[at]!);
     }
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
+    if (this.head === owners.length) {
+      owners.length = 0;
+      requests.length = 0;
+      dueAts.length = 0;
       this.head = 0;
     } else if (this.head >= COMPACT_AFTER) {
-      this.queue.splice(0, this.head);
+      owners.splice(0, this.head);
+      requests.splice(0, this.head);
+      dueAts.splice(0, this.head);
       this.head = 0;
     }
     this.arm();

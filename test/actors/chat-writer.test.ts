@@ -201,6 +201,32 @@ describe("the chat writer", () => {
     assert.ok(!writer.inFlight("ann", "a"), "forgotten once durable (the store answers from then on)");
   });
 
+  it("joins retries whether few or many entries are pending, and tells senders apart by cid", async () => {
+    const h = harness();
+    const writer = await h.newWriter();
+    const release = h.store.holdAppends();
+    // Past INDEX_FROM (16) pending entries the writer looks retries up in an index; below, by a walk.
+    const cids = Array.from({ length: 40 }, (_, i) => `c${i}`);
+    const firsts = cids.map((cid) => h.send(writer, cid));
+    const otherSender = h.send(writer, "c7", "ben");
+    const retries = [0, 17, 39].map((i) => h.send(writer, cids[i]!));
+    assert.ok(writer.inFlight("ann", "c39") && writer.inFlight("ben", "c7") && !writer.inFlight("ben", "c8"));
+    release();
+    await h.settle(writer);
+    assert.equal(h.store.log.length, 41, "each cid once per sender, the retries joined");
+    assert.deepEqual(retries.map((r) => h.seqOf(r)), [0, 17, 39].map((i) => h.seqOf(firsts[i]!)));
+    assert.deepEqual(h.seqOf(otherSender), [41], "ben's c7 is not ann's c7");
+    assert.ok(!writer.inFlight("ann", "c0"), "nothing is pending once all is durable");
+    // Few pending again: a retry still joins.
+    const hold = h.store.holdAppends();
+    const first = h.send(writer, "late");
+    const retry = h.send(writer, "late");
+    hold();
+    await h.settle(writer);
+    assert.deepEqual([h.seqOf(first), h.seqOf(retry)], [[42], [42]]);
+    assert.equal(h.store.log.length, 42);
+  });
+
   it("after a failed write refuses what waits, takes no new seq, and retries the same batch with backoff", async () => {
     const h = harness();
     const writer = await h.newWriter();
