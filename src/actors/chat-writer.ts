@@ -39,8 +39,15 @@ export interface WriteBatch {
  * seqs out again. One per node, shared by every chat.
  */
 export class WritesInFlight {
-  private readonly batches = new Map<string, WriteBatch>();
+  /**
+   * A chat's entry stays when its batch ends and is reused by its next one; ended entries are
+   * dropped together every SWEEP_AFTER ends. A Map given and rid of an entry per batch fills
+   * its table with deleted slots and rebuilds it every few hundred batches, and V8 keeps an
+   * outgrown table's entries (batches, their messages and bodies) alive until a full GC.
+   */
+  private readonly batches = new Map<string, WriteBatch | undefined>();
   private lastId = 0;
+  private ended = 0;
 
   get(chat: string): WriteBatch | undefined {
     return this.batches.get(chat);
@@ -53,9 +60,21 @@ export class WritesInFlight {
   }
 
   end(chat: string): void {
-    this.batches.delete(chat);
+    this.batches.set(chat, undefined);
+    this.ended += 1;
+    if (this.ended < SWEEP_AFTER) return;
+    this.ended = 0;
+    for (const [key, batch] of this.batches) if (batch === undefined) this.batches.delete(key);
+  }
+
+  /** Chats with an entry, ended or not (tests). */
+  get size(): number {
+    return this.batches.size;
   }
 }
+
+/** Batches ended between two sweeps of WritesInFlight's ended entries. */
+export const SWEEP_AFTER = 4096;
 
 /** What a chat's writer needs from the node; one object shared by every chat. */
 export interface ChatWriterDeps {
@@ -93,6 +112,14 @@ function cidKey(from: string, cid: string): string {
 }
 
 const NONE: readonly Accepted[] = [];
+
+/** Pending entries hold consecutive seqs (takeSeq), so the one sought is found by its offset. */
+function atSeq(items: readonly Accepted[] | undefined, seq: number): StoredMessage | undefined {
+  const first = items?.[0];
+  if (!first) return undefined;
+  const message = items[seq - first.message.seq]?.message;
+  return message?.seq === seq ? message : undefined;
+}
 
 function withCid(items: readonly Accepted[] | undefined, from: string, cid: string): Accepted | undefined {
   if (!items) return undefined;
@@ -137,14 +164,10 @@ export class ChatWriter {
    */
   private index: Map<string, Accepted> | undefined;
 
-  /**
-   * `discarded` is told when entries accepted but not yet durable are dropped (caches built on
-   * them are stale); `settled`, when entries are durable (readable from the store from now on).
-   */
+  /** `discarded` is told when entries accepted but not yet durable are dropped (caches built on them are stale). */
   constructor(
     private readonly deps: ChatWriterDeps,
     private readonly discarded: () => void = () => {},
-    private readonly settled: (items: readonly Accepted[]) => void = () => {},
   ) {}
 
   /** Starts from the store's head, adopting the batch a previous incarnation left in flight. */
@@ -239,6 +262,11 @@ export class ChatWriter {
     return true;
   }
 
+  /** The entry with this seq as accepted, while it is queued or in flight (not yet readable from the store). */
+  pendingAt(seq: number): StoredMessage | undefined {
+    return atSeq(this.deps.writes.get(this.chat)?.items, seq) ?? atSeq(this.queued, seq);
+  }
+
   /** The entry with this sender and cid that is queued or in flight. */
   private pending(from: string, cid: string): Accepted | undefined {
     if (this.index) return this.index.get(cidKey(from, cid));
@@ -295,7 +323,6 @@ export class ChatWriter {
       const { seq, ts, cid } = item.message;
       for (const waiter of item.waiters) this.deps.sent(waiter, chat, seq, ts, cid || undefined);
     }
-    this.settled(items);
     this.deps.durable(chat, items);
   }
 

@@ -204,7 +204,6 @@ class Conversations implements ConversationKit {
       hidden: hiddenFrom(state, message, audience),
       patches: (!withheld && options.patches) || NOBODY_PATCHES,
     };
-    if (!isEventEntry(message)) remember(state, message);
     for (const patch of accepted.patches) {
       const current = state.recent.get(patch.seq);
       if (current) state.recent.set(patch.seq, applyPatch(current, patch));
@@ -216,6 +215,12 @@ class Conversations implements ConversationKit {
   async message(state: ConversationState, chat: string, seq: number): Promise<StoredMessage | undefined> {
     const cached = state.recent.get(seq);
     if (cached) return cached;
+    const pending = state.writer.pendingAt(seq);
+    if (pending) {
+      if (isEventEntry(pending)) return undefined;
+      remember(state, pending);
+      return pending;
+    }
     if (seq > state.lastSeq) return undefined;
     const [found] = await this.deps.stores.messages.readAfter(chat, seq - 1, 1);
     if (!found || found.seq !== seq || isEventEntry(found)) return undefined;

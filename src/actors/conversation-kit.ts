@@ -26,8 +26,11 @@ export class ConversationState {
   members: readonly string[] = [];
   marks = new Map<string, MemberMarks>();
   /**
-   * Messages not yet durable, and the current state of messages touched since (looked up,
-   * edited, reacted to), including changes still being written.
+   * Current state of recently touched messages (looked up, edited, reacted to), including
+   * changes still being written. A message just sent is not put here: until it is durable the
+   * writer holds it (ChatWriter.pendingAt), and a Map that took and dropped every message
+   * would keep the messages alive past young-generation GCs in the tables it leaves behind
+   * (V8 keeps an outgrown table's entries until a full GC).
    */
   readonly recent = new Map<number, StoredMessage>();
   readonly typing = new TypingRelay();
@@ -41,22 +44,7 @@ export class ConversationState {
 
   constructor(writerDeps: ChatWriterDeps) {
     // Entries dropped before they were durable may have patched cached messages.
-    this.writer = new ChatWriter(
-      writerDeps,
-      () => this.recent.clear(),
-      (items) => this.forgetWritten(items),
-    );
-  }
-
-  /**
-   * Entries now durable and untouched since they were accepted are read from the store when
-   * next needed. Kept, every message would stay here through many young-generation GCs and be
-   * promoted to the old one (its body and strings with it), for the few that are ever edited.
-   */
-  private forgetWritten(items: readonly Accepted[]): void {
-    for (const { message } of items) {
-      if (this.recent.get(message.seq) === message) this.recent.delete(message.seq);
-    }
+    this.writer = new ChatWriter(writerDeps, () => this.recent.clear());
   }
 
   /** `members.includes(user)` without a walk of a 500-member group per ack. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import pino from "pino";
-import { ChatWriter, retryDelay, WritesInFlight, type Accepted, type ChatWriterDeps } from "../../src/actors/chat-writer.ts";
+import { ChatWriter, retryDelay, SWEEP_AFTER, WritesInFlight, type Accepted, type ChatWriterDeps } from "../../src/actors/chat-writer.ts";
 import type { ReplyTo } from "../../src/seams.ts";
 import { SeqConflictError, StorageUnavailableError } from "../../src/storage/errors.ts";
 import type { AppendBatch, MessageStore, SendRecord, StoredMessage } from "../../src/storage/messages.ts";
@@ -155,6 +155,23 @@ function harness(store = new ScriptedStore(), clock = new ManualClock(1_000_000)
     seqOf: (r: number) => sent.filter((answer) => answer.r === r).map((answer) => answer.seq),
   };
 }
+
+describe("the batches in flight of a node", () => {
+  it("keeps a chat's entry between its batches and drops ended ones in a sweep, never one in flight", () => {
+    const writes = new WritesInFlight();
+    const live = writes.begin("d:a:b", []);
+    for (let i = 0; i < SWEEP_AFTER - 1; i += 1) {
+      writes.begin(`d:x:${i % 100}`, []);
+      writes.end(`d:x:${i % 100}`);
+    }
+    assert.equal(writes.size, 101, "ended chats keep their entry until the sweep");
+    assert.equal(writes.get("d:x:5"), undefined);
+    writes.begin("d:x:5", []);
+    writes.end("d:x:5");
+    assert.equal(writes.size, 1, "the sweep dropped every ended entry");
+    assert.equal(writes.get("d:a:b"), live, "the batch in flight is kept");
+  });
+});
 
 describe("the chat writer", () => {
   it("continues the store's log and answers `sent` only once a batch is durable", async () => {
