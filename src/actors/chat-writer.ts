@@ -256,9 +256,10 @@ export class ChatWriter {
     if (!this.chat || !batch || batch.id !== batchId) return false;
     this.deps.writes.end(this.chat);
     this.onDurable(batch.items);
-    // Few left: the walk finds them again (what is pending is exactly the queue now).
-    if (this.index && this.queued.length <= INDEX_FROM / 2) this.index = undefined;
     this.writeQueued();
+    // Few left: the walk finds them again. Half the threshold, so a chat hovering near it
+    // does not rebuild its index every batch.
+    if (this.index && this.pendingCount() <= INDEX_FROM / 2) this.index = undefined;
     return true;
   }
 
@@ -279,13 +280,17 @@ export class ChatWriter {
       if (item?.message.cid) this.index.set(cidKey(item.message.from, item.message.cid), item);
       return;
     }
+    if (this.pendingCount() <= INDEX_FROM) return;
     const inFlight = this.deps.writes.get(this.chat)?.items ?? NONE;
-    if (inFlight.length + this.queued.length <= INDEX_FROM) return;
     const index = new Map<string, Accepted>();
     for (const items of [inFlight, this.queued]) {
       for (const pending of items) if (pending.message.cid) index.set(cidKey(pending.message.from, pending.message.cid), pending);
     }
     this.index = index;
+  }
+
+  private pendingCount(): number {
+    return (this.deps.writes.get(this.chat)?.items.length ?? 0) + this.queued.length;
   }
 
   /** `item` left the pending entries (durable, refused or answered from the store). */

@@ -6,7 +6,10 @@ export interface DeadlineOwner {
   expire(r: number, dueAt: number): void;
 }
 
-// Spent slots at the head of the queue are dropped in one splice once there are this many.
+// Spent slots at the head of the queue are dropped in one splice once there are this many and
+// they are at least half the queue: a splice moves what is left, so each moves at most as many
+// entries as were spent since the last (a client with thousands of requests open keeps the
+// queue long).
 const COMPACT_AFTER = 1024;
 
 /**
@@ -68,7 +71,7 @@ export class RequestDeadlines {
       requests.length = 0;
       dueAts.length = 0;
       this.head = 0;
-    } else if (this.head >= COMPACT_AFTER) {
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= owners.length) {
       owners.splice(0, this.head);
       requests.splice(0, this.head);
       dueAts.splice(0, this.head);
