@@ -78,7 +78,7 @@ export const SWEEP_AFTER = 4096;
 
 /** What a chat's writer needs from the node; one object shared by every chat. */
 export interface ChatWriterDeps {
-  store: Pick<MessageStore, "append" | "lastSeq" | "findByCid">;
+  store: Pick<MessageStore, "append" | "appendThen" | "lastSeq" | "findByCid">;
   clock: Clock;
   log: Logger;
   writes: WritesInFlight;
@@ -92,6 +92,8 @@ export interface ChatWriterDeps {
   report(chat: string, batchId: number, error?: unknown): void;
   /** Keeps the chat's actor alive while `work` runs. */
   hold(chat: string, work: Promise<unknown>): void;
+  /** Keeps the chat's actor alive until the returned function is called (work that reports by callback). */
+  keep(chat: string): () => void;
   sent(waiter: ReplyTo, chat: string, seq: number, ts: number, cid: string | undefined): void;
   /** A waiter whose entry has no durable seq (yet): it should retry with the same cid. */
   refuse(waiter: ReplyTo): void;
@@ -310,12 +312,26 @@ export class ChatWriter {
 
   private startWrite(batch: WriteBatch): void {
     const { chat, deps } = this;
+    const batchId = batch.id;
+    const append = toAppendBatch(chat, batch.items);
     // Held until its outcome is in the actor's mailbox (which holds it from there).
+    if (deps.store.appendThen) {
+      // A store that reports by callback: no promise per write (one per message in a quiet chat).
+      const release = deps.keep(chat);
+      deps.store.appendThen(append, (error) => {
+        try {
+          deps.report(chat, batchId, error);
+        } finally {
+          release();
+        }
+      });
+      return;
+    }
     deps.hold(
       chat,
-      deps.store.append(toAppendBatch(chat, batch.items)).then(
-        () => deps.report(chat, batch.id),
-        (error: unknown) => deps.report(chat, batch.id, error),
+      deps.store.append(append).then(
+        () => deps.report(chat, batchId),
+        (error: unknown) => deps.report(chat, batchId, error),
       ),
     );
   }

@@ -107,6 +107,7 @@ class Conversations implements ConversationKit {
         deps.self.tell(chat, { type: "written", batchId, error });
       },
       hold: (chat, work) => deps.self.track(chat, work),
+      keep: (chat) => deps.self.hold(chat),
       sent: (waiter, chat, seq, ts, cid) => this.answerSent(waiter, chat, seq, ts, cid),
       refuse: (waiter) => replyError(deps.link, waiter, "unavailable", "not stored yet; retry (sends with the same cid)"),
       durable: (chat, items) => this.deliver(chat, items),

@@ -81,7 +81,7 @@ export interface ConversationDeps {
   link: ClientLink;
   users: Tell<UserMessage> & TellIfActive<UserMessage>;
   /** This node's directory of chats: the actor's own mail, and `track` to stay alive while work is in flight. */
-  self: Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "track" | "runIfIdle">;
+  self: Pick<ActorDirectory<ConversationMessage, ConversationState>, "tell" | "track" | "hold" | "runIfIdle">;
   log: Logger;
   limits: ConversationLimits;
   /** Message timestamps, the edit and delete windows, typing and invitation expiry read it. */

@@ -69,6 +69,8 @@ interface QueuedMail<Msg> {
   message: Msg;
 }
 
+const NOTHING_HELD = (): void => {};
+
 /**
  * The live actors of one kind, keyed by user or chat id, each a nact actor supervised by
  * a parent that never handles messages itself.
@@ -242,11 +244,24 @@ export class ActorDirectory<Msg, State> implements Tell<Msg>, TellIfActive<Msg> 
    * actor is not held (nothing to keep alive).
    */
   track(key: string, work: Promise<unknown>): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    entry.pending += 1;
-    const release = () => this.release(key, entry);
+    const release = this.hold(key);
     work.then(release, release);
+  }
+
+  /**
+   * `track` for work that reports by callback: the actor of `key` is held until the returned
+   * function is called (once; later calls do nothing).
+   */
+  hold(key: string): () => void {
+    const entry = this.entries.get(key);
+    if (!entry) return NOTHING_HELD;
+    entry.pending += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.release(key, entry);
+    };
   }
 
   private release(key: string, entry: Entry<Msg, State>): void {

@@ -40,17 +40,41 @@ function instrumentStore(backend: string, storeName: string, store: object, time
   const wrapped = Object.create(store) as Record<string, unknown>;
   for (const operation of methodNames(store)) {
     const original = (store as Record<string, unknown>)[operation] as (...args: unknown[]) => unknown;
+    // `appendThen` is `append` told by a callback: the same operation, one series.
+    const byCallback = CALLBACK_TWIN.exec(operation);
+    const label = byCallback ? byCallback[1]! : operation;
     const bound: Bound = {
-      latency: timers.latency.labels(backend, storeName, operation),
-      failures: timers.failures.labels(backend, storeName, operation),
+      latency: timers.latency.labels(backend, storeName, label),
+      failures: timers.failures.labels(backend, storeName, label),
     };
-    const spanName = `store ${storeName}.${operation}`;
+    const spanName = `store ${storeName}.${label}`;
     const span = timers.span;
+    const time = byCallback ? timeSettled : timeCall;
     wrapped[operation] = span
-      ? (...args: unknown[]) => span(spanName, () => timeCall(bound, original, store, args))
-      : (...args: unknown[]) => timeCall(bound, original, store, args);
+      ? (...args: unknown[]) => span(spanName, () => time(bound, original, store, args))
+      : (...args: unknown[]) => time(bound, original, store, args);
   }
   return wrapped;
+}
+
+/** A method that reports by a callback, its last argument: `appendThen` for `append`. */
+const CALLBACK_TWIN = /^(.+)Then$/;
+
+/** A callback-reporting call, timed until its callback hears the outcome. */
+function timeSettled(bound: Bound, original: (...args: unknown[]) => unknown, store: object, args: unknown[]): unknown {
+  const start = performance.now();
+  const settled = args[args.length - 1] as (error?: unknown) => void;
+  args[args.length - 1] = (error?: unknown) => {
+    bound.latency.observe((performance.now() - start) / 1000);
+    if (error !== undefined) bound.failures.inc();
+    settled(error);
+  };
+  try {
+    return original.apply(store, args);
+  } catch (error) {
+    bound.failures.inc();
+    throw error;
+  }
 }
 
 // The call comes as function, receiver and arguments rather than a closure: one store call on the hot path allocates nothing here.

@@ -70,6 +70,12 @@ export interface MessageStore {
    * StorageUnavailableError when the backend cannot take the write (both in ./errors.ts).
    */
   append(batch: AppendBatch): Promise<void>;
+  /**
+   * `append`, told by a callback (no error: durable; else the error `append` would reject
+   * with), always after it returns. Backends whose group commit settles many appends at once
+   * (LMDB) offer it so a write costs no promises; others leave it out.
+   */
+  appendThen?(batch: AppendBatch, settled: (error?: unknown) => void): void;
   /** 0 for a chat with no messages. */
   lastSeq(chat: string): Promise<number>;
   findByCid(chat: string, from: string, cid: string): Promise<SendRecord | undefined>;

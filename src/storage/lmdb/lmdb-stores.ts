@@ -76,19 +76,26 @@ class LmdbMessageStore implements MessageStore {
     private readonly db: LmdbDatabases,
   ) {
     // A failed transaction wrote nothing, but the heads moved as if it had.
-    this.appends = new TurnCommitter(root, (batch) => this.applyAppend(batch), () => this.heads.clear());
+    this.appends = new TurnCommitter(
+      root,
+      (batch) => this.applyAppend(batch),
+      () => this.heads.clear(),
+      (error) => (error instanceof SeqConflictError ? error : unavailable("append", error)),
+    );
   }
 
-  async append(batch: AppendBatch): Promise<void> {
-    if (batch.messages.length === 0 && !batch.patches?.length) return;
-    try {
-      // Messages, idempotency keys and inbox entries commit together, and the promise
-      // settles only after the commit is on disk.
-      await this.appends.submit(batch);
-    } catch (error) {
-      if (error instanceof SeqConflictError) throw error;
-      throw unavailable("append", error);
+  append(batch: AppendBatch): Promise<void> {
+    return new Promise((resolve, reject) => this.appendThen(batch, (error) => (error === undefined ? resolve() : reject(error))));
+  }
+
+  appendThen(batch: AppendBatch, settled: (error?: unknown) => void): void {
+    if (batch.messages.length === 0 && !batch.patches?.length) {
+      queueMicrotask(settled);
+      return;
     }
+    // Messages, idempotency keys and inbox entries commit together, and `settled` hears of it
+    // only after the commit is on disk.
+    this.appends.submitThen(batch, settled);
   }
 
   /** Inside the shared write transaction: decides first, then writes (see TurnCommitter). */

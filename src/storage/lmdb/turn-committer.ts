@@ -3,10 +3,12 @@ import type { RootDatabase } from "lmdb";
 /** What the committer uses of an LMDB environment. */
 export type TransactionRunner = Pick<RootDatabase, "transaction">;
 
+/** How an item's outcome is told: no error once its transaction is durable, else why it was refused. */
+export type Settled = (error?: unknown) => void;
+
 interface Waiting<T> {
   readonly item: T;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  readonly settled: Settled;
   /** What applying this item threw, if anything: it alone is refused, the others commit. */
   refused: unknown;
 }
@@ -30,19 +32,24 @@ export class TurnCommitter<T> {
     private readonly apply: (item: T) => void,
     /** Told when a shared transaction failed as a whole (nothing of it was written). */
     private readonly onFailed: () => void = () => {},
+    /** What a caller is told instead of the error itself (the store's typed errors). */
+    private readonly describe: (error: unknown) => unknown = (error) => error,
   ) {}
 
   submit(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const waiting: Waiting<T> = { item, resolve, reject, refused: undefined };
-      if (this.gathering) {
-        this.gathering.push(waiting);
-        return;
-      }
-      const batch = [waiting];
-      this.gathering = batch;
-      this.commit(batch);
-    });
+    return new Promise<void>((resolve, reject) => this.submitThen(item, (error) => (error === undefined ? resolve() : reject(error))));
+  }
+
+  /** `submit`, told by a callback: the hot path's appends make no promise per item. */
+  submitThen(item: T, settled: Settled): void {
+    const waiting: Waiting<T> = { item, settled, refused: undefined };
+    if (this.gathering) {
+      this.gathering.push(waiting);
+      return;
+    }
+    const batch = [waiting];
+    this.gathering = batch;
+    this.commit(batch);
   }
 
   private commit(batch: Waiting<T>[]): void {
@@ -60,16 +67,25 @@ export class TurnCommitter<T> {
       })
       .then(
         () => {
-          for (const waiting of batch) {
-            if (waiting.refused === undefined) waiting.resolve();
-            else waiting.reject(waiting.refused);
-          }
+          for (const waiting of batch) settle(waiting, waiting.refused === undefined ? undefined : this.describe(waiting.refused));
         },
         (error: unknown) => {
           if (this.gathering === batch) this.gathering = undefined;
           this.onFailed();
-          for (const waiting of batch) waiting.reject(error);
+          const described = this.describe(error ?? new Error("write transaction failed"));
+          for (const waiting of batch) settle(waiting, described);
         },
       );
+  }
+}
+
+/** One caller's throw must not keep the others of the transaction from hearing theirs: it is rethrown on its own. */
+function settle<T>(waiting: Waiting<T>, error: unknown): void {
+  try {
+    waiting.settled(error);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
   }
 }
