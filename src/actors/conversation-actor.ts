@@ -362,9 +362,13 @@ class Conversations implements ConversationKit {
     state.marks.set(update.user, next);
     // Not awaited: a mark is not worth holding the chat's next send for a disk commit. A
     // lost write only delays a receipt (marks only grow, and devices re-ack on reconnect).
-    this.deps.stores.receipts.setMarks(chat, update.user, next).catch((error: unknown) => {
-      this.deps.log.warn({ err: error, chat, user: update.user }, "receipt marks write failed");
-    });
+    const receipts = this.deps.stores.receipts;
+    if (receipts.setMarksSoon) receipts.setMarksSoon(chat, update.user, next);
+    else {
+      receipts.setMarks(chat, update.user, next).catch((error: unknown) => {
+        this.deps.log.warn({ err: error, chat, user: update.user }, "receipt marks write failed");
+      });
+    }
     // In a group, receipts are counted on request (`receipts`) instead of broadcast to
     // every member on every read.
     if (state.group) return;

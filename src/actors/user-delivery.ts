@@ -4,8 +4,13 @@ import { framesOf, groupFloor } from "./user-sync.ts";
 import { handedIn, markHanded, sameConnection, type DeviceSession, type UserDeps, type UserState } from "./user-state.ts";
 
 function persistCursor(deps: UserDeps, user: string, device: string, chat: string, seq: number): void {
+  const cursors = deps.stores.cursors;
+  if (cursors.setCursorSoon) {
+    cursors.setCursorSoon(user, device, chat, seq);
+    return;
+  }
   // A lost cursor write only means the device is sent those messages again (at-least-once).
-  deps.stores.cursors.setCursor(user, device, chat, seq).catch((error: unknown) => {
+  cursors.setCursor(user, device, chat, seq).catch((error: unknown) => {
     deps.log.warn({ err: error, user, device, chat }, "cursor write failed");
   });
 }

@@ -39,6 +39,8 @@ function instrumentStore(backend: string, storeName: string, store: object, time
   // Inherits the store's own fields; its methods are shadowed by timed ones.
   const wrapped = Object.create(store) as Record<string, unknown>;
   for (const operation of methodNames(store)) {
+    // In memory only (the write itself comes later, in a window): nothing worth a series.
+    if (IN_MEMORY.test(operation)) continue;
     const original = (store as Record<string, unknown>)[operation] as (...args: unknown[]) => unknown;
     // `appendThen` is `append` told by a callback: the same operation, one series.
     const byCallback = CALLBACK_TWIN.exec(operation);
@@ -56,6 +58,9 @@ function instrumentStore(backend: string, storeName: string, store: object, time
   }
   return wrapped;
 }
+
+/** Methods that only queue a write for the store's window (`setCursorSoon`). */
+const IN_MEMORY = /Soon$/;
 
 /** A method that reports by a callback, its last argument: `appendThen` for `append`. */
 const CALLBACK_TWIN = /^(.+)Then$/;

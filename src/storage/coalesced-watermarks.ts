@@ -152,8 +152,12 @@ export class CoalescedCursorStore implements CursorStore {
 
   /** Resolves at once: the write happens within the window, and a failure is logged there. */
   setCursor(user: string, device: string, chat: string, seq: number): Promise<void> {
-    this.writes.put(deviceKey(user, device), { user, device }, chat, seq);
+    this.setCursorSoon(user, device, chat, seq);
     return RESOLVED;
+  }
+
+  setCursorSoon(user: string, device: string, chat: string, seq: number): void {
+    this.writes.put(deviceKey(user, device), { user, device }, chat, seq);
   }
 
   flush(): Promise<void> {
@@ -177,8 +181,12 @@ export class CoalescedReceiptStore implements ReceiptStore {
 
   /** Resolves at once: the write happens within the window, and a failure is logged there. */
   setMarks(chat: string, user: string, marks: MemberMarks): Promise<void> {
-    this.writes.put(chat, chat, user, marks);
+    this.setMarksSoon(chat, user, marks);
     return RESOLVED;
+  }
+
+  setMarksSoon(chat: string, user: string, marks: MemberMarks): void {
+    this.writes.put(chat, chat, user, marks);
   }
 
   flush(): Promise<void> {

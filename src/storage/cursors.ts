@@ -21,4 +21,9 @@ export interface CursorStore {
    * coalescer (src/storage/coalesced-watermarks.ts) falls back to one `setCursor` each.
    */
   setCursors?(writes: readonly CursorWrite[]): Promise<void>;
+  /**
+   * `setCursor` for a store that writes within a short window and logs a failure itself (the
+   * coalescer): nothing to wait for or catch, so an ack makes no promise. Optional.
+   */
+  setCursorSoon?(user: string, device: string, chat: string, seq: number): void;
 }

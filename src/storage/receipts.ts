@@ -19,4 +19,6 @@ export interface ReceiptStore {
   setMarks(chat: string, user: string, marks: MemberMarks): Promise<void>;
   /** Many at once, as cheaply as the backend can; optional, like `CursorStore.setCursors`. */
   setManyMarks?(writes: readonly MarksWrite[]): Promise<void>;
+  /** `setMarks` with nothing to wait for, like `CursorStore.setCursorSoon`. Optional. */
+  setMarksSoon?(chat: string, user: string, marks: MemberMarks): void;
 }

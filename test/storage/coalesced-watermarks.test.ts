@@ -71,6 +71,25 @@ describe("coalesced cursor and mark writes", () => {
     await coalesced.close();
   });
 
+  it("takes the promise-free setCursorSoon and setMarksSoon into the same window", async () => {
+    const clock = new ManualClock();
+    const { stores } = lmdb();
+    const { inner, writes } = counted(stores);
+    const coalesced = withCoalescedWatermarks(inner, { windowMs: WINDOW_MS, clock, log });
+    const cursors = coalesced.cursors;
+    const receipts = coalesced.receipts;
+    assert.ok(cursors.setCursorSoon && receipts.setMarksSoon, "the coalescer offers both");
+    cursors.setCursorSoon("ann", "phone", "d:ann:bob", 3);
+    await cursors.setCursor("ann", "phone", "d:ann:bob", 2);
+    receipts.setMarksSoon("d:ann:bob", "ann", { delivered: 3, read: 1 });
+    assert.deepEqual(writes, []);
+    assert.deepEqual(await cursors.cursors("ann", "phone"), new Map([["d:ann:bob", 3]]));
+    assert.deepEqual(await receipts.marks("d:ann:bob"), new Map([["ann", { delivered: 3, read: 1 }]]));
+    clock.advance(WINDOW_MS);
+    assert.deepEqual(writes.sort(), ["cursor ann/phone/d:ann:bob=3", "marks d:ann:bob/ann=3,1"]);
+    await coalesced.close();
+  });
+
   it("never lets an older value overtake a newer one, in the window or in the store", async () => {
     const clock = new ManualClock();
     const { path, stores } = lmdb();
