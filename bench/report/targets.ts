@@ -112,7 +112,7 @@ export function baselineRows(records: Map<string, ScenarioRecord>): TargetRow[] 
     figure: "the incumbent: highest rate and server CPU per 1,000 vs ejabberd",
     target: "shown beside us",
     measured: ejabberd
-      ? `${fmt(ejabberd.rateRatio ?? 0)}× its rate; ${fmt(ejabberd.cpuAtSameRate?.ratio ?? 0)}× its CPU per message ${cpuContext(ejabberd)}`
+      ? `${ejabberd.rateRatio === undefined ? "it passed no step of its ramp (p99 over 100 ms from the lowest rate)" : `${fmt(ejabberd.rateRatio)}× its rate`}; ${fmt(ejabberd.cpuAtSameRate?.ratio ?? 0)}× its CPU per message ${cpuContext(ejabberd)}`
       : "not measured",
     verdict: ejabberd ? "—" : skipped ? `skipped: ${skipped}` : "run `npm run bench -- direct`",
   });
