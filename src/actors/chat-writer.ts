@@ -116,15 +116,14 @@ function cidKey(from: string, cid: string): string {
 const NONE: readonly Accepted[] = [];
 
 /** Pending entries hold consecutive seqs (takeSeq), so the one sought is found by its offset. */
-function atSeq(items: readonly Accepted[] | undefined, seq: number): StoredMessage | undefined {
-  const first = items?.[0];
+function atSeq(items: readonly Accepted[], seq: number): StoredMessage | undefined {
+  const first = items[0];
   if (!first) return undefined;
   const message = items[seq - first.message.seq]?.message;
   return message?.seq === seq ? message : undefined;
 }
 
-function withCid(items: readonly Accepted[] | undefined, from: string, cid: string): Accepted | undefined {
-  if (!items) return undefined;
+function withCid(items: readonly Accepted[], from: string, cid: string): Accepted | undefined {
   for (const item of items) if (item.message.cid === cid && item.message.from === from) return item;
   return undefined;
 }
@@ -267,13 +266,13 @@ export class ChatWriter {
 
   /** The entry with this seq as accepted, while it is queued or in flight (not yet readable from the store). */
   pendingAt(seq: number): StoredMessage | undefined {
-    return atSeq(this.deps.writes.get(this.chat)?.items, seq) ?? atSeq(this.queued, seq);
+    return atSeq(this.inFlightItems, seq) ?? atSeq(this.queued, seq);
   }
 
   /** The entry with this sender and cid that is queued or in flight. */
   private pending(from: string, cid: string): Accepted | undefined {
     if (this.index) return this.index.get(cidKey(from, cid));
-    return withCid(this.deps.writes.get(this.chat)?.items, from, cid) ?? withCid(this.queued, from, cid);
+    return withCid(this.inFlightItems, from, cid) ?? withCid(this.queued, from, cid);
   }
 
   /** `item` joined the pending entries (or, with none, a batch in flight was adopted): indexed once there are many. */
@@ -283,16 +282,20 @@ export class ChatWriter {
       return;
     }
     if (this.pendingCount() <= INDEX_FROM) return;
-    const inFlight = this.deps.writes.get(this.chat)?.items ?? NONE;
     const index = new Map<string, Accepted>();
-    for (const items of [inFlight, this.queued]) {
+    for (const items of [this.inFlightItems, this.queued]) {
       for (const pending of items) if (pending.message.cid) index.set(cidKey(pending.message.from, pending.message.cid), pending);
     }
     this.index = index;
   }
 
+  /** The entries of the chat's batch being written (an earlier incarnation's too), none if no write is in flight. */
+  private get inFlightItems(): readonly Accepted[] {
+    return this.deps.writes.get(this.chat)?.items ?? NONE;
+  }
+
   private pendingCount(): number {
-    return (this.deps.writes.get(this.chat)?.items.length ?? 0) + this.queued.length;
+    return this.inFlightItems.length + this.queued.length;
   }
 
   /** `item` left the pending entries (durable, refused or answered from the store). */

@@ -53,6 +53,10 @@ function unavailable(operation: string, error: unknown): StorageUnavailableError
   return new StorageUnavailableError(`lmdb ${operation} failed`, { cause: error });
 }
 
+function nothingToWrite(batch: AppendBatch): boolean {
+  return batch.messages.length === 0 && !batch.patches?.length;
+}
+
 /** Chats whose head the message store keeps in memory at most; past it, it starts over. */
 const MAX_HEADS = 100_000;
 
@@ -85,11 +89,12 @@ class LmdbMessageStore implements MessageStore {
   }
 
   append(batch: AppendBatch): Promise<void> {
-    return new Promise((resolve, reject) => this.appendThen(batch, (error) => (error === undefined ? resolve() : reject(error))));
+    if (nothingToWrite(batch)) return Promise.resolve();
+    return this.appends.submit(batch);
   }
 
   appendThen(batch: AppendBatch, settled: (error?: unknown) => void): void {
-    if (batch.messages.length === 0 && !batch.patches?.length) {
+    if (nothingToWrite(batch)) {
       queueMicrotask(settled);
       return;
     }
